@@ -1,0 +1,122 @@
+// `congvu serve`: opens the data folder, seeds the demo province into an empty one, makes sure
+// TLS material exists, starts every listener whose service exists, writes --ready-file once
+// they are all bound, and runs until SIGTERM/SIGINT (exit 0 after a graceful stop).
+//
+// SECURITY: listeners default to loopback; TLS 1.2+ only; the local CA key stays in
+// data_dir/tls with mode 0600.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "app/router.hpp"
+#include "common/json.hpp"
+#include "common/net/https_server.hpp"
+#include "common/net/runtime.hpp"
+#include "common/net/tls.hpp"
+#include "directory/demo.hpp"
+
+namespace congvu::app {
+
+namespace {
+
+void log_line(const std::string& msg) { std::cerr << rfc3339(system_now_ms()) << " congvu: " << msg << std::endl; }
+
+void write_atomically(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(tmp + ": cannot write the ready file");
+    out << data;
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace
+
+int cmd_serve(const Argv& argv) {
+  Args a(argv, {"--config", "--data", "--ready-file"}, {"--no-demo"});
+  a.max_positionals(0);
+  config::Config cfg = load_env_config(a);
+  bool demo = cfg.demo && !a.flag("--no-demo");
+  auto store = directory::open_store(cfg.data_dir, cfg.directory.map_size_mb);
+  kv::GroupCommitter committer(*store);
+  directory::Directory dir(*store, directory::Settings(cfg.directory), &committer);
+  UnixMs now = system_now_ms();
+
+  if (demo && dir.read([](directory::Snapshot& s) { return s.count_units() == 0; })) {
+    auto r = dir.write(directory::Actor{"system:demo"}, now,
+                       [&](directory::Change& c) { return directory::seed_demo(c, vn_date(now)); });
+    if (!r) throw std::runtime_error("cannot seed the demo province: " + r.error().message);
+    log_line("seeded the demo province into " + cfg.data_dir + ": 10 units, 20 people, password '" +
+             directory::kDemoPassword + "' (e.g. annv@" + cfg.directory.domain + ")");
+  }
+
+  auto local = net::ensure_local_ca(cfg.data_dir + "/tls", cfg.hostname);
+  std::string cert = cfg.cert_file.empty() ? local.cert_chain : cfg.cert_file;
+  std::string key = cfg.key_file.empty() ? local.key : cfg.key_file;
+  auto tls = net::make_server_tls(cert, key);
+
+  net::Runtime rt(cfg.threads);
+  std::vector<std::pair<std::string, std::uint16_t>> ports;
+  for (const auto& name : config::Config::listener_names()) {
+    const auto& l = cfg.listen.at(name);
+    if (!l.enabled()) continue;
+    if (name == "https") {
+      auto& lis = net::listen_https(rt, l.host, l.port, tls, make_router(dir));
+      ports.emplace_back(name, lis.port());
+      log_line("https listening on " + l.host + ":" + std::to_string(lis.port()));
+    }
+    // smtp, submission, smtps, imap, imaps, ldap, ldaps: not started until their services exist.
+  }
+
+  if (a.has("--ready-file")) {
+    std::string json = "{\"pid\":" + std::to_string(getpid()) + ",\"ports\":{";
+    for (std::size_t i = 0; i < ports.size(); ++i)
+      json += (i ? "," : "") + json_quote(ports[i].first) + ":" + std::to_string(ports[i].second);
+    json += "},\"ca\":" + json_quote(std::filesystem::absolute(local.ca_cert).string()) +
+            ",\"data_dir\":" + json_quote(std::filesystem::absolute(cfg.data_dir).string()) + "}\n";
+    write_atomically(a.get("--ready-file"), json);
+  }
+  log_line("ready (data in " + cfg.data_dir + ")");
+  rt.run(true);
+  log_line("stopped");
+  return 0;
+}
+
+int cmd_config(const Argv& argv) {
+  Args a(argv, {}, {});
+  std::string sub = a.positional(0, "a subcommand: example, check FILE");
+  if (sub == "example") {
+    a.max_positionals(1);
+    std::cout << config::example_config();
+    return 0;
+  }
+  if (sub == "check") {
+    a.max_positionals(2);
+    auto r = config::load_config(a.positional(1, "the config FILE"));
+    if (!r) {
+      std::cerr << "congvu: " << r.error().message << "\n";
+      return 1;
+    }
+    std::cout << r->source << ": ok\n";
+    return 0;
+  }
+  throw UsageError("unknown config subcommand '" + sub + "'");
+}
+
+int cmd_tls(const Argv& argv) {
+  Args a(argv, {"--config", "--data"}, {});
+  std::string sub = a.positional(0, "a subcommand: export-ca");
+  if (sub != "export-ca") throw UsageError("unknown tls subcommand '" + sub + "'");
+  a.max_positionals(1);
+  config::Config cfg = load_env_config(a);
+  auto files = net::ensure_local_ca(cfg.data_dir + "/tls", cfg.hostname);
+  std::ifstream in(files.ca_cert, std::ios::binary);
+  std::cout << in.rdbuf();
+  return 0;
+}
+
+}  // namespace congvu::app

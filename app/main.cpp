@@ -1,0 +1,78 @@
+// congvu: one binary for the server and its administration.
+//
+// SECURITY: admin subcommands act on the data folder directly, with the rights of the Unix
+// user running them; they are for the province's IT staff on the server itself. Every change
+// they make is audited as "cli:<user>".
+// DIAGNOSTICS: errors go to stderr as "congvu: <message>"; exit 1 for a failed operation,
+// 2 for a usage error.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "common/kv/kv.hpp"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: congvu COMMAND [ARGS]
+
+Server
+  serve [--config FILE] [--data DIR] [--ready-file PATH] [--no-demo]
+  tls export-ca [--config FILE] [--data DIR]
+  config example | config check FILE
+
+Directory (all take --data DIR or --config FILE, and --json)
+  import --units units.csv --staff staff.csv [--credentials FILE] [--since DATE]
+  events apply events.csv [--as-of YYYY-MM-DD] [--stop-on-error]
+  events pending
+  person show WHO | person find QUERY [--unit CODE] [--no-subtree] [--status S|any] [--limit N]
+  person hire --name "Full Name" --staff-no N --unit CODE --position P [--decision D] [--date D]
+  person transfer WHO --to CODE [--position P] --decision D [--date D] [--rotation]
+  person appoint WHO --position P [--unit CODE] --decision D [--date D]
+  person suspend WHO [--reason R] | person resume WHO [--reason R]
+  person retire WHO --decision D [--date D]
+  person passwd WHO --password-stdin
+  unit show CODE | unit tree [CODE] [--depth N]
+  unit add --code C --parent P --kind K --name N --slug S
+  group add NAME [--title T] (--static | [--unit CODE] [--no-subtree] [--position P]...)
+  group show NAME | group list | group add-member NAME WHO
+  audit verify | audit log [--target ID] [--limit N]
+  check
+
+WHO is an id, a staff number, a login or an address. Dates are YYYY-MM-DD (Asia/Ho_Chi_Minh).
+See README.md for details.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace congvu::app;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  Argv rest(argv + 2, argv + argc);
+  try {
+    if (cmd == "serve") return cmd_serve(rest);
+    if (cmd == "import") return cmd_import(rest);
+    if (cmd == "events") return cmd_events(rest);
+    if (cmd == "person") return cmd_person(rest);
+    if (cmd == "unit") return cmd_unit(rest);
+    if (cmd == "group") return cmd_group(rest);
+    if (cmd == "audit") return cmd_audit(rest);
+    if (cmd == "check") return cmd_check(rest);
+    if (cmd == "config") return cmd_config(rest);
+    if (cmd == "tls") return cmd_tls(rest);
+    throw UsageError("unknown command '" + cmd + "'");
+  } catch (const UsageError& e) {
+    std::cerr << "congvu: " << e.what() << "\n(run `congvu --help` for usage)\n";
+    return 2;
+  } catch (const congvu::kv::Error& e) {
+    std::cerr << "congvu: storage error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "congvu: " << e.what() << "\n";
+    return 1;
+  }
+}

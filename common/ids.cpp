@@ -1,0 +1,60 @@
+#include "common/ids.hpp"
+
+#include "common/crypto.hpp"
+
+namespace congvu {
+
+PersonId PersonId::make(std::int64_t unix_ms) {
+  PersonId id;
+  crypto::random_bytes(id.b_.data(), kSize);
+  auto ms = static_cast<std::uint64_t>(unix_ms);
+  for (int i = 0; i < 6; ++i) id.b_[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+  id.b_[6] = static_cast<unsigned char>(0x70 | (id.b_[6] & 0x0f));  // version 7
+  id.b_[8] = static_cast<unsigned char>(0x80 | (id.b_[8] & 0x3f));  // variant 10
+  return id;
+}
+
+std::optional<PersonId> PersonId::from_bytes(std::string_view raw) {
+  if (raw.size() != kSize) return std::nullopt;
+  PersonId id;
+  for (std::size_t i = 0; i < kSize; ++i) id.b_[i] = static_cast<unsigned char>(raw[i]);
+  return id;
+}
+
+std::optional<PersonId> PersonId::parse(std::string_view t) {
+  if (t.size() != 36) return std::nullopt;
+  PersonId id;
+  std::size_t k = 0;
+  auto nib = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < t.size();) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (t[i] != '-') return std::nullopt;
+      ++i;
+      continue;
+    }
+    int hi = nib(t[i]), lo = nib(t[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    id.b_[k++] = static_cast<unsigned char>(hi << 4 | lo);
+    i += 2;
+  }
+  return id;
+}
+
+std::string PersonId::str() const {
+  std::string h = crypto::hex(bytes());
+  return h.substr(0, 8) + '-' + h.substr(8, 4) + '-' + h.substr(12, 4) + '-' + h.substr(16, 4) +
+         '-' + h.substr(20);
+}
+
+bool PersonId::is_nil() const {
+  for (auto c : b_)
+    if (c) return false;
+  return true;
+}
+
+}  // namespace congvu

@@ -1,0 +1,99 @@
+#include "common/net/https_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+namespace congvu::net {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+
+class TlsContext {
+ public:
+  ssl::context ctx{ssl::context::tls_server};
+};
+
+std::shared_ptr<TlsContext> make_server_tls(const std::string& cert_chain, const std::string& key) {
+  auto t = std::make_shared<TlsContext>();
+  t->ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(t->ctx.native_handle(), TLS1_2_VERSION);
+  boost::system::error_code ec;
+  t->ctx.use_certificate_chain_file(cert_chain, ec);
+  if (ec) throw std::runtime_error(cert_chain + ": cannot load the certificate chain: " + ec.message());
+  t->ctx.use_private_key_file(key, ssl::context::pem, ec);
+  if (ec) throw std::runtime_error(key + ": cannot load the private key: " + ec.message());
+  return t;
+}
+
+namespace {
+
+HttpRequest to_plain(const http::request<http::string_body>& req, const std::string& peer) {
+  HttpRequest r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  for (const auto& f : req) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[name] = std::string(f.value());
+  }
+  r.body = req.body();
+  r.peer = peer;
+  return r;
+}
+
+asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<TlsContext> tls, HttpHandler handler) {
+  std::string peer;
+  boost::system::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (!ec) peer = ep.address().to_string();
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls->ctx);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
+  auto [hs_ec] = co_await stream.async_handshake(ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+  if (hs_ec) co_return;
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(1 << 20);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+    auto [rec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    if (rec) break;
+    auto req = parser.release();
+    HttpResponse out;
+    try {
+      out = handler(to_plain(req, peer));
+    } catch (const std::exception&) {
+      out = HttpResponse{500, "text/plain; charset=utf-8", {}, "internal error\n"};
+    }
+    http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
+    res.set(http::field::server, "congvu");
+    res.set(http::field::content_type, out.content_type);
+    res.set(http::field::strict_transport_security, "max-age=31536000");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Referrer-Policy", "no-referrer");
+    res.set(http::field::cache_control, "no-store");
+    for (const auto& [k, v] : out.headers) res.set(k, v);
+    res.body() = std::move(out.body);
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+    auto [wec, w] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+    if (wec || !res.keep_alive()) break;
+  }
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+  co_await stream.async_shutdown(asio::as_tuple(asio::use_awaitable));
+}
+
+}  // namespace
+
+Listener& listen_https(Runtime& rt, const std::string& host, std::uint16_t port, std::shared_ptr<TlsContext> tls,
+                       HttpHandler handler) {
+  return rt.listen(host, port, [tls, handler](tcp::socket s) { return session(std::move(s), tls, handler); });
+}
+
+}  // namespace congvu::net

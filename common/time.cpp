@@ -1,0 +1,50 @@
+#include "common/time.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+namespace congvu {
+
+UnixMs system_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+bool valid_date(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (s[i] < '0' || s[i] > '9') return false;
+  int y = std::stoi(std::string(s.substr(0, 4)));
+  unsigned m = static_cast<unsigned>(std::stoi(std::string(s.substr(5, 2))));
+  unsigned d = static_cast<unsigned>(std::stoi(std::string(s.substr(8, 2))));
+  if (y < 1900 || y > 2999) return false;
+  std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}};
+  return ymd.ok();
+}
+
+namespace {
+std::string format_utc(UnixMs t, bool with_time) {
+  using namespace std::chrono;
+  sys_time<milliseconds> tp{milliseconds{t}};
+  auto day = floor<days>(tp);
+  year_month_day ymd{day};
+  char buf[40];
+  if (!with_time) {
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", int(ymd.year()), unsigned(ymd.month()),
+                  unsigned(ymd.day()));
+  } else {
+    hh_mm_ss hms{tp - day};
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
+                  unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
+                  int(hms.minutes().count()), int(hms.seconds().count()),
+                  int(hms.subseconds().count()));
+  }
+  return buf;
+}
+}  // namespace
+
+std::string vn_date(UnixMs now) { return format_utc(now + 7LL * 3600 * 1000, false); }
+
+std::string rfc3339(UnixMs t) { return format_utc(t, true); }
+
+}  // namespace congvu

@@ -1,0 +1,28 @@
+// Calendar dates and clock values. Time is read once at the edge (main, the server loop) and
+// passed down as plain values; nothing below reads the clock.
+// HR dates are calendar dates in Asia/Ho_Chi_Minh (UTC+7 all year, no daylight saving), kept
+// as "YYYY-MM-DD" strings, which sort chronologically.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace congvu {
+
+// Milliseconds since the Unix epoch.
+using UnixMs = std::int64_t;
+
+UnixMs system_now_ms();
+
+// True if `s` is a real calendar date written YYYY-MM-DD (1900..2999).
+bool valid_date(std::string_view s);
+
+// The calendar date in Asia/Ho_Chi_Minh at the given instant.
+std::string vn_date(UnixMs now);
+
+// RFC 3339 UTC timestamp with milliseconds, e.g. 2026-11-21T05:03:01.123Z.
+std::string rfc3339(UnixMs t);
+
+}  // namespace congvu

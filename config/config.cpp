@@ -1,0 +1,272 @@
+#include "config/config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace congvu::config {
+namespace {
+
+const std::vector<std::pair<std::string, std::string>> kDefaultListen = {
+    {"smtp", "127.0.0.1:2525"},  {"submission", "127.0.0.1:2587"}, {"smtps", "127.0.0.1:2465"},
+    {"imap", "127.0.0.1:2143"},  {"imaps", "127.0.0.1:2993"},      {"https", "127.0.0.1:8443"},
+    {"ldap", "127.0.0.1:3389"},  {"ldaps", "127.0.0.1:3636"},
+};
+
+struct Ctx {
+  std::string file;
+  std::optional<Error> error;
+  void fail(const toml::node& n, const std::string& msg) {
+    if (!error) error = make_error(Errc::invalid_argument, file + ":" + std::to_string(n.source().begin.line) + ": " + msg);
+  }
+};
+
+void check_keys(Ctx& ctx, const toml::table& t, const std::string& section, const std::set<std::string>& known) {
+  for (const auto& [k, v] : t) {
+    if (known.count(std::string(k.str()))) continue;
+    std::string list;
+    for (const auto& s : known) list += (list.empty() ? "" : ", ") + s;
+    ctx.fail(v, "unknown key '" + std::string(k.str()) + "' in " + section + " (known keys: " + list + ")");
+  }
+}
+
+template <class T>
+void get_int(Ctx& ctx, const toml::table& t, const char* key, const std::string& section, T& out,
+             std::int64_t lo, std::int64_t hi, const char* hint) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  auto v = n->value<std::int64_t>();
+  if (!n->is_integer() || !v || *v < lo || *v > hi) {
+    ctx.fail(*n, section + " " + key + " must be an integer from " + std::to_string(lo) + " to " +
+                     std::to_string(hi) + " (" + hint + ")");
+    return;
+  }
+  out = static_cast<T>(*v);
+}
+
+void get_str(Ctx& ctx, const toml::table& t, const char* key, const std::string& section, std::string& out,
+             const char* hint) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  if (!n->is_string()) {
+    ctx.fail(*n, section + " " + key + " must be a string in double quotes (" + hint + ")");
+    return;
+  }
+  out = **n->as_string();
+}
+
+void get_bool(Ctx& ctx, const toml::table& t, const char* key, const std::string& section, bool& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  if (!n->is_boolean()) {
+    ctx.fail(*n, section + " " + key + " must be true or false (without quotes)");
+    return;
+  }
+  out = **n->as_boolean();
+}
+
+const toml::table* section(Ctx& ctx, const toml::table& root, const char* name) {
+  const toml::node* n = root.get(name);
+  if (!n) return nullptr;
+  if (!n->is_table()) {
+    ctx.fail(*n, std::string(name) + " must be a table: write [" + name + "] on its own line");
+    return nullptr;
+  }
+  return n->as_table();
+}
+
+bool valid_domain(const std::string& d) {
+  if (d.empty() || d.size() > 253 || d.front() == '.' || d.back() == '.' || d.find("..") != std::string::npos) return false;
+  for (char c : d)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return false;
+  return true;
+}
+
+}  // namespace
+
+Config::Config() {
+  for (const auto& [name, addr] : kDefaultListen) listen[name] = parse_listen(addr).value();
+}
+
+const std::vector<std::string>& Config::listener_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& [n, _] : kDefaultListen) v.push_back(n);
+    return v;
+  }();
+  return names;
+}
+
+Result<Listen> parse_listen(std::string_view s) {
+  Listen l;
+  if (s == "off") return l;
+  auto bad = [&] {
+    return make_error(Errc::invalid_argument,
+                      "'" + std::string(s) + "' is not HOST:PORT (e.g. \"127.0.0.1:2525\", \"[::1]:0\") or \"off\"");
+  };
+  std::string_view host, port;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return bad();
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || s.find(':') != colon) return bad();
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  if (host.empty() || port.empty() || port.size() > 5) return bad();
+  unsigned p = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return bad();
+    p = p * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (p > 65535) return bad();
+  l.host = std::string(host);
+  l.port = static_cast<std::uint16_t>(p);
+  return l;
+}
+
+Result<Config> parse_config(std::string_view text, const std::string& file) {
+  Config cfg;
+  cfg.source = file;
+  toml::table root;
+  try {
+    root = toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    return make_error(Errc::invalid_argument, file + ":" + std::to_string(e.source().begin.line) + ": " +
+                                                  std::string(e.description()) + " (see `congvu config example`)");
+  }
+  Ctx ctx{file, std::nullopt};
+  check_keys(ctx, root, "the top level", {"server", "tls", "listen", "directory"});
+  if (auto* s = section(ctx, root, "server")) {
+    check_keys(ctx, *s, "[server]", {"data_dir", "threads", "hostname", "demo"});
+    get_str(ctx, *s, "data_dir", "[server]", cfg.data_dir, "e.g. \"/var/lib/congvu\"");
+    get_int(ctx, *s, "threads", "[server]", cfg.threads, 0, 256, "0 means one per core");
+    get_str(ctx, *s, "hostname", "[server]", cfg.hostname, "e.g. \"mail.tinhmau.gov.vn\"");
+    get_bool(ctx, *s, "demo", "[server]", cfg.demo);
+    if (const auto* n = s->get("data_dir"); n && cfg.data_dir.empty()) ctx.fail(*n, "[server] data_dir must not be empty");
+  }
+  if (auto* s = section(ctx, root, "tls")) {
+    check_keys(ctx, *s, "[tls]", {"cert", "key"});
+    get_str(ctx, *s, "cert", "[tls]", cfg.cert_file, "a PEM certificate chain file");
+    get_str(ctx, *s, "key", "[tls]", cfg.key_file, "a PEM private key file");
+    if (cfg.cert_file.empty() != cfg.key_file.empty())
+      ctx.fail(*s, "[tls] cert and key go together: set both, or neither to use the local CA");
+  }
+  if (auto* s = section(ctx, root, "listen")) {
+    std::set<std::string> names(Config::listener_names().begin(), Config::listener_names().end());
+    check_keys(ctx, *s, "[listen]", names);
+    for (const auto& name : Config::listener_names()) {
+      const toml::node* n = s->get(name);
+      if (!n) continue;
+      if (!n->is_string()) {
+        ctx.fail(*n, "[listen] " + name + " must be a string such as \"127.0.0.1:2525\" or \"off\"");
+        continue;
+      }
+      auto l = parse_listen(**n->as_string());
+      if (!l) ctx.fail(*n, "[listen] " + name + ": " + l.error().message);
+      else cfg.listen[name] = *l;
+    }
+  }
+  if (auto* s = section(ctx, root, "directory")) {
+    check_keys(ctx, *s, "[directory]", {"domain", "map_size_mb", "argon2", "role_mailbox"});
+    get_str(ctx, *s, "domain", "[directory]", cfg.directory.domain, "e.g. \"tinhmau.gov.vn\"");
+    if (const auto* n = s->get("domain"); n && !valid_domain(cfg.directory.domain))
+      ctx.fail(*n, "[directory] domain '" + cfg.directory.domain + "' must be a lowercase DNS name such as \"tinhmau.gov.vn\"");
+    get_int(ctx, *s, "map_size_mb", "[directory]", cfg.directory.map_size_mb, 16, 1 << 24, "the most the LMDB file may grow to");
+    if (auto* a = section(ctx, *s, "argon2")) {
+      check_keys(ctx, *a, "[directory.argon2]", {"iterations", "memory_kib", "parallelism"});
+      auto& d = cfg.directory;
+      get_int(ctx, *a, "iterations", "[directory.argon2]", d.argon2_iterations, 1, 100, "passes over memory");
+      get_int(ctx, *a, "memory_kib", "[directory.argon2]", d.argon2_memory_kib, 8, 4 << 20, "KiB per hash");
+      get_int(ctx, *a, "parallelism", "[directory.argon2]", d.argon2_parallelism, 1, 64, "lanes");
+    }
+    if (auto* r = section(ctx, *s, "role_mailbox")) {
+      check_keys(ctx, *r, "[directory.role_mailbox]", {"province", "department", "district", "division", "commune"});
+      for (const auto& [k, v] : *r) {
+        std::string kind(k.str());
+        if (!cfg.directory.role_holders.count(kind)) continue;
+        const auto* arr = v.as_array();
+        std::vector<std::string> positions;
+        bool ok = arr != nullptr;
+        if (arr)
+          for (const auto& el : *arr) {
+            if (!el.is_string()) ok = false;
+            else positions.push_back(**el.as_string());
+          }
+        if (!ok) ctx.fail(v, "[directory.role_mailbox] " + std::string(k.str()) + " must be a list of positions, e.g. [\"Văn thư\", \"Giám đốc\"]");
+        else cfg.directory.role_holders[kind] = positions;
+      }
+    }
+  }
+  if (ctx.error) return *ctx.error;
+  return cfg;
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(Errc::not_found, path + ": cannot read the config file (check the path and permissions)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+std::string example_config() {
+  return R"(# Congvu configuration. Every setting below shows its default: delete what you do not change.
+# Check a file with:  congvu config check FILE
+
+[server]
+# Where directory.mdb, the mail store and the local CA live. A backup is a copy of this folder
+# (take it with `mdb_copy`, or stop the server first).
+data_dir = "./var"
+# Event-loop threads; 0 means one per core.
+threads = 0
+# The name this server gives itself in SMTP greetings and certificates.
+hostname = "mail.tinhmau.test"
+# Seed the demo province into an empty data folder (same as leaving out --no-demo).
+demo = true
+
+[tls]
+# PEM files of the server certificate chain and its key. Leave both empty to use a certificate
+# issued by the local CA in data_dir/tls (export it for clients with `congvu tls export-ca`).
+cert = ""
+key = ""
+
+[listen]
+# HOST:PORT, "[::1]:PORT" for IPv6, port 0 for any free port, or "off".
+smtp = "127.0.0.1:2525"        # inbound mail (MX), STARTTLS
+submission = "127.0.0.1:2587"  # clients sending mail, STARTTLS required before AUTH
+smtps = "127.0.0.1:2465"       # clients sending mail, implicit TLS
+imap = "127.0.0.1:2143"        # STARTTLS
+imaps = "127.0.0.1:2993"       # implicit TLS
+https = "127.0.0.1:8443"       # identity provider, admin page, SCIM
+ldap = "127.0.0.1:3389"        # StartTLS
+ldaps = "127.0.0.1:3636"       # implicit TLS
+
+[directory]
+# The mail domain of every address (annv@DOMAIN) and role mailbox (sonv@DOMAIN).
+domain = "tinhmau.test"
+# The largest the LMDB file may grow to, in MiB (address space, not disk, until used).
+map_size_mb = 65536
+
+[directory.argon2]
+# Argon2id cost for new passwords. The defaults are OWASP's minimum (19 MiB, 2 passes), about
+# 25 ms per hash on a 2-core machine. Raising them re-hashes each password at its next login.
+iterations = 2
+memory_kib = 19456
+parallelism = 1
+
+[directory.role_mailbox]
+# Which positions hold each unit's official inbox, per kind of unit.
+province = ["Văn thư", "Chủ tịch", "Giám đốc"]
+department = ["Văn thư", "Giám đốc"]
+district = ["Văn thư", "Chủ tịch", "Giám đốc"]
+division = ["Văn thư", "Trưởng phòng"]
+commune = ["Công chức Văn phòng - Thống kê", "Chủ tịch UBND xã"]
+)";
+}
+
+}  // namespace congvu::config

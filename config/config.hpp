@@ -1,0 +1,66 @@
+// The configuration of `congvu serve` and the admin commands: one TOML file, every setting
+// with a default (so no file at all gives the demo), and errors that name the file, the line
+// and the fix. example_config() is the complete commented file (`congvu config example`) and
+// parses to exactly the defaults.
+// Pure: parse_config() reads no files; load_config() reads one.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace congvu::config {
+
+struct Listen {
+  std::string host;     // "127.0.0.1", "::1"; empty when disabled
+  std::uint16_t port = 0;  // 0: any free port (see --ready-file)
+  bool enabled() const { return !host.empty(); }
+};
+
+// [directory]: plain values; directory::Settings is built from them (directory depends on
+// config, never the reverse).
+struct DirectoryConfig {
+  std::string domain = "tinhmau.test";
+  std::uint64_t map_size_mb = 65536;
+  std::uint32_t argon2_iterations = 2;
+  std::uint32_t argon2_memory_kib = 19456;  // 19 MiB: OWASP's Argon2id minimum
+  std::uint32_t argon2_parallelism = 1;
+  // Which positions hold a unit's role mailbox, per unit kind (province, department, ...).
+  std::map<std::string, std::vector<std::string>> role_holders = {
+      {"province", {"Văn thư", "Chủ tịch", "Giám đốc"}},
+      {"department", {"Văn thư", "Giám đốc"}},
+      {"district", {"Văn thư", "Chủ tịch", "Giám đốc"}},
+      {"division", {"Văn thư", "Trưởng phòng"}},
+      {"commune", {"Công chức Văn phòng - Thống kê", "Chủ tịch UBND xã"}},
+  };
+};
+
+struct Config {
+  std::string source = "(built-in defaults)";
+  // [server]
+  std::string data_dir = "./var";
+  unsigned threads = 0;  // 0: one per core
+  std::string hostname = "mail.tinhmau.test";
+  bool demo = true;
+  // [tls]
+  std::string cert_file, key_file;  // empty: a certificate from the local CA under data_dir/tls
+  // [listen]
+  std::map<std::string, Listen> listen;
+  DirectoryConfig directory;
+
+  Config();
+  // The listener names, in the order they are documented.
+  static const std::vector<std::string>& listener_names();
+};
+
+Result<Config> parse_config(std::string_view text, const std::string& file_name);
+Result<Config> load_config(const std::string& path);
+std::string example_config();
+
+// "127.0.0.1:2525", "[::1]:0", or "off".
+Result<Listen> parse_listen(std::string_view s);
+
+}  // namespace congvu::config

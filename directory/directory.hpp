@@ -1,0 +1,233 @@
+// The directory: the identity authority of Congvu. People, units, assignments, groups, role
+// mailboxes, credentials and the audit log, on a kv::Store (LMDB in production, memory in
+// transcript tests).
+//
+// Reading: dir.read([](Snapshot& s) { ... }) runs on one consistent read transaction.
+// Writing: dir.write(actor, now, [](Change& c) -> Result<T> { ... }) runs on one write
+// transaction that commits (durably) only if the function returns a value; an Error rolls
+// everything back, so an operation is never half applied. With a GroupCommitter the write
+// shares a transaction and an fsync with concurrent ones.
+// Every Change operation validates before it writes and appends one hash-chained audit record.
+// Time is passed in (`now`); nothing here reads the clock.
+// Thread-safety: Directory is safe to share; Snapshot and Change belong to their callback.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "common/kv/group_commit.hpp"
+#include "common/kv/kv.hpp"
+#include "common/result.hpp"
+#include "config/config.hpp"
+#include "directory/address.hpp"
+#include "directory/model.hpp"
+#include "directory/password.hpp"
+#include "directory/schema.hpp"
+
+namespace congvu::directory {
+
+struct Settings {
+  std::string domain;
+  Argon2Params argon2;
+  // Which positions hold a unit's role mailbox, per unit kind.
+  std::map<UnitKind, std::vector<std::string>> role_holders;
+
+  explicit Settings(const config::DirectoryConfig& c = {});
+};
+
+struct Actor {
+  std::string name;  // "cli:root", or an admin's login
+};
+
+struct NewUnit {
+  std::string code, parent, name, slug;
+  UnitKind kind = UnitKind::division;
+};
+
+struct HireSpec {
+  std::string staff_no;
+  std::string full_name;  // family name first
+  NameParts parts;        // optional; split from full_name when all empty
+  std::string gender, birth_date;
+  std::string unit, position;
+  std::string date;      // YYYY-MM-DD the assignment starts; may be empty (unknown) for imports
+  std::string decision;
+  AssignmentKind kind = AssignmentKind::hire;
+};
+
+// transfer (điều động), rotation (luân chuyển), appointment (bổ nhiệm).
+struct MoveSpec {
+  PersonId person;
+  std::string to_unit;       // empty: stay in the current unit (an appointment)
+  std::string position;      // empty: keep the current position
+  std::string expect_from;   // when set, the person's current unit must be this one
+  std::string date, decision;
+  AssignmentKind kind = AssignmentKind::transfer;
+};
+
+struct SearchQuery {
+  std::string text;                 // any order, any case, with or without diacritics, prefixes
+  std::string unit;                 // restrict to this unit ...
+  bool subtree = true;              // ... and the units below it
+  std::optional<PersonStatus> status = PersonStatus::active;  // nullopt: any status
+  std::size_t limit = 50;
+};
+
+// What an address delivers to.
+struct AddressOwner {
+  enum Kind { person, unit, group } kind;
+  std::string key;  // person id bytes, unit code, or group name
+};
+
+struct AuditReport {
+  std::uint64_t records = 0;
+  bool ok = true;
+  std::uint64_t first_bad = 0;  // seq of the first record that fails, when !ok
+  std::string problem;
+};
+
+class Snapshot {
+ public:
+  Snapshot(kv::ReadTxn& txn, const Settings& settings) : t_(txn), settings_(settings) {}
+  virtual ~Snapshot() = default;
+
+  std::optional<Person> person(const PersonId& id);
+  std::optional<Person> by_login(std::string_view login);
+  std::optional<Person> by_staff_no(std::string_view staff_no);
+  std::optional<AddressOwner> address_owner(std::string_view address);
+  // An id, a staff number, a login, the primary address or an alias (any case).
+  std::optional<Person> resolve(std::string_view who);
+
+  std::optional<Unit> unit(std::string_view code);
+  std::vector<Unit> children(std::string_view code);  // "" for the top level
+  std::vector<std::string> subtree(std::string_view code);  // the unit and all below
+  std::vector<Assignment> history(const PersonId& id);
+  std::optional<Credential> credential(const PersonId& id);
+  std::optional<Group> group(std::string_view name);
+  std::vector<Group> groups();
+  std::vector<Person> group_members(const Group& g);
+  std::vector<Person> members(std::string_view unit_code, bool subtree);
+  // Active people of the unit whose position holds its role mailbox.
+  std::vector<Person> role_holders(std::string_view unit_code);
+  std::vector<Person> search(const SearchQuery& q);
+  std::uint64_t count_people();
+  std::uint64_t count_units();
+
+  AuditReport verify_audit();
+  std::vector<AuditRecord> audit_log(std::string_view target, std::size_t limit);
+  // Every index entry matches the record it points at, and the reverse; the audit chain holds.
+  // Returns the problems found (empty when consistent), at most `max` of them.
+  std::vector<std::string> check(std::size_t max = 50);
+
+  const Settings& settings() const { return settings_; }
+  std::optional<std::string_view> get_raw(schema::Table t, std::string_view key) { return t_.get(t, key); }
+  void scan(schema::Table t, std::string_view prefix,
+            const std::function<bool(std::string_view, std::string_view)>& fn) {
+    kv::scan_prefix(t_, t, prefix, fn);
+  }
+
+ protected:
+  kv::ReadTxn& t_;
+  const Settings& settings_;
+};
+
+class Change : public Snapshot {
+ public:
+  Change(kv::WriteTxn& txn, const Settings& settings, Actor actor, UnixMs now)
+      : Snapshot(txn, settings), w_(txn), actor_(std::move(actor)), now_(now) {}
+
+  Result<Unit> add_unit(const NewUnit& u);
+  Result<Person> hire(const HireSpec& h);
+  Result<Person> move(const MoveSpec& m);
+  Result<Person> retire(const PersonId& id, const std::string& date, const std::string& decision);
+  Result<Person> set_status(const PersonId& id, PersonStatus status, const std::string& reason);
+  // Stores a new password (Argon2id + SCRAM verifier); the caller checked the policy.
+  Status set_password(const PersonId& id, std::string_view password);
+  // Stores an imported hash as it is (checked by check_password_hash()).
+  Status set_password_hash(const PersonId& id, const std::string& stored);
+  Result<Group> add_group(const Group& g);
+  Status add_group_member(const std::string& group, const PersonId& id);
+
+  // Appends one record to the audit chain.
+  void audit(std::string action, std::string target, std::string reason, std::string detail);
+  bool dirty() const { return dirty_; }
+  UnixMs now() const { return now_; }
+  // Raw writes, for the bulk operations of this module (event records, rehash).
+  void put(schema::Table t, std::string_view k, std::string_view v) {
+    dirty_ = true;
+    w_.put(t, k, v);
+  }
+  void del(schema::Table t, std::string_view k) {
+    dirty_ = true;
+    w_.del(t, k);
+  }
+
+ private:
+  void put_person(const Person* before, const Person& after);
+  Result<std::string> allocate_local_part(const std::string& base);
+
+  kv::WriteTxn& w_;
+  Actor actor_;
+  UnixMs now_;
+  bool dirty_ = false;
+};
+
+class Directory {
+ public:
+  Directory(kv::Store& store, Settings settings, kv::GroupCommitter* committer = nullptr)
+      : store_(store), settings_(std::move(settings)), committer_(committer) {}
+
+  const Settings& settings() const { return settings_; }
+
+  template <class F>
+  auto read(F&& fn) {
+    auto txn = store_.read();
+    Snapshot s(*txn, settings_);
+    return fn(s);
+  }
+
+  template <class F>
+  auto write(const Actor& actor, UnixMs now, F&& fn) -> decltype(fn(std::declval<Change&>())) {
+    using R = decltype(fn(std::declval<Change&>()));
+    if (!committer_) {
+      auto txn = store_.write();
+      Change c(*txn, settings_, actor, now);
+      R r = fn(c);
+      if (r.ok()) txn->commit();
+      return r;
+    }
+    std::optional<R> out;
+    try {
+      committer_->run([&](kv::WriteTxn& txn) {
+        Change c(txn, settings_, actor, now);
+        R r = fn(c);
+        // A failed operation that already wrote must not share a commit: abort the batch.
+        if (!r.ok() && c.dirty()) throw Rollback{r.error()};
+        out.emplace(std::move(r));
+      });
+    } catch (const Rollback& rb) {
+      return R(rb.error);
+    }
+    return std::move(*out);
+  }
+
+  // Verifies a password for a login, address or alias (any case). An imported legacy hash
+  // is replaced by Argon2id, with a SCRAM verifier, after a successful check.
+  Result<Person> authenticate(std::string_view who, std::string_view password, UnixMs now);
+
+ private:
+  struct Rollback {
+    Error error;
+  };
+  kv::Store& store_;
+  Settings settings_;
+  kv::GroupCommitter* committer_;
+};
+
+// Opens directory.mdb in `data_dir` (created if needed).
+std::unique_ptr<kv::Store> open_store(const std::string& data_dir, std::uint64_t map_size_mb);
+
+}  // namespace congvu::directory

@@ -1,0 +1,133 @@
+#include "directory/password.hpp"
+
+#include <argon2.h>
+#include <crypt.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "common/crypto.hpp"
+#include "common/text.hpp"
+
+namespace congvu::directory {
+namespace {
+
+constexpr std::string_view kArgon = "{ARGON2}", kSsha = "{SSHA}", kSsha512 = "{SSHA512}",
+                           kCrypt = "{CRYPT}";
+
+bool starts(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// {SSHA} / {SSHA512}: base64(digest(password + salt) + salt).
+bool verify_salted(std::string_view b64, std::string_view password, std::size_t dlen,
+                   std::string (*digest)(std::string_view)) {
+  auto raw = crypto::base64_decode(b64);
+  if (!raw || raw->size() <= dlen) return false;
+  std::string salted(password);
+  salted.append(raw->substr(dlen));
+  return crypto::equal_constant_time(digest(salted), std::string_view(*raw).substr(0, dlen));
+}
+
+bool crypt_setting_known(std::string_view s) {
+  return starts(s, "$6$") || starts(s, "$5$") || starts(s, "$y$") || starts(s, "$2b$") ||
+         starts(s, "$2y$") || starts(s, "$1$") || starts(s, "$7$") || starts(s, "$gy$");
+}
+
+}  // namespace
+
+std::string hash_password(std::string_view password, const Argon2Params& p) {
+  std::string salt = crypto::random_string(16);
+  std::size_t enclen = argon2_encodedlen(p.t_cost, p.m_cost_kib, p.parallelism,
+                                         static_cast<uint32_t>(salt.size()), 32, Argon2_id);
+  std::string enc(enclen, '\0');
+  int rc = argon2id_hash_encoded(p.t_cost, p.m_cost_kib, p.parallelism, password.data(),
+                                 password.size(), salt.data(), salt.size(), 32, enc.data(), enclen);
+  if (rc != ARGON2_OK) throw std::runtime_error(std::string("argon2: ") + argon2_error_message(rc));
+  enc.resize(std::strlen(enc.c_str()));
+  return std::string(kArgon) + enc;
+}
+
+bool verify_password(std::string_view stored, std::string_view password) {
+  if (starts(stored, kArgon)) {
+    std::string enc(stored.substr(kArgon.size()));
+    argon2_type type;
+    if (starts(enc, "$argon2id$")) type = Argon2_id;
+    else if (starts(enc, "$argon2i$")) type = Argon2_i;
+    else if (starts(enc, "$argon2d$")) type = Argon2_d;
+    else return false;
+    return argon2_verify(enc.c_str(), password.data(), password.size(), type) == ARGON2_OK;
+  }
+  if (starts(stored, kSsha512))
+    return verify_salted(stored.substr(kSsha512.size()), password, 64, crypto::sha512_raw);
+  if (starts(stored, kSsha))
+    return verify_salted(stored.substr(kSsha.size()), password, 20, crypto::sha1_raw);
+  if (starts(stored, kCrypt)) {
+    std::string setting(stored.substr(kCrypt.size()));
+    if (!crypt_setting_known(setting)) return false;
+    std::string pw(password);
+    if (pw.find('\0') != std::string::npos) return false;
+    crypt_data data;
+    std::memset(&data, 0, sizeof data);
+    const char* out = crypt_r(pw.c_str(), setting.c_str(), &data);
+    if (!out || out[0] == '*') return false;
+    return crypto::equal_constant_time(out, setting);
+  }
+  return false;
+}
+
+bool needs_rehash(std::string_view stored, const Argon2Params& p) {
+  std::string want = "{ARGON2}$argon2id$v=19$m=" + std::to_string(p.m_cost_kib) +
+                     ",t=" + std::to_string(p.t_cost) + ",p=" + std::to_string(p.parallelism) + "$";
+  return !starts(stored, want);
+}
+
+Status check_password_hash(std::string_view stored) {
+  auto bad = [](std::string why) { return Status(make_error(Errc::invalid_argument, std::move(why))); };
+  if (starts(stored, kArgon)) {
+    auto enc = stored.substr(kArgon.size());
+    if (!starts(enc, "$argon2id$") && !starts(enc, "$argon2i$"))
+      return bad("an {ARGON2} value must hold a PHC string starting $argon2id$ or $argon2i$");
+    if (std::count(enc.begin(), enc.end(), '$') != 5)
+      return bad("malformed {ARGON2} PHC string (expected $argon2id$v=19$m=..,t=..,p=..$salt$hash)");
+    return ok_status();
+  }
+  for (auto [prefix, dlen] : {std::pair{kSsha512, std::size_t{64}}, std::pair{kSsha, std::size_t{20}}}) {
+    if (starts(stored, prefix)) {
+      auto raw = crypto::base64_decode(stored.substr(prefix.size()));
+      if (!raw) return bad(std::string(prefix) + " value is not valid base64");
+      if (raw->size() <= dlen) return bad(std::string(prefix) + " value has no salt after the digest");
+      return ok_status();
+    }
+  }
+  if (starts(stored, kCrypt)) {
+    if (!crypt_setting_known(stored.substr(kCrypt.size())))
+      return bad("{CRYPT} value must be a modular crypt hash ($6$, $5$, $y$, $2b$, $1$)");
+    return ok_status();
+  }
+  return bad("unknown password scheme (use {ARGON2}, {SSHA}, {SSHA512} or {CRYPT})");
+}
+
+std::string scram_sha256_verifier(std::string_view password, int iterations) {
+  // RFC 5802: SaltedPassword = Hi(password, salt, i); StoredKey = H(HMAC(SP, "Client Key"));
+  // ServerKey = HMAC(SP, "Server Key"). SASLprep is the identity for the ASCII and NFC
+  // passwords that check_new_password() admits.
+  std::string salt = crypto::random_string(16);
+  std::string sp = crypto::pbkdf2_sha256(password, salt, iterations, 32);
+  std::string stored_key = crypto::sha256_raw(crypto::hmac_sha256(sp, "Client Key"));
+  std::string server_key = crypto::hmac_sha256(sp, "Server Key");
+  return "SCRAM-SHA-256$" + std::to_string(iterations) + ":" + crypto::base64_encode(salt) + "$" +
+         crypto::base64_encode(stored_key) + ":" + crypto::base64_encode(server_key);
+}
+
+Status check_new_password(std::string_view pw) {
+  if (!text::valid_utf8(pw)) return make_error(Errc::invalid_argument, "the password is not valid UTF-8");
+  if (pw.size() < 10) return make_error(Errc::invalid_argument, "the password must have at least 10 characters");
+  if (pw.size() > 1024) return make_error(Errc::invalid_argument, "the password is longer than 1024 bytes");
+  if (pw.find('\0') != std::string_view::npos || pw.find('\n') != std::string_view::npos)
+    return make_error(Errc::invalid_argument, "the password contains a NUL or line break");
+  bool all_same = std::all_of(pw.begin(), pw.end(), [&](char c) { return c == pw[0]; });
+  if (all_same) return make_error(Errc::invalid_argument, "the password repeats one character");
+  return ok_status();
+}
+
+}  // namespace congvu::directory

@@ -1,0 +1,49 @@
+// The LMDB layout of directory.mdb: one named table per entry below, and the key encodings.
+// Documented for operators in directory/README.md; change only with a migration.
+//
+//   table        key                                   value
+//   meta         "schema" | "audit_head"               "1" | be64 seq + 32-byte hash
+//   person       id (16 raw bytes, UUIDv7)             Person record
+//   login        login (lowercase)                     id
+//   addr         address (lowercase)                   'P' + id | 'U' + unit code | 'G' + group
+//   addr_base    address base ("annv")                 be32: the highest suffix issued
+//   staffno      staff number                          id
+//   unit         unit code                             Unit record
+//   unit_child   parent code + '\0' + child code       ""          (the province: parent "")
+//   member       unit code + '\0' + id                 status byte + position + '\0' + folded + ' ' + login
+//   assignment   id + be32 index                       Assignment record
+//   name         token + '\0' + id                     status byte + unit + '\0' + folded + ' ' + login
+//   token_count  token                                 be32: how many people have it (search planning)
+//   cred         id                                    Credential record
+//   group        group name                            Group record
+//   group_member group name + '\0' + id                ""          (static groups)
+//   audit        be64 seq                              AuditRecord (hash-chained)
+//   event        be64 seq                              'A' applied | 'P' pending, + the event row
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/ids.hpp"
+#include "common/kv/kv.hpp"
+
+namespace congvu::directory::schema {
+
+enum Table : kv::TableId {
+  meta, person, login, addr, addr_base, staffno, unit, unit_child, member, assignment, name,
+  cred, group, group_member, audit, event, token_count, kTableCount
+};
+
+std::vector<std::string> table_names();
+
+inline std::string join0(std::string_view a, std::string_view b) {
+  std::string k(a);
+  k += '\0';
+  k.append(b);
+  return k;
+}
+
+std::string assignment_key(const PersonId& id, std::uint32_t index);
+
+}  // namespace congvu::directory::schema
