@@ -1,6 +1,7 @@
 // PersonId: the immutable identity of a person for life (the OIDC `sub`, the SAML persistent
 // NameID). A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then random bits, so ids sort in
-// creation order and their 16 raw bytes make big-endian LMDB keys that range-scan in order.
+// creation order (within one process even in the same millisecond: a 12-bit counter follows
+// the timestamp) and their 16 raw bytes make big-endian LMDB keys that range-scan in order.
 // Thread-safe value type; make() reads the random generator of OpenSSL.
 #pragma once
 

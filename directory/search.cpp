@@ -153,7 +153,10 @@ std::vector<Person> Snapshot::search(const SearchQuery& q) {
         if (a.score != b.score) return a.score > b.score;
       auto words = [](const std::string& n) { return std::count(n.begin(), n.end(), ' '); };
       if (words(a.folded) != words(b.folded)) return words(a.folded) < words(b.folded);
-      return a.folded < b.folded;
+      // Same name: in order of creation (annv before annv2); the id is a UUIDv7.
+      auto name_a = std::string_view(a.folded).substr(0, a.folded.rfind(' '));
+      auto name_b = std::string_view(b.folded).substr(0, b.folded.rfind(' '));
+      return name_a != name_b ? name_a < name_b : a.id < b.id;
       });
     if (hits.size() > want) hits.resize(want);
     for (const auto& h : hits)

@@ -2,7 +2,9 @@
 // shared_mutex. A write transaction holds the lock exclusively and keeps an undo log, so that
 // a transaction destroyed without commit() leaves the maps as they were. Readers wait while a
 // writer is open (LMDB lets them proceed on a snapshot); the contract tests do not depend on it.
+#include <atomic>
 #include <map>
+#include <thread>
 #include <mutex>
 #include <shared_mutex>
 
@@ -39,11 +41,16 @@ class MemCursor final : public Cursor {
 struct Tables {
   std::vector<Map> maps;
   std::shared_mutex mu;
+  // The thread holding the write lock; its own reads take no lock (LMDB lets a thread read
+  // while it writes, and code may rely on it). Such a read sees the uncommitted writes.
+  std::atomic<std::thread::id> writer{};
 };
 
 class MemRead final : public ReadTxn {
  public:
-  explicit MemRead(Tables& t) : t_(t), lock_(t.mu) {}
+  explicit MemRead(Tables& t) : t_(t), lock_(t.mu, std::defer_lock) {
+    if (t.writer.load() != std::this_thread::get_id()) lock_.lock();
+  }
   std::optional<std::string_view> get(TableId table, std::string_view key) override {
     const auto& m = t_.maps.at(table);
     auto it = m.find(key);
@@ -61,9 +68,10 @@ class MemRead final : public ReadTxn {
 
 class MemWrite final : public WriteTxn {
  public:
-  explicit MemWrite(Tables& t) : t_(t), lock_(t.mu) {}
+  explicit MemWrite(Tables& t) : t_(t), lock_(t.mu) { t.writer = std::this_thread::get_id(); }
   ~MemWrite() override {
     if (done_) return;
+    t_.writer = std::thread::id{};
     for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
       auto& m = t_.maps[it->table];
       if (it->old) m.insert_or_assign(it->key, *it->old);
@@ -95,6 +103,7 @@ class MemWrite final : public WriteTxn {
   void commit() override {
     done_ = true;
     undo_.clear();
+    t_.writer = std::thread::id{};
     lock_.unlock();
   }
 

@@ -1,0 +1,166 @@
+// codec, CSV, text folding, crypto helpers, ids and dates.
+#include <gtest/gtest.h>
+
+#include "common/codec.hpp"
+#include "common/crypto.hpp"
+#include "common/csv.hpp"
+#include "common/ids.hpp"
+#include "common/json.hpp"
+#include "common/text.hpp"
+#include "common/time.hpp"
+
+namespace congvu {
+namespace {
+
+TEST(Codec, RoundTrip) {
+  codec::Writer w;
+  w.u8(7).varint(0).varint(300).varint(~0ULL).i64(-5).str("Nguyễn").strs({"a", "", "b"});
+  codec::Reader r(w.data());
+  EXPECT_EQ(r.u8(), 7);
+  EXPECT_EQ(r.varint(), 0u);
+  EXPECT_EQ(r.varint(), 300u);
+  EXPECT_EQ(r.varint(), ~0ULL);
+  EXPECT_EQ(r.i64(), -5);
+  EXPECT_EQ(r.str(), "Nguyễn");
+  EXPECT_EQ(r.strs(), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_NO_THROW(r.expect_done());
+}
+
+TEST(Codec, TruncatedOrOversizedInputThrows) {
+  codec::Writer w;
+  w.str("hello");
+  std::string full = w.data();
+  for (std::size_t cut = 0; cut < full.size(); ++cut) {
+    codec::Reader r(std::string_view(full).substr(0, cut));
+    EXPECT_THROW(r.str(), codec::DecodeError) << "cut at " << cut;
+  }
+  codec::Reader huge("\xff\xff\xff\xff\x0f");  // a length far past the end
+  EXPECT_THROW(huge.str(), codec::DecodeError);
+  std::string ff(11, '\xff');
+  codec::Reader overflow(ff);
+  EXPECT_THROW(overflow.varint(), codec::DecodeError);
+  codec::Reader trailing("\x01\x02");
+  trailing.u8();
+  EXPECT_THROW(trailing.expect_done(), codec::DecodeError);
+}
+
+TEST(Codec, BigEndianKeysSort) {
+  std::string a, b;
+  codec::put_be64(a, 255);
+  codec::put_be64(b, 256);
+  EXPECT_LT(a, b);
+  EXPECT_EQ(codec::get_be64(b), 256u);
+  EXPECT_THROW(codec::get_be32("ab"), codec::DecodeError);
+}
+
+TEST(Csv, QuotesCommasNewlinesAndCrlf) {
+  auto rows = parse_csv("\xEF\xBB\xBF" "a,b,c\r\n\"x, y\",\"he said \"\"hi\"\"\",\"two\nlines\"\r\n\r\nlast,,\n");
+  ASSERT_TRUE(rows) << rows.error().message;
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].fields, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ((*rows)[1].fields, (std::vector<std::string>{"x, y", "he said \"hi\"", "two\nlines"}));
+  EXPECT_EQ((*rows)[1].line, 2u);
+  EXPECT_EQ((*rows)[2].line, 5u) << "the quoted line break and the blank line count";
+  EXPECT_EQ((*rows)[2].fields, (std::vector<std::string>{"last", "", ""}));
+}
+
+TEST(Csv, ErrorsNameTheLine) {
+  auto e1 = parse_csv("a,b\n\"open,b\n");
+  ASSERT_FALSE(e1);
+  EXPECT_EQ(e1.error().message.rfind("line 2:", 0), 0u) << e1.error().message;
+  auto e2 = parse_csv("a,b\nx\"y,z\n");
+  ASSERT_FALSE(e2);
+  EXPECT_EQ(e2.error().message.rfind("line 2:", 0), 0u);
+  auto e3 = parse_csv("a,b\n\"q\"x,z\n");
+  ASSERT_FALSE(e3);
+  auto e4 = parse_csv("a\rb\n");
+  ASSERT_FALSE(e4);
+}
+
+TEST(Csv, TableChecksColumnsAndFieldCounts) {
+  auto missing = CsvTable::parse("a,b\n1,2\n", {"a", "c"});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "line 1: missing column 'c'");
+  auto ragged = CsvTable::parse("a,b\n1,2\n1,2,3\n", {"a"});
+  ASSERT_FALSE(ragged);
+  EXPECT_EQ(ragged.error().message.rfind("line 3:", 0), 0u);
+  auto ok = CsvTable::parse("a,b\n1,2\n", {"b"});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->get(ok->rows()[0], "b"), "2");
+  EXPECT_FALSE(CsvTable::parse("", {}));
+  EXPECT_FALSE(CsvTable::parse("a,a\n", {}));
+}
+
+TEST(Text, FoldStripsDiacriticsAndCase) {
+  EXPECT_EQ(text::fold("Nguyễn Văn An"), "nguyen van an");
+  EXPECT_EQ(text::fold("  ĐẶNG   văn  Đức "), "dang van duc");
+  EXPECT_EQ(text::fold("Phòng Kế hoạch - Tài chính"), "phong ke hoach tai chinh");
+  EXPECT_EQ(text::fold("Hòa"), text::fold("Hoà"));
+  EXPECT_EQ(text::fold(""), "");
+  EXPECT_EQ(text::fold_tokens("Trần Thị Bích Ngọc"), (std::vector<std::string>{"tran", "thi", "bich", "ngoc"}));
+}
+
+TEST(Text, NfcComposesDecomposedInput) {
+  std::string nfd = "Nguye\xcc\x82\xcc\x83n";  // e + combining circumflex + combining tilde
+  EXPECT_EQ(text::nfc(nfd), "Nguyễn");
+  EXPECT_EQ(text::fold(nfd), "nguyen");
+}
+
+TEST(Text, Utf8Validation) {
+  EXPECT_TRUE(text::valid_utf8("Hà Nội"));
+  EXPECT_FALSE(text::valid_utf8("\xc3"));
+  EXPECT_FALSE(text::valid_utf8("\xed\xa0\x80"));  // a surrogate
+  EXPECT_FALSE(text::valid_utf8("H\xe0 N\xf4i"));  // windows-1258 bytes
+}
+
+TEST(Crypto, Base64) {
+  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff", 2)})
+    EXPECT_EQ(crypto::base64_decode(crypto::base64_encode(s)), s);
+  EXPECT_EQ(crypto::base64_encode("foobar"), "Zm9vYmFy");
+  EXPECT_FALSE(crypto::base64_decode("Zm9v!mFy"));
+  EXPECT_FALSE(crypto::base64_decode("Zm9"));
+  EXPECT_FALSE(crypto::base64_decode("Zg==Zg=="));
+}
+
+TEST(Crypto, KnownDigest) {
+  EXPECT_EQ(crypto::hex(crypto::sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_TRUE(crypto::equal_constant_time("abc", "abc"));
+  EXPECT_FALSE(crypto::equal_constant_time("abc", "abd"));
+  EXPECT_FALSE(crypto::equal_constant_time("abc", "ab"));
+}
+
+TEST(PersonIdTest, IsUuidV7AndSortsByTime) {
+  auto a = PersonId::make(1700000000000);
+  auto b = PersonId::make(1700000000001);
+  EXPECT_LT(a, b);
+  std::string s = a.str();
+  EXPECT_EQ(s.size(), 36u);
+  EXPECT_EQ(s[14], '7');
+  EXPECT_TRUE(s[19] == '8' || s[19] == '9' || s[19] == 'a' || s[19] == 'b');
+  EXPECT_EQ(PersonId::parse(s), a);
+  EXPECT_FALSE(PersonId::parse("not-a-uuid"));
+  EXPECT_FALSE(PersonId::parse(s.substr(0, 35) + "g"));
+  auto c = PersonId::make(1700000000001), d = PersonId::make(1700000000001);
+  EXPECT_LT(c, d) << "same millisecond: the counter keeps creation order";
+  EXPECT_LT(b, c);
+}
+
+TEST(Time, DatesInHoChiMinhCity) {
+  EXPECT_TRUE(valid_date("2028-02-29"));
+  EXPECT_FALSE(valid_date("2026-02-29"));
+  EXPECT_FALSE(valid_date("2026-13-01"));
+  EXPECT_FALSE(valid_date("2026-1-01"));
+  EXPECT_FALSE(valid_date("26-01-01xx"));
+  // 2026-11-21T17:00:00Z is already 2026-11-22 in Asia/Ho_Chi_Minh (UTC+7).
+  EXPECT_EQ(vn_date(1795280400000), "2026-11-22");
+  EXPECT_EQ(vn_date(1795280400000 - 1), "2026-11-21");
+  EXPECT_EQ(rfc3339(0), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(Json, Quoting) {
+  EXPECT_EQ(json_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
+  EXPECT_EQ(json_object({{"k", "v"}, {"x", "Đ"}}), "{\"k\":\"v\",\"x\":\"Đ\"}");
+}
+
+}  // namespace
+}  // namespace congvu
