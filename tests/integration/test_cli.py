@@ -1,0 +1,151 @@
+"""The admin interface of `congvu` on the shared province: import, events, person, unit, audit,
+config, exit codes and messages."""
+import json
+import os
+import subprocess
+
+from support import PROVINCE, TempDirTest, main, run, run_json
+
+
+class ProvinceImport(TempDirTest):
+    def setUp(self):
+        super().setUp()
+        r = run_json("import", "--units", f"{PROVINCE}/units.csv", "--staff", f"{PROVINCE}/staff.csv", data=self.data)
+        self.assertEqual(r, {"units_added": 370, "units_unchanged": 0, "people_added": 20000, "credentials": 0})
+
+    def test_events_replay_as_of_and_idempotent(self):
+        r = run_json("events", "apply", f"{PROVINCE}/events.csv", "--as-of", "2026-06-30", data=self.data, check=False)
+        self.assertEqual(r["applied"] + r["pending"], 2000)
+        self.assertGreater(r["pending"], 0)
+        self.assertEqual(r["failed"], [])
+        _, out, err = run("events", "pending", data=self.data)
+        self.assertEqual(len(out.splitlines()), r["pending"])
+        r2 = run_json("events", "apply", f"{PROVINCE}/events.csv", "--as-of", "2027-06-01", data=self.data)
+        self.assertEqual(r2["already_applied"], r["applied"])
+        self.assertEqual(r2["applied"], r["pending"])
+        self.assertEqual(r2["pending"], 0)
+        check = run_json("check", data=self.data)
+        self.assertTrue(check["ok"])
+        self.assertEqual(check["people"], 20000 + 174)  # the tiep_nhan hires
+        _, out, _ = run("audit", "verify", data=self.data)
+        self.assertIn("audit chain intact", out)
+
+    def test_transfer_keeps_identity(self):
+        before = run_json("person", "show", "CB000001", data=self.data)
+        self.assertEqual(before["staff_no"], "CB000001")
+        self.assertEqual(before["full_name"], "Vũ Thị Vân")
+        self.assertTrue(before["address"].startswith("vanvt"))
+        after = run_json("person", "transfer", before["login"], "--to", "000.01.02.H99", "--position", "Chuyên viên",
+                         "--decision", "123/QĐ-UBND", "--date", "2026-12-01", data=self.data)
+        for key in ("id", "address", "login", "staff_no", "full_name"):
+            self.assertEqual(after[key], before[key], key)
+        self.assertEqual(after["unit"], "000.01.02.H99")
+        self.assertEqual(len(after["history"]), len(before["history"]) + 1)
+        self.assertEqual(after["history"][-2]["to"], "2026-12-01")
+        self.assertEqual(after["history"][-2]["closed_by"], "123/QĐ-UBND")
+        log = run_json("audit", "log", "--target", before["id"], data=self.data)
+        self.assertEqual([r["action"] for r in log], ["person.import", "person.transfer"])
+        self.assertTrue(log[-1]["actor"].startswith("cli:"))
+
+    def test_search_finds_him_every_way(self):
+        for q in ("nguyen van an", "Nguyễn Văn An", "an nguyen", "NGUYỄN văn AN"):
+            people = run_json("person", "find", q, "--limit", "500", data=self.data)
+            self.assertGreater(len(people), 10, q)
+            self.assertTrue(all("an" in p["full_name"].lower() for p in people))
+            names = [p["full_name"] for p in people]
+            if len(q.split()) == 3:
+                self.assertEqual(names[0], "Nguyễn Văn An", q)  # all three words exact, nothing more
+            else:
+                self.assertIn("Nguyễn Văn An", names, q)
+        sub = run_json("person", "find", "nguyen", "--unit", "000.00.02.H99", data=self.data)
+        self.assertTrue(sub)
+        tree = {l.split()[0] for l in run("unit", "tree", "000.00.02.H99", data=self.data)[1].splitlines()}
+        self.assertTrue(all(p["unit"] in tree for p in sub))
+
+    def test_unit_show_lists_role_mailbox_holders(self):
+        u = run_json("unit", "show", "000.01.02.H99", data=self.data)
+        self.assertEqual(u["role_address"], f"{u['slug']}@tinhmau.test")
+        self.assertTrue(u["role_mailbox_holders"])
+        for h in u["role_mailbox_holders"]:
+            self.assertIn(h["position"], ("Văn thư", "Trưởng phòng"))
+        self.assertEqual(run("unit", "show", "404", data=self.data, check=False)[0], 1)
+
+
+class Errors(TempDirTest):
+    def test_bad_row_names_file_and_line_and_writes_nothing(self):
+        units = self.write("units.csv", open(f"{PROVINCE}/units.csv", encoding="utf-8").read())
+        staff_text = open(f"{PROVINCE}/staff.csv", encoding="utf-8").read().splitlines()
+        staff_text[5000] = staff_text[5000].replace(",M,", ",X,").replace(",F,", ",X,")
+        staff = self.write("staff.csv", "\n".join(staff_text) + "\n")
+        code, out, err = run("import", "--units", units, "--staff", staff, data=self.data, check=False)
+        self.assertEqual(code, 1)
+        self.assertIn(f"{staff}:5001: gender must be M, F or empty", err)
+        check = run_json("check", data=self.data)
+        self.assertEqual((check["people"], check["units"]), (0, 0))
+
+    def test_usage_errors_exit_2(self):
+        self.assertEqual(run("person", "show", data=self.data, check=False)[0], 2)
+        self.assertEqual(run("frobnicate", check=False)[0], 2)
+        code, _, err = run("person", "find", "x", "--limti", "3", data=self.data, check=False)
+        self.assertEqual(code, 2)
+        self.assertIn("unknown option --limti", err)
+
+    def test_hire_passwd_suspend_retire(self):
+        units = self.write("u.csv", "code,parent_code,kind,name,slug\nP,,province,Tỉnh,tinh\nD,P,department,Sở,so\n")
+        run("import", "--units", units, data=self.data)
+        p = run_json("person", "hire", "--name", "Đặng Văn Đức", "--staff-no", "N1", "--unit", "D", "--position",
+                     "Chuyên viên", "--decision", "1/QĐ", "--date", "2026-01-02", data=self.data)
+        self.assertEqual(p["login"], "ducdv")
+        self.assertEqual(run("person", "passwd", "ducdv", data=self.data, stdin="short\n", check=False)[0], 2)
+        self.assertEqual(run("person", "passwd", "ducdv", "--password-stdin", data=self.data, stdin="short\n",
+                             check=False)[0], 1)
+        run("person", "passwd", "ducdv", "--password-stdin", data=self.data, stdin="mật-khẩu-mới-2026\n")
+        run("person", "suspend", "ducdv", "--reason", "test", data=self.data)
+        self.assertEqual(run_json("person", "show", "ducdv", data=self.data)["status"], "suspended")
+        run("person", "resume", "ducdv", data=self.data)
+        run("person", "retire", "ducdv", "--decision", "9/QĐ", "--date", "2026-06-01", data=self.data)
+        shown = run_json("person", "show", "ducdv@tinhmau.test", data=self.data)
+        self.assertEqual(shown["status"], "retired")
+        self.assertEqual(shown["unit"], "")
+        code, out, err = run("person", "transfer", "ducdv", "--to", "D", "--decision", "x", data=self.data, check=False)
+        self.assertEqual(code, 1)
+        self.assertIn("is retired", err)
+        again = run_json("person", "hire", "--name", "Đặng Văn Đức", "--staff-no", "N2", "--unit", "D", "--position",
+                         "Chuyên viên", data=self.data)
+        self.assertEqual(again["login"], "ducdv2")
+
+    def test_groups(self):
+        units = self.write("u.csv", "code,parent_code,kind,name,slug\nP,,province,Tỉnh,tinh\nD,P,department,Sở,so\n")
+        staff = self.write("s.csv", "staff_no,full_name,unit_code,position\nA1,Lê Văn Tám,D,Giám đốc\nA2,Lê Thị Chín,D,Văn thư\n")
+        run("import", "--units", units, "--staff", staff, data=self.data)
+        run("group", "add", "giam-doc", "--title", "Giám đốc các sở", "--position", "Giám đốc", data=self.data)
+        members = run_json("group", "show", "giam-doc", data=self.data)
+        self.assertEqual([m["staff_no"] for m in members], ["A1"])
+        run("group", "add", "ban-x", "--static", data=self.data)
+        run("group", "add-member", "ban-x", "chinlt", data=self.data)
+        self.assertEqual([m["login"] for m in run_json("group", "show", "ban-x", data=self.data)], ["chinlt"])
+
+
+class Config(TempDirTest):
+    def test_example_checks_and_errors_name_line(self):
+        _, example, _ = run("config", "example")
+        path = self.write("congvu.toml", example)
+        code, out, _ = run("config", "check", path)
+        self.assertEqual(code, 0)
+        bad = self.write("bad.toml", example.replace("threads = 0", "threads = \"many\""))
+        code, _, err = run("config", "check", bad, check=False)
+        self.assertEqual(code, 1)
+        line = example.splitlines().index("threads = 0") + 1
+        self.assertIn(f"{bad}:{line}: [server] threads must be an integer", err)
+
+    def test_config_data_dir_is_used(self):
+        path = self.write("c.toml", f'[server]\ndata_dir = "{self.data}"\n[directory]\ndomain = "tinhmau.gov.vn"\n')
+        units = self.write("u.csv", "code,parent_code,kind,name,slug\nP,,province,Tỉnh,tinh\n")
+        staff = self.write("s.csv", "staff_no,full_name,unit_code,position\nA1,Lê Văn Tám,P,Chủ tịch\n")
+        run("import", "--config", path, "--units", units, "--staff", staff)
+        p = run_json("person", "show", "A1", "--config", path)
+        self.assertEqual(p["address"], "tamlv@tinhmau.gov.vn")
+
+
+if __name__ == "__main__":
+    main()

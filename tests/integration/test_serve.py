@@ -1,0 +1,122 @@
+"""`congvu serve` end to end: ready file with bound ports, HTTPS verified against the exported
+CA (curl and python's ssl), TLS 1.2+ only, demo seeding, SIGTERM exit status, port conflicts."""
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import time
+
+from support import BIN, TempDirTest, main, run
+
+
+class Serve(TempDirTest):
+    def start(self, *extra, config=None):
+        ready = os.path.join(self.tmp, f"ready-{time.monotonic_ns()}.json")
+        if config is None:
+            config = self.write("congvu.toml", "[listen]\n" + "".join(
+                f'{n} = "127.0.0.1:0"\n' for n in ("smtp", "submission", "smtps", "imap", "imaps", "https", "ldap", "ldaps")))
+        self.log = os.path.join(self.tmp, f"serve-{time.monotonic_ns()}.log")
+        with open(self.log, "w") as log:
+            proc = subprocess.Popen([BIN, "serve", "--config", config, "--data", self.data, "--ready-file", ready, *extra],
+                                    stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.time() + 60
+        while not os.path.exists(ready):
+            if proc.poll() is not None:
+                self.fail(f"serve exited {proc.returncode}: {self.read_log()}")
+            if time.time() > deadline:
+                proc.kill()
+                self.fail("serve did not write its ready file")
+            time.sleep(0.05)
+        with open(ready) as f:
+            info = json.load(f)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        return proc, info
+
+    def read_log(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def stop(self, proc):
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=15)
+        self.assertEqual(code, 0, self.read_log())
+        self.assertIn("stopped", self.read_log())
+
+    def curl(self, url, ca):
+        p = subprocess.run(["curl", "-sS", "--fail", "--cacert", ca, url], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def test_demo_over_verified_https_and_graceful_stop(self):
+        proc, info = self.start()
+        port = info["ports"]["https"]
+        self.assertNotEqual(port, 0)
+        self.assertEqual(info["pid"], proc.pid)
+        self.assertTrue(os.path.isabs(info["ca"]))
+        health = json.loads(self.curl(f"https://localhost:{port}/healthz", info["ca"]))
+        self.assertEqual(health, {"status": "ok", "people": 20, "units": 10})
+        self.assertIn("Congvu", self.curl(f"https://127.0.0.1:{port}/", info["ca"]))
+        # The CA that `tls export-ca` prints is the one the server's certificate chains to.
+        _, pem, _ = run("tls", "export-ca", data=self.data)
+        with open(info["ca"]) as f:
+            self.assertEqual(pem, f.read())
+        # Without the CA, verification fails: the certificate is not trusted by accident.
+        p = subprocess.run(["curl", "-sS", f"https://localhost:{port}/healthz"], capture_output=True, text=True)
+        self.assertNotEqual(p.returncode, 0)
+        # python's ssl, with hostname checking, over TLS 1.2 and 1.3.
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            ctx = ssl.create_default_context(cafile=info["ca"])
+            ctx.minimum_version = ctx.maximum_version = version
+            with socket.create_connection(("127.0.0.1", port)) as s, ctx.wrap_socket(s, server_hostname="localhost") as t:
+                self.assertEqual(t.version(), {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version])
+        # TLS 1.1 is refused by the server (openssl's client may offer it at security level 0).
+        p = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"],
+                           input="", capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        # A demo person can be found by the admin CLI while the server runs (LMDB is multi-process).
+        _, out, _ = run("person", "show", "annv2", data=self.data)
+        self.assertIn("Nguyễn Văn An", out)
+        self.assertIn("seeded the demo province", self.read_log())
+        self.stop(proc)
+
+    def test_restart_keeps_data_and_ca_and_no_demo_reseed(self):
+        proc, info = self.start()
+        with open(info["ca"]) as f:
+            ca1 = f.read()
+        self.stop(proc)
+        proc, info = self.start()
+        with open(info["ca"]) as f:
+            self.assertEqual(f.read(), ca1)
+        health = json.loads(self.curl(f"https://localhost:{info['ports']['https']}/healthz", info["ca"]))
+        self.assertEqual(health["people"], 20)
+        self.stop(proc)
+
+    def test_no_demo(self):
+        proc, info = self.start("--no-demo")
+        health = json.loads(self.curl(f"https://localhost:{info['ports']['https']}/healthz", info["ca"]))
+        self.assertEqual(health["people"], 0)
+        self.stop(proc)
+
+    def test_port_in_use_is_a_clear_error(self):
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        config = self.write("busy.toml", f'[listen]\nhttps = "127.0.0.1:{port}"\n')
+        p = subprocess.run([BIN, "serve", "--config", config, "--data", self.data, "--no-demo"],
+                           capture_output=True, text=True, timeout=60)
+        blocker.close()
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"cannot listen on 127.0.0.1:{port}", p.stderr)
+
+    def test_bad_config_is_refused_before_start(self):
+        config = self.write("bad.toml", "[listen]\nhttps = \"nowhere\"\n")
+        p = subprocess.run([BIN, "serve", "--config", config, "--data", self.data], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(f"{config}:2:", p.stderr)
+
+
+if __name__ == "__main__":
+    main()
