@@ -120,10 +120,14 @@ int cmd_events(const Argv& argv) {
   if (sub == "pending") {
     a.max_positionals(1);
     auto pending = env.dir->read([](Snapshot& s) { return pending_events(s); });
+    if (env.json) {
+      std::cout << pending_json(pending) << "\n";
+      return 0;
+    }
     for (const auto& e : pending)
       std::cout << e.seq << "  " << e.date << "  " << e.staff_no << "  " << e.kind << "  " << e.to_unit << "  "
                 << e.position << "  " << e.decision << "\n";
-    if (!env.json) std::cerr << pending.size() << " pending\n";
+    std::cerr << pending.size() << " pending\n";
     return 0;
   }
   if (sub != "apply") throw UsageError("unknown events subcommand '" + sub + "'");
@@ -328,7 +332,12 @@ int cmd_group(const Argv& argv) {
                          [&](const Group& out) { std::cout << "added group " << out.name << "@" << env.cfg.directory.domain << "\n"; });
   }
   if (sub == "list") {
-    for (const auto& g : env.dir->read([](Snapshot& s) { return s.groups(); }))
+    auto groups = env.dir->read([](Snapshot& s) { return s.groups(); });
+    if (env.json) {
+      std::cout << groups_json(groups) << "\n";
+      return 0;
+    }
+    for (const auto& g : groups)
       std::cout << g.name << "  " << g.title << "  " << (g.kind == GroupKind::static_members ? "static" : "derived") << "\n";
     return 0;
   }

@@ -116,6 +116,27 @@ std::string events_json(const EventsReport& r) {
                                       {"already_applied", r.already_applied}, {"failed", failed}});
 }
 
+std::string pending_json(const std::vector<PendingEvent>& events) {
+  json::array a;
+  for (const auto& e : events)
+    a.emplace_back(json::object{{"seq", e.seq}, {"effective_date", e.date}, {"staff_no", e.staff_no},
+                                {"kind", e.kind}, {"from_unit", e.from_unit}, {"to_unit", e.to_unit},
+                                {"position", e.position}, {"decision_no", e.decision}, {"full_name", e.full_name}});
+  return json::serialize(a);
+}
+
+std::string groups_json(const std::vector<Group>& groups) {
+  json::array a;
+  for (const auto& g : groups) {
+    json::array positions;
+    for (const auto& p : g.positions) positions.emplace_back(p);
+    a.emplace_back(json::object{{"name", g.name}, {"title", g.title},
+                                {"kind", g.kind == GroupKind::static_members ? "static" : "derived"},
+                                {"unit", g.unit}, {"subtree", g.subtree}, {"positions", positions}});
+  }
+  return json::serialize(a);
+}
+
 std::string error_json(const Error& e) {
   return json::serialize(json::object{{"error", errc_name(e.code)}, {"message", e.message}});
 }

@@ -20,6 +20,8 @@ std::string people_json(const std::vector<directory::Person>& people);
 std::string audit_json(const std::vector<directory::AuditRecord>& records);
 std::string import_json(const directory::ImportReport& r);
 std::string events_json(const directory::EventsReport& r);
+std::string pending_json(const std::vector<directory::PendingEvent>& events);
+std::string groups_json(const std::vector<directory::Group>& groups);
 std::string error_json(const Error& e);
 
 }  // namespace congvu::app

@@ -28,7 +28,12 @@ std::uint64_t Reader::varint() {
     std::uint8_t b = u8();
     if (shift == 63 && b > 1) throw DecodeError("varint overflows 64 bits");
     v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) return v;
+    if (!(b & 0x80)) {
+      // Canonical form only: a final zero byte after others is a longer spelling of a smaller
+      // number, and would let two byte strings decode to the same record.
+      if (b == 0 && shift > 0) throw DecodeError("non-minimal varint");
+      return v;
+    }
   }
   throw DecodeError("varint too long");
 }

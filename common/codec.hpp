@@ -1,5 +1,6 @@
 // The binary record encoding used for every value stored in LMDB: a version byte chosen by the
-// record type, then fields in a fixed order: unsigned LEB128 varints, and strings as a varint
+// record type, then fields in a fixed order: unsigned LEB128 varints (minimal length only, so
+// that every record has exactly one encoding), and strings as a varint
 // length followed by the bytes. Readers check every bound and throw DecodeError on truncated or
 // malformed input (a corrupt record must never read out of bounds). Keys are not encoded here:
 // see the key helpers in each store, which use fixed-width big-endian integers so that keys sort.

@@ -28,6 +28,32 @@ bool verify_salted(std::string_view b64, std::string_view password, std::size_t 
   return crypto::equal_constant_time(digest(salted), std::string_view(*raw).substr(0, dlen));
 }
 
+// The cost parameters of a PHC string "$argon2id$v=19$m=M,t=T,p=P$salt$hash". Imported hashes
+// are data from outside: an absurd cost would make every login allocate gigabytes, so the
+// parameters are bounded (m <= 1 GiB, t <= 64, p <= 16).
+bool argon2_params_sane(std::string_view enc) {
+  auto m = enc.find("$m=");
+  if (m == std::string_view::npos) return false;
+  unsigned long vals[3] = {0, 0, 0};
+  const char* keys[3] = {"m=", "t=", "p="};
+  std::size_t pos = m + 1;
+  for (int i = 0; i < 3; ++i) {
+    if (enc.substr(pos, 2) != keys[i]) return false;
+    pos += 2;
+    std::size_t digits = 0;
+    while (pos < enc.size() && enc[pos] >= '0' && enc[pos] <= '9' && digits < 10) {
+      vals[i] = vals[i] * 10 + static_cast<unsigned long>(enc[pos++] - '0');
+      ++digits;
+    }
+    if (digits == 0) return false;
+    if (i < 2) {
+      if (pos >= enc.size() || enc[pos] != ',') return false;
+      ++pos;
+    }
+  }
+  return vals[0] >= 8 && vals[0] <= (1UL << 20) && vals[1] >= 1 && vals[1] <= 64 && vals[2] >= 1 && vals[2] <= 16;
+}
+
 bool crypt_setting_known(std::string_view s) {
   return starts(s, "$6$") || starts(s, "$5$") || starts(s, "$y$") || starts(s, "$2b$") ||
          starts(s, "$2y$") || starts(s, "$1$") || starts(s, "$7$") || starts(s, "$gy$");
@@ -55,6 +81,7 @@ bool verify_password(std::string_view stored, std::string_view password) {
     else if (starts(enc, "$argon2i$")) type = Argon2_i;
     else if (starts(enc, "$argon2d$")) type = Argon2_d;
     else return false;
+    if (!argon2_params_sane(enc)) return false;
     return argon2_verify(enc.c_str(), password.data(), password.size(), type) == ARGON2_OK;
   }
   if (starts(stored, kSsha512))
@@ -87,8 +114,9 @@ Status check_password_hash(std::string_view stored) {
     auto enc = stored.substr(kArgon.size());
     if (!starts(enc, "$argon2id$") && !starts(enc, "$argon2i$"))
       return bad("an {ARGON2} value must hold a PHC string starting $argon2id$ or $argon2i$");
-    if (std::count(enc.begin(), enc.end(), '$') != 5)
-      return bad("malformed {ARGON2} PHC string (expected $argon2id$v=19$m=..,t=..,p=..$salt$hash)");
+    if (std::count(enc.begin(), enc.end(), '$') != 5 || !argon2_params_sane(enc))
+      return bad("malformed {ARGON2} PHC string (expected $argon2id$v=19$m=..,t=..,p=..$salt$hash "
+                 "with m <= 1048576 KiB, t <= 64, p <= 16)");
     return ok_status();
   }
   for (auto [prefix, dlen] : {std::pair{kSsha512, std::size_t{64}}, std::pair{kSsha, std::size_t{20}}}) {

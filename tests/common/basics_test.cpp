@@ -39,6 +39,8 @@ TEST(Codec, TruncatedOrOversizedInputThrows) {
   std::string ff(11, '\xff');
   codec::Reader overflow(ff);
   EXPECT_THROW(overflow.varint(), codec::DecodeError);
+  codec::Reader padded("\x86\x00");  // 6 written in two bytes
+  EXPECT_THROW(padded.varint(), codec::DecodeError);
   codec::Reader trailing("\x01\x02");
   trailing.u8();
   EXPECT_THROW(trailing.expect_done(), codec::DecodeError);

@@ -83,6 +83,12 @@ TEST(Passwords, Argon2idRoundTripAndRehash) {
   EXPECT_FALSE(needs_rehash(h, cheap));
   EXPECT_TRUE(needs_rehash(h, Argon2Params{2, 64, 1}));
   EXPECT_TRUE(check_password_hash(h));
+  // A hostile import must not make logins allocate gigabytes.
+  std::string huge = h;
+  huge.replace(huge.find("m=64"), 4, "m=4194304");
+  EXPECT_FALSE(check_password_hash(huge));
+  EXPECT_FALSE(verify_password(huge, "đúng mật khẩu"));
+  EXPECT_FALSE(check_password_hash("{ARGON2}$argon2id$v=19$m=64,t=1$c2FsdA$aGFzaA"));
 }
 
 TEST(Passwords, ImportedSshaAndSsha512) {
