@@ -69,6 +69,7 @@ struct MoveSpec {
 };
 
 struct SearchQuery {
+  explicit SearchQuery(std::string t = {}) : text(std::move(t)) {}
   std::string text;                 // any order, any case, with or without diacritics, prefixes
   std::string unit;                 // restrict to this unit ...
   bool subtree = true;              // ... and the units below it

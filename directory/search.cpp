@@ -163,6 +163,12 @@ std::vector<Person> Snapshot::search(const SearchQuery& q) {
       if (auto p = person(*PersonId::from_bytes(h.id))) out.push_back(std::move(*p));
   };
 
+  // A word that begins no token of anyone: nothing can match.
+  std::vector<std::uint64_t> prefix_counts;
+  for (const auto& t : tokens) {
+    prefix_counts.push_back(count_prefix(t));
+    if (prefix_counts.back() == 0) return out;
+  }
   std::size_t exact_drv = tokens.size();
   std::uint64_t exact_n = ~0ULL;
   for (std::size_t i = 0; i < tokens.size(); ++i) {
@@ -171,13 +177,8 @@ std::vector<Person> Snapshot::search(const SearchQuery& q) {
   }
   if (exact_drv < tokens.size()) phase(tokens[exact_drv], true, exact_n);
   if (out.size() < q.limit) {
-    std::size_t drv = 0;
-    std::uint64_t best = ~0ULL;
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      auto n = count_prefix(tokens[i]);
-      if (n < best) best = n, drv = i;
-    }
-    if (best > 0) phase(tokens[drv], false, best);
+    auto best = std::min_element(prefix_counts.begin(), prefix_counts.end());
+    phase(tokens[static_cast<std::size_t>(best - prefix_counts.begin())], false, *best);
   }
   return out;
 }

@@ -60,20 +60,19 @@ void Runtime::stop(std::chrono::milliseconds grace) {
   asio::post(main(), [this, grace] {
     if (stopping_.exchange(true)) return;
     for (auto& l : listeners_) l->close();
-    auto deadline = std::chrono::steady_clock::now() + grace;
-    grace_timer_ = std::make_unique<asio::steady_timer>(main());
-    // Poll for live connections to finish, then stop every context.
-    auto poll = std::make_shared<std::function<void()>>();
-    *poll = [this, deadline, poll] {
-      if (live_ == 0 || std::chrono::steady_clock::now() >= deadline) {
-        for (auto& c : contexts_) c->stop();
-        return;
-      }
-      grace_timer_->expires_after(std::chrono::milliseconds(50));
-      grace_timer_->async_wait([poll](boost::system::error_code) { (*poll)(); });
-    };
-    (*poll)();
+    asio::co_spawn(main(), drain(grace), asio::detached);
   });
+}
+
+asio::awaitable<void> Runtime::drain(std::chrono::milliseconds grace) {
+  // Let live connections finish, up to the grace period, then stop every context.
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  asio::steady_timer timer(main());
+  while (live_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(50));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  for (auto& c : contexts_) c->stop();
 }
 
 void Runtime::run(bool catch_signals) {

@@ -68,7 +68,8 @@ class Runtime {
   std::atomic<unsigned> next_{0};
   std::atomic<int> live_{0};
   std::atomic<bool> stopping_{false};
-  std::unique_ptr<asio::steady_timer> grace_timer_;
+
+  asio::awaitable<void> drain(std::chrono::milliseconds grace);
 };
 
 }  // namespace congvu::net

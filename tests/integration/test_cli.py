@@ -130,6 +130,33 @@ class Errors(TempDirTest):
         self.assertEqual([m["login"] for m in run_json("group", "show", "ban-x", data=self.data)], ["chinlt"])
 
 
+class AuditTamper(TempDirTest):
+    """An attacker with access to directory.mdb edits one audit record with the stock LMDB tools;
+    `congvu audit verify` and `congvu check` must name that record."""
+
+    def test_edited_record_is_detected(self):
+        units = self.write("u.csv", "code,parent_code,kind,name,slug\nP,,province,Tỉnh,tinh\nD,P,department,Sở,so\n")
+        staff = self.write("s.csv", "staff_no,full_name,unit_code,position\nA1,Lê Văn Tám,D,Giám đốc\nA2,Lê Thị Chín,D,Văn thư\n")
+        run("import", "--units", units, "--staff", staff, data=self.data)
+        self.assertEqual(run_json("audit", "verify", data=self.data), {"ok": True, "records": 4})
+        db = os.path.join(self.data, "directory.mdb")
+        dump = subprocess.run(["mdb_dump", "-n", "-s", "audit", db], capture_output=True, text=True, check=True).stdout
+        lines = dump.splitlines()
+        # Data lines alternate key, value after HEADER=END; record 3 is the first person.
+        start = lines.index("HEADER=END") + 1
+        value_line = start + 2 * 2 + 1
+        target = lines[value_line]
+        needle = "Tám".encode().hex()
+        self.assertIn(needle, target)
+        lines[value_line] = target.replace(needle, "Tâm".encode().hex())
+        subprocess.run(["mdb_load", "-n", "-s", "audit", db], input="\n".join(lines) + "\n", text=True, check=True)
+        code, out, err = run("audit", "verify", data=self.data, check=False)
+        self.assertEqual(code, 1)
+        self.assertIn("audit chain broken at record 3", err)
+        self.assertIn("altered", err)
+        self.assertEqual(run("check", data=self.data, check=False)[0], 1)
+
+
 class Config(TempDirTest):
     def test_example_checks_and_errors_name_line(self):
         _, example, _ = run("config", "example")
