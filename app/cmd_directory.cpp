@@ -178,6 +178,8 @@ int cmd_person(const Argv& argv) {
     } catch (...) {
       throw UsageError("--limit must be a number");
     }
+    if (!q.unit.empty() && !env.dir->read([&](Snapshot& s) { return s.unit(q.unit).has_value(); }))
+      return fail(env, make_error(Errc::not_found, "unit " + q.unit + " does not exist"));
     auto people = env.dir->read([&](Snapshot& s) { return s.search(q); });
     if (env.json) {
       std::cout << people_json(people) << "\n";

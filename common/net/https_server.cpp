@@ -82,7 +82,11 @@ asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<TlsContext> tl
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
-    auto [wec, w] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+    // A HEAD response carries the headers of the GET (Content-Length included) and no body.
+    http::response_serializer<http::string_body> sr{res};
+    auto [wec, w] = req.method() == http::verb::head
+                        ? co_await http::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable))
+                        : co_await http::async_write(stream, sr, asio::as_tuple(asio::use_awaitable));
     if (wec || !res.keep_alive()) break;
   }
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));

@@ -60,7 +60,6 @@ class Runtime {
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
   std::atomic<int>& live_connections() { return live_; }
-  bool stopping() const { return stopping_; }
 
  private:
   std::vector<std::unique_ptr<asio::io_context>> contexts_;

@@ -64,6 +64,9 @@ class ProvinceImport(TempDirTest):
         self.assertTrue(sub)
         tree = {l.split()[0] for l in run("unit", "tree", "000.00.02.H99", data=self.data)[1].splitlines()}
         self.assertTrue(all(p["unit"] in tree for p in sub))
+        code, _, err = run("person", "find", "nguyen", "--unit", "999.99.99.H99", data=self.data, check=False)
+        self.assertEqual(code, 1)
+        self.assertIn("unit 999.99.99.H99 does not exist", err)
 
     def test_unit_show_lists_role_mailbox_holders(self):
         u = run_json("unit", "show", "000.01.02.H99", data=self.data)

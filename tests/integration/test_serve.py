@@ -108,6 +108,30 @@ class Serve(TempDirTest):
         self.assertGreater(waited, 4.0, "the server waits for live connections")
         self.assertLess(waited, 10.0, "then stops after its 5 s grace period")
 
+    def test_head_then_get_on_one_connection(self):
+        import http.client
+        proc, info = self.start()
+        ctx = ssl.create_default_context(cafile=info["ca"])
+        conn = http.client.HTTPSConnection("localhost", info["ports"]["https"], context=ctx, timeout=10)
+        conn.request("HEAD", "/healthz")
+        head = conn.getresponse()
+        self.assertEqual(head.status, 200)
+        self.assertEqual(head.read(), b"")
+        self.assertGreater(int(head.getheader("Content-Length")), 0)
+        self.assertEqual(head.getheader("X-Content-Type-Options"), "nosniff")
+        conn.request("GET", "/healthz")  # same connection: framing must still be right
+        self.assertEqual(json.loads(conn.getresponse().read())["people"], 20)
+        conn.request("POST", "/healthz", body=b"x")
+        refused = conn.getresponse()
+        self.assertEqual((refused.status, refused.getheader("Allow")), (405, "GET, HEAD"))
+        refused.read()
+        conn.request("GET", "/nope")
+        missing = conn.getresponse()
+        self.assertEqual(missing.status, 404)
+        missing.read()
+        conn.close()
+        self.stop(proc)
+
     def test_no_demo(self):
         proc, info = self.start("--no-demo")
         health = json.loads(self.curl(f"https://localhost:{info['ports']['https']}/healthz", info["ca"]))
