@@ -12,6 +12,7 @@
 
 #include "app/commands.hpp"
 #include "app/router.hpp"
+#include "common/files.hpp"
 #include "common/json.hpp"
 #include "common/net/https_server.hpp"
 #include "common/net/runtime.hpp"
@@ -23,16 +24,6 @@ namespace congvu::app {
 namespace {
 
 void log_line(const std::string& msg) { std::cerr << rfc3339(system_now_ms()) << " congvu: " << msg << std::endl; }
-
-void write_atomically(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(tmp + ": cannot write the ready file");
-    out << data;
-  }
-  std::filesystem::rename(tmp, path);
-}
 
 }  // namespace
 
@@ -78,7 +69,7 @@ int cmd_serve(const Argv& argv) {
       json += (i ? "," : "") + json_quote(ports[i].first) + ":" + std::to_string(ports[i].second);
     json += "},\"ca\":" + json_quote(std::filesystem::absolute(local.ca_cert).string()) +
             ",\"data_dir\":" + json_quote(std::filesystem::absolute(cfg.data_dir).string()) + "}\n";
-    write_atomically(a.get("--ready-file"), json);
+    write_file_atomic(a.get("--ready-file"), json);
   }
   log_line("ready (data in " + cfg.data_dir + ")");
   rt.run(true);

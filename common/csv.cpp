@@ -1,14 +1,21 @@
 #include "common/csv.hpp"
 
 namespace congvu {
+namespace {
 
-Result<std::vector<CsvRow>> parse_csv(std::string_view in) {
+// "units.csv:12: why", or "line 12: why" without a source name.
+Error at_line(const std::string& source, std::size_t line, const std::string& why) {
+  return make_error(Errc::invalid_argument,
+                    (source.empty() ? "line " : source + ":") + std::to_string(line) + ": " + why);
+}
+
+}  // namespace
+
+Result<std::vector<CsvRow>> parse_csv(std::string_view in, const std::string& source) {
   std::vector<CsvRow> rows;
   std::size_t i = 0, line = 1;
   if (in.substr(0, 3) == "\xEF\xBB\xBF") i = 3;
-  auto err = [&](std::size_t at, const std::string& why) {
-    return make_error(Errc::invalid_argument, "line " + std::to_string(at) + ": " + why);
-  };
+  auto err = [&](std::size_t at, const std::string& why) { return at_line(source, at, why); };
   while (i < in.size()) {
     CsvRow row;
     row.line = line;
@@ -70,27 +77,26 @@ Result<std::vector<CsvRow>> parse_csv(std::string_view in) {
   return rows;
 }
 
-Result<CsvTable> CsvTable::parse(std::string_view text, const std::vector<std::string>& required) {
-  auto rows = parse_csv(text);
+Result<CsvTable> CsvTable::parse(std::string_view text, const std::vector<std::string>& required,
+                                 const std::string& source) {
+  auto rows = parse_csv(text, source);
   if (!rows) return rows.error();
-  if (rows->empty()) return make_error(Errc::invalid_argument, "line 1: the file is empty (expected a header row)");
+  if (rows->empty()) return at_line(source, 1, "the file is empty (expected a header row)");
   CsvTable t;
   const auto& header = rows->front();
   for (std::size_t k = 0; k < header.fields.size(); ++k) {
     if (!t.columns_.emplace(header.fields[k], k).second)
-      return make_error(Errc::invalid_argument, "line 1: column '" + header.fields[k] + "' appears twice");
+      return at_line(source, 1, "column '" + header.fields[k] + "' appears twice");
   }
   for (const auto& name : required) {
-    if (!t.columns_.count(name))
-      return make_error(Errc::invalid_argument, "line 1: missing column '" + name + "'");
+    if (!t.columns_.count(name)) return at_line(source, 1, "missing column '" + name + "'");
   }
   for (std::size_t r = 1; r < rows->size(); ++r) {
     auto& row = (*rows)[r];
     if (row.fields.size() != header.fields.size())
-      return make_error(Errc::invalid_argument,
-                        "line " + std::to_string(row.line) + ": " + std::to_string(row.fields.size()) +
-                            " fields where the header has " + std::to_string(header.fields.size()) +
-                            " (quote fields that contain commas)");
+      return at_line(source, row.line,
+                     std::to_string(row.fields.size()) + " fields where the header has " +
+                         std::to_string(header.fields.size()) + " (quote fields that contain commas)");
     t.rows_.push_back(std::move(row));
   }
   return t;

@@ -21,15 +21,16 @@ struct CsvRow {
 };
 
 // All rows, header included; blank lines are skipped. The error message starts with
-// "line N:" naming the first line that cannot be read.
-Result<std::vector<CsvRow>> parse_csv(std::string_view text);
+// "SOURCE:N:" (or "line N:" when no source is given) naming the first line that cannot be read.
+Result<std::vector<CsvRow>> parse_csv(std::string_view text, const std::string& source = "");
 
 // A CSV file whose first row names the columns.
 class CsvTable {
  public:
-  // Fails with "line 1: missing column 'x'" when a required column is absent, and with the
+  // Fails with "SOURCE:1: missing column 'x'" when a required column is absent, and with the
   // line of any row whose field count differs from the header's.
-  static Result<CsvTable> parse(std::string_view text, const std::vector<std::string>& required);
+  static Result<CsvTable> parse(std::string_view text, const std::vector<std::string>& required,
+                                const std::string& source = "");
 
   const std::vector<CsvRow>& rows() const { return rows_; }
   // The field of `row` in column `name` (which must be one of the required columns).

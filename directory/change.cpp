@@ -31,19 +31,11 @@ bool valid_text(std::string_view s, std::size_t max = 512) {
   return true;
 }
 
-std::string name_value(const Person& p) {
+// The value of a `name` entry (middle = unit) or a `member` entry (middle = position):
+// status byte, middle, '\0', folded name, ' ', login (see schema.hpp).
+std::string index_value(const Person& p, const std::string& middle) {
   std::string v(1, static_cast<char>(p.status));
-  v += p.unit;
-  v += '\0';
-  v += p.folded;
-  v += ' ';
-  v += p.login;
-  return v;
-}
-
-std::string member_value(const Person& p) {
-  std::string v(1, static_cast<char>(p.status));
-  v += p.position;
+  v += middle;
   v += '\0';
   v += p.folded;
   v += ' ';
@@ -93,8 +85,8 @@ void Change::put_person(const Person* before, const Person& after) {
   // Addresses are never deleted: once issued, an address stays with its person for life.
   put(schema::addr, after.address, "P" + id);
   for (const auto& a : after.aliases) put(schema::addr, a, "P" + id);
-  if (!after.unit.empty()) put(schema::member, schema::join0(after.unit, id), member_value(after));
-  std::string nv = name_value(after);
+  if (!after.unit.empty()) put(schema::member, schema::join0(after.unit, id), index_value(after, after.position));
+  std::string nv = index_value(after, after.unit);
   for (const auto& t : name_tokens(after)) put(schema::name, schema::join0(t, id), nv);
 }
 

@@ -96,8 +96,9 @@ std::vector<PendingEvent> pending_events(Snapshot& s) {
 Result<EventsReport> apply_events(Change& c, const CsvFile& f, const std::string& as_of, bool stop_on_error) {
   if (!valid_date(as_of)) return make_error(Errc::invalid_argument, "--as-of '" + as_of + "' is not a date YYYY-MM-DD");
   auto table = CsvTable::parse(f.text, {"seq", "effective_date", "staff_no", "kind", "from_unit", "to_unit",
-                                        "position", "decision_no"});
-  if (!table) return make_error(Errc::invalid_argument, f.name + ":" + table.error().message.substr(5));
+                                        "position", "decision_no"},
+                               f.name);
+  if (!table) return table.error();
   auto bad = [&](std::size_t line, const std::string& why) {
     return make_error(Errc::invalid_argument, f.name + ":" + std::to_string(line) + ": " + why);
   };

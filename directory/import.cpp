@@ -13,14 +13,9 @@ Error at(const CsvFile& f, std::size_t line, const std::string& why) {
   return make_error(Errc::invalid_argument, f.name + ":" + std::to_string(line) + ": " + why);
 }
 
-// CsvTable reports "line N: ..."; prefix the file name.
-Error in_file(const CsvFile& f, const Error& e) {
-  return make_error(e.code, f.name + ":" + e.message.substr(5));
-}
-
 Status import_units(Change& c, const CsvFile& f, ImportReport& rep) {
-  auto table = CsvTable::parse(f.text, {"code", "parent_code", "kind", "name", "slug"});
-  if (!table) return in_file(f, table.error());
+  auto table = CsvTable::parse(f.text, {"code", "parent_code", "kind", "name", "slug"}, f.name);
+  if (!table) return table.error();
   std::map<std::string, const CsvRow*> rows;
   for (const auto& row : table->rows()) {
     const auto& code = table->get(row, "code");
@@ -61,8 +56,8 @@ Status import_units(Change& c, const CsvFile& f, ImportReport& rep) {
 }
 
 Status import_staff(Change& c, const CsvFile& f, const std::string& date, ImportReport& rep) {
-  auto table = CsvTable::parse(f.text, {"staff_no", "full_name", "unit_code", "position"});
-  if (!table) return in_file(f, table.error());
+  auto table = CsvTable::parse(f.text, {"staff_no", "full_name", "unit_code", "position"}, f.name);
+  if (!table) return table.error();
   auto opt = [&](const CsvRow& row, const char* col) {
     return table->has_column(col) ? table->get(row, col) : std::string();
   };
@@ -90,8 +85,8 @@ Status import_staff(Change& c, const CsvFile& f, const std::string& date, Import
 }
 
 Status import_credentials(Change& c, const CsvFile& f, ImportReport& rep) {
-  auto table = CsvTable::parse(f.text, {"staff_no", "password_hash"});
-  if (!table) return in_file(f, table.error());
+  auto table = CsvTable::parse(f.text, {"staff_no", "password_hash"}, f.name);
+  if (!table) return table.error();
   for (const auto& row : table->rows()) {
     const auto& staff_no = table->get(row, "staff_no");
     auto p = c.by_staff_no(staff_no);

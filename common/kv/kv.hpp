@@ -46,6 +46,8 @@ class ReadTxn {
   virtual ~ReadTxn() = default;
   virtual std::optional<std::string_view> get(TableId table, std::string_view key) = 0;
   virtual std::unique_ptr<Cursor> cursor(TableId table) = 0;
+  // Number of entries in the table, without scanning it.
+  virtual std::uint64_t count(TableId table) = 0;
 };
 
 class WriteTxn : public ReadTxn {
@@ -59,8 +61,7 @@ class WriteTxn : public ReadTxn {
 };
 
 struct Stats {
-  std::uint64_t file_bytes = 0;  // size on disk (0 for memory)
-  std::uint64_t used_bytes = 0;  // pages in use
+  std::uint64_t file_bytes = 0;  // pages in use on disk (0 for memory)
 };
 
 class Store {

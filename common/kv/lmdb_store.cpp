@@ -69,6 +69,11 @@ class LmdbTxn final : public WriteTxn {
   std::unique_ptr<Cursor> cursor(TableId t) override {
     return std::make_unique<LmdbCursor>(txn_, dbis_.at(t));
   }
+  std::uint64_t count(TableId t) override {
+    MDB_stat st;
+    if (int rc = mdb_stat(txn_, dbis_.at(t), &st)) fail("mdb_stat", rc);
+    return st.ms_entries;
+  }
   void put(TableId t, std::string_view key, std::string_view value) override {
     MDB_val k = as_val(key), v = as_val(value);
     if (int rc = mdb_put(txn_, dbis_.at(t), &k, &v, 0)) fail("mdb_put", rc);
@@ -129,8 +134,7 @@ class LmdbStore final : public Store {
     mdb_env_info(env_, &info);
     mdb_env_stat(env_, &st);
     Stats s;
-    s.used_bytes = static_cast<std::uint64_t>(info.me_last_pgno + 1) * st.ms_psize;
-    s.file_bytes = s.used_bytes;
+    s.file_bytes = static_cast<std::uint64_t>(info.me_last_pgno + 1) * st.ms_psize;
     return s;
   }
 

@@ -60,6 +60,7 @@ class MemRead final : public ReadTxn {
   std::unique_ptr<Cursor> cursor(TableId table) override {
     return std::make_unique<MemCursor>(t_.maps.at(table));
   }
+  std::uint64_t count(TableId table) override { return t_.maps.at(table).size(); }
 
  private:
   Tables& t_;
@@ -87,6 +88,7 @@ class MemWrite final : public WriteTxn {
   std::unique_ptr<Cursor> cursor(TableId table) override {
     return std::make_unique<MemCursor>(t_.maps.at(table));
   }
+  std::uint64_t count(TableId table) override { return t_.maps.at(table).size(); }
   void put(TableId table, std::string_view key, std::string_view value) override {
     auto& m = t_.maps.at(table);
     remember(table, m, key);

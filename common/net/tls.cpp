@@ -1,5 +1,7 @@
 #include "common/net/tls.hpp"
 
+#include "common/files.hpp"
+
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -75,18 +77,6 @@ Cert make_cert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY* iss
   return c;
 }
 
-void write_file(const std::string& path, const std::string& data, mode_t mode) {
-  std::string tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail("cannot write " + tmp);
-  chmod(tmp.c_str(), mode);
-  bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
-  ok = std::fflush(f) == 0 && ok;
-  ok = fsync(fileno(f)) == 0 && ok;
-  std::fclose(f);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot write " + path);
-}
-
 std::string pem_cert(X509* c) {
   BIO* b = BIO_new(BIO_s_mem());
   PEM_write_bio_X509(b, c);
@@ -142,8 +132,8 @@ TlsFiles ensure_local_ca(const std::string& dir, const std::string& hostname) {
   if (!ca || !ca_key) {
     ca_key = make_key();
     ca = make_cert(ca_key.get(), "Congvu local CA", nullptr, nullptr, 3650, true, "");
-    write_file(ca_key_path, pem_key(ca_key.get()), 0600);
-    write_file(files.ca_cert, pem_cert(ca.get()), 0644);
+    write_file_atomic(ca_key_path, pem_key(ca_key.get()), 0600);
+    write_file_atomic(files.ca_cert, pem_cert(ca.get()), 0644);
     std::filesystem::remove(files.cert_chain);
   }
   Cert server = read_cert(files.cert_chain);
@@ -151,8 +141,8 @@ TlsFiles ensure_local_ca(const std::string& dir, const std::string& hostname) {
     PKey key = make_key();
     std::string san = "DNS:" + hostname + ",DNS:localhost,IP:127.0.0.1,IP:::1";
     server = make_cert(key.get(), hostname, ca.get(), ca_key.get(), 397, false, san);
-    write_file(files.key, pem_key(key.get()), 0600);
-    write_file(files.cert_chain, pem_cert(server.get()) + pem_cert(ca.get()), 0644);
+    write_file_atomic(files.key, pem_key(key.get()), 0600);
+    write_file_atomic(files.cert_chain, pem_cert(server.get()) + pem_cert(ca.get()), 0644);
   }
   return files;
 }

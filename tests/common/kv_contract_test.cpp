@@ -111,6 +111,20 @@ TEST_P(KvContract, BinaryValuesAndLargeValues) {
   EXPECT_EQ(r->get(A, "empty")->size(), 0u);
 }
 
+TEST_P(KvContract, CountsEntriesPerTable) {
+  {
+    auto w = s.write();
+    for (int i = 0; i < 5; ++i) w->put(A, "k" + std::to_string(i), "v");
+    w->put(A, "k0", "again");  // overwriting adds nothing
+    w->put(B, "x", "v");
+    EXPECT_EQ(w->count(A), 5u);
+    w->commit();
+  }
+  auto r = s.read();
+  EXPECT_EQ(r->count(A), 5u);
+  EXPECT_EQ(r->count(B), 1u);
+}
+
 TEST_P(KvContract, ReaderSeesCommittedStateOnly) {
   {
     auto w = s.write();
