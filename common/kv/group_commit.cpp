@@ -2,8 +2,8 @@
 
 namespace congvu::kv {
 
-GroupCommitter::GroupCommitter(Store& store, std::size_t max_batch)
-    : store_(store), max_batch_(max_batch), thread_([this] { loop(); }) {}
+GroupCommitter::GroupCommitter(Store& store, std::size_t max_batch, std::function<void()> before_commit)
+    : store_(store), max_batch_(max_batch), before_commit_(std::move(before_commit)), thread_([this] { loop(); }) {}
 
 GroupCommitter::~GroupCommitter() {
   {
@@ -15,14 +15,28 @@ GroupCommitter::~GroupCommitter() {
 }
 
 std::future<void> GroupCommitter::submit(Job job) {
-  Pending p{std::move(job), {}};
-  auto f = p.done.get_future();
+  auto promise = std::make_shared<std::promise<void>>();
+  auto f = promise->get_future();
+  submit(std::move(job), [promise](std::exception_ptr e) {
+    if (e)
+      promise->set_exception(e);
+    else
+      promise->set_value();
+  });
+  return f;
+}
+
+void GroupCommitter::submit(Job job, Done done) {
   {
     std::lock_guard lk(mu_);
-    queue_.push_back(std::move(p));
+    queue_.push_back(Pending{std::move(job), std::move(done)});
   }
   cv_.notify_one();
-  return f;
+}
+
+void GroupCommitter::commit(WriteTxn& txn) {
+  if (before_commit_) before_commit_();
+  txn.commit();
 }
 
 std::uint64_t GroupCommitter::commits() const {
@@ -55,17 +69,17 @@ void GroupCommitter::run_batch(std::deque<Pending>& batch) {
   try {
     auto txn = store_.write();
     for (auto& p : batch) p.job(*txn);
-    txn->commit();
+    commit(*txn);
     {
       std::lock_guard lk(mu_);
       ++commits_;
       jobs_ += batch.size();
     }
-    for (auto& p : batch) p.done.set_value();
+    for (auto& p : batch) p.done(nullptr);
     return;
   } catch (...) {
     if (batch.size() == 1) {
-      batch.front().done.set_exception(std::current_exception());
+      batch.front().done(std::current_exception());
       return;
     }
   }
@@ -74,16 +88,17 @@ void GroupCommitter::run_batch(std::deque<Pending>& batch) {
     try {
       auto txn = store_.write();
       p.job(*txn);
-      txn->commit();
+      commit(*txn);
       {
         std::lock_guard lk(mu_);
         ++commits_;
         ++jobs_;
       }
-      p.done.set_value();
     } catch (...) {
-      p.done.set_exception(std::current_exception());
+      p.done(std::current_exception());
+      continue;
     }
+    p.done(nullptr);
   }
 }
 

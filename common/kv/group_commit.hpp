@@ -4,6 +4,8 @@
 // told "done" before the data is durable. A job that throws fails the batch; the committer then
 // reruns each job of that batch alone, so one bad job never sinks the others (jobs must
 // therefore be safe to run again: they must derive everything from the transaction).
+// A before_commit hook runs after the batch's jobs and before the commit (the mail store makes
+// the batch's blobs durable there, so the index never points at bytes that are not on disk).
 // Thread-safe. The destructor finishes every queued job before it returns.
 #pragma once
 
@@ -21,8 +23,10 @@ namespace congvu::kv {
 class GroupCommitter {
  public:
   using Job = std::function<void(WriteTxn&)>;
+  // Called on the committer thread once the job's commit is durable (nullptr) or failed.
+  using Done = std::function<void(std::exception_ptr)>;
 
-  explicit GroupCommitter(Store& store, std::size_t max_batch = 512);
+  explicit GroupCommitter(Store& store, std::size_t max_batch = 512, std::function<void()> before_commit = {});
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
@@ -30,6 +34,9 @@ class GroupCommitter {
   // The future becomes ready after the commit that holds the job is durable; it carries the
   // job's exception if the job threw.
   std::future<void> submit(Job job);
+  // The same with a callback instead of a future, for callers that must not block (the
+  // coroutine servers): `done` runs on the committer thread and must be quick.
+  void submit(Job job, Done done);
   // Runs `job` through the committer and waits for its commit.
   void run(Job job) { submit(std::move(job)).get(); }
 
@@ -39,13 +46,15 @@ class GroupCommitter {
  private:
   struct Pending {
     Job job;
-    std::promise<void> done;
+    Done done;
   };
+  void commit(WriteTxn& txn);
   void loop();
   void run_batch(std::deque<Pending>& batch);
 
   Store& store_;
   std::size_t max_batch_;
+  std::function<void()> before_commit_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;

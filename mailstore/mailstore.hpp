@@ -1,0 +1,182 @@
+// The mail store: accounts (people and units' role mailboxes), mailboxes with the special-use
+// set, messages with UIDs, flags, keywords and MODSEQ (RFC 7162), quota, access lists
+// (RFC 4314) and single-instance blobs with reference counts. What SMTP delivers and IMAP
+// reads: smtp/ and imap/ share mail only through this interface.
+//
+// Writes go through one kv::GroupCommitter whose before_commit hook syncs the blob segments,
+// so each commit makes the batch's blobs durable first and the index second; a caller is
+// told "done" (its callback runs, or the synchronous call returns) only after both.
+// Every write job derives what it changes from the transaction, so the committer may rerun it.
+// Reads run on a short read transaction and never block writers.
+// Change feed: after each commit, subscribers of a changed mailbox are called (on the
+// committer thread: they must only post work elsewhere), which is what wakes IMAP IDLE.
+// Time is passed in. Thread-safety: a Mailstore may be shared by every thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/kv/group_commit.hpp"
+#include "common/kv/kv.hpp"
+#include "common/result.hpp"
+#include "mailstore/blobs.hpp"
+#include "mailstore/model.hpp"
+
+namespace congvu::mailstore {
+
+struct Settings {
+  std::uint64_t person_quota_bytes = 2ULL << 30;  // 2 GiB
+  std::uint64_t unit_quota_bytes = 10ULL << 30;   // a unit's official inbox
+};
+
+// One place a delivered message goes.
+struct Target {
+  Target(std::string acc, std::string box = "INBOX", std::uint8_t f = 0, std::vector<std::string> k = {})
+      : account(std::move(acc)), mailbox(std::move(box)), flags(f), keywords(std::move(k)) {}
+  std::string account;
+  std::string mailbox = "INBOX";  // falls back to INBOX when missing
+  std::uint8_t flags = 0;
+  std::vector<std::string> keywords;
+};
+
+struct Delivery {
+  std::string data;  // the message as it will be stored (trace headers already prepended)
+  UnixMs internal_date = 0;
+  std::vector<Target> targets;
+  bool enforce_quota = false;  // IMAP APPEND: refuse over quota; SMTP decided at RCPT
+};
+
+struct Placement {
+  MailboxId mailbox;
+  std::uint32_t uidvalidity = 0;
+  Uid uid;
+};
+
+struct Receipt {
+  std::string blob;  // SHA-256, raw
+  bool new_blob = false;
+  std::vector<Placement> placed;  // in the order of the targets
+};
+
+enum class FlagOp { add, remove, replace };
+
+struct FlagChange {
+  FlagOp op = FlagOp::add;
+  std::uint8_t flags = 0;
+  std::vector<std::string> keywords;
+  std::optional<ModSeq> unchanged_since;  // CONDSTORE: skip messages changed after this
+};
+
+struct FlagResult {
+  std::vector<MessageRecord> changed;  // with their new flags and modseq
+  std::vector<Uid> skipped;            // modified since unchanged_since
+};
+
+struct CopyResult {
+  std::uint32_t uidvalidity = 0;
+  std::vector<std::pair<Uid, Uid>> uids;  // source uid -> destination uid (COPYUID)
+};
+
+// Who is asking: a person's own account and the role accounts their current position holds.
+struct Accessor {
+  std::string self;
+  std::vector<std::string> roles;
+};
+
+// RFC 4314 rights granted to the holders of a role mailbox unless its ACL says otherwise.
+inline constexpr const char* kRoleRights = "lrswipkte";
+inline constexpr const char* kOwnerRights = "lrswipkxtea";
+
+struct GcReport {
+  std::uint64_t segments_removed = 0, segments_compacted = 0, blobs_moved = 0, bytes_freed = 0;
+};
+
+class Mailstore {
+ public:
+  Mailstore(kv::Store& index, BlobStore& blobs, Settings settings = {});
+  ~Mailstore();
+
+  // Creates INBOX, Sent, Drafts, Trash, Junk and Archive for the account if missing.
+  void ensure_account(const std::string& account, UnixMs now);
+
+  std::vector<MailboxRecord> list(const std::string& account);
+  std::optional<MailboxRecord> mailbox(const std::string& account, const std::string& name);
+  std::optional<MailboxRecord> mailbox(MailboxId id);
+  // Names: UTF-8, '/' between levels, no empty level, no control characters; "INBOX" is
+  // case-insensitive. conflict if it exists; parents are created as needed.
+  Result<MailboxRecord> create(const std::string& account, const std::string& name, UnixMs now);
+  // Renames the mailbox and its children (INBOX is moved into the new name, RFC 9051 6.3.6).
+  Status rename(const std::string& account, const std::string& from, const std::string& to, UnixMs now);
+  // Deletes a mailbox and its messages; refuses INBOX and mailboxes with children.
+  Status remove(const std::string& account, const std::string& name);
+  Status subscribe(const std::string& account, const std::string& name, bool on);
+
+  // Stores the message once and places it in every target; `done` runs after the commit
+  // that holds it is durable. Throws only for programming errors; storage failures arrive
+  // as an Error.
+  void deliver(std::shared_ptr<const Delivery> d, std::function<void(Result<Receipt>)> done);
+  Result<Receipt> deliver(const Delivery& d);
+
+  // Index records of the messages with uid in [from, to], in UID order.
+  std::vector<MessageRecord> messages(MailboxId id, Uid from = Uid{1}, Uid to = Uid{UINT32_MAX});
+  std::string body(const MessageRecord& m);
+  Result<FlagResult> store_flags(MailboxId id, const std::vector<Uid>& uids, const FlagChange& change);
+  // Removes the listed messages that carry \Deleted (all such when `uids` is empty).
+  Result<std::vector<Uid>> expunge(MailboxId id, const std::vector<Uid>& uids);
+  Result<CopyResult> copy(MailboxId from, const std::vector<Uid>& uids, MailboxId to, bool move, UnixMs now);
+  // QRESYNC: messages whose modseq > since, and uids expunged after since.
+  std::vector<std::pair<Uid, ModSeq>> changed_since(MailboxId id, ModSeq since);
+  std::vector<Uid> expunged_since(MailboxId id, ModSeq since);
+
+  Usage usage(const std::string& account);
+  std::uint64_t quota(const std::string& account) const;
+  // True when `extra` more bytes would still fit the account's quota.
+  bool fits(const std::string& account, std::uint64_t extra);
+
+  std::string rights(MailboxId id, const Accessor& who);
+  Status set_acl(MailboxId id, const std::string& identifier, const std::string& rights);
+  std::vector<std::pair<std::string, std::string>> acl(MailboxId id);
+
+  // Removes segments with no live blob and rewrites sealed segments less than
+  // `min_live` full; returns what it did.
+  GcReport collect(double min_live = 0.5);
+  // Index and blob references agree (refs = placements, usage = sums); problems found.
+  std::vector<std::string> check(std::size_t max = 50);
+
+  // The change feed. The callback gets the mailbox id and its new highest modseq.
+  using Watcher = std::function<void(MailboxId, ModSeq)>;
+  std::uint64_t watch(MailboxId id, Watcher w);
+  void unwatch(std::uint64_t token);
+
+  kv::GroupCommitter& committer() { return *committer_; }
+  BlobStore& blobs() { return blobs_; }
+
+ private:
+  struct Pending;
+  Status write(const std::function<Status(kv::WriteTxn&, std::vector<MailboxId>&)>& job);
+  void publish(const std::vector<MailboxId>& changed);
+
+  kv::Store& index_;
+  BlobStore& blobs_;
+  Settings settings_;
+  std::unique_ptr<kv::GroupCommitter> committer_;
+  std::mutex watch_mu_;
+  std::uint64_t next_watch_ = 1;
+  std::map<std::uint64_t, std::pair<MailboxId, Watcher>> watchers_;
+};
+
+// Opens DATA_DIR/mail.mdb and DATA_DIR/mail/blobs.
+struct OpenedStore {
+  std::unique_ptr<kv::Store> index;
+  std::unique_ptr<BlobStore> blobs;
+  std::unique_ptr<Mailstore> store;
+};
+OpenedStore open(const std::string& data_dir, std::uint64_t map_size_mb, Settings settings = {});
+OpenedStore open_memory(Settings settings = {});
+
+}  // namespace congvu::mailstore

@@ -1,0 +1,149 @@
+#include "mailstore/model.hpp"
+
+#include "common/codec.hpp"
+
+namespace congvu::mailstore {
+
+std::string person_account(const PersonId& id) { return "p:" + id.str(); }
+std::string unit_account(std::string_view unit_code) { return "u:" + std::string(unit_code); }
+bool is_unit_account(std::string_view account) { return account.starts_with("u:"); }
+
+const char* special_use_attr(SpecialUse u) {
+  switch (u) {
+    case SpecialUse::sent: return "\\Sent";
+    case SpecialUse::drafts: return "\\Drafts";
+    case SpecialUse::trash: return "\\Trash";
+    case SpecialUse::junk: return "\\Junk";
+    case SpecialUse::archive: return "\\Archive";
+    default: return "";
+  }
+}
+
+std::string encode(const MailboxRecord& m) {
+  codec::Writer w;
+  w.u8(1).varint(m.id.v).str(m.account).str(m.name).u8(static_cast<std::uint8_t>(m.use));
+  w.varint(m.uidvalidity).varint(m.uidnext).varint(m.highest_modseq).varint(m.messages).varint(m.unseen);
+  w.varint(m.bytes).u8(m.subscribed ? 1 : 0);
+  return w.take();
+}
+
+MailboxRecord decode_mailbox(std::string_view v) {
+  codec::Reader r(v);
+  if (r.u8() != 1) throw codec::DecodeError("mailbox record: unknown version");
+  MailboxRecord m;
+  m.id.v = r.varint();
+  m.account = r.str();
+  m.name = r.str();
+  auto use = r.u8();
+  if (use > static_cast<std::uint8_t>(SpecialUse::archive)) throw codec::DecodeError("mailbox record: bad use");
+  m.use = static_cast<SpecialUse>(use);
+  m.uidvalidity = static_cast<std::uint32_t>(r.varint());
+  m.uidnext = static_cast<std::uint32_t>(r.varint());
+  m.highest_modseq = r.varint();
+  m.messages = static_cast<std::uint32_t>(r.varint());
+  m.unseen = static_cast<std::uint32_t>(r.varint());
+  m.bytes = r.varint();
+  m.subscribed = r.u8() != 0;
+  r.expect_done();
+  return m;
+}
+
+// The per-recipient cost of a delivery is this record plus its modseq entry: kept small
+// (about 50 bytes here) because a notice to the whole province writes 20 000 of them.
+std::string encode(const MessageRecord& m) {
+  codec::Writer w;
+  w.u8(1).raw(m.blob).varint(m.size).i64(m.internal_date).u8(m.flags).varint(m.modseq);
+  if (!m.keywords.empty()) w.strs(m.keywords);
+  return w.take();
+}
+
+MessageRecord decode_message(std::string_view key, std::string_view v) {
+  codec::Reader r(v);
+  if (r.u8() != 1) throw codec::DecodeError("message record: unknown version");
+  MessageRecord m;
+  m.uid.v = codec::get_be32(key.substr(8));
+  m.blob = std::string(r.raw(32));
+  m.size = r.varint();
+  m.internal_date = r.i64();
+  m.flags = r.u8();
+  if (m.flags & ~kAllFlags) throw codec::DecodeError("message record: bad flags");
+  m.modseq = r.varint();
+  if (!r.done()) m.keywords = r.strs();
+  r.expect_done();
+  return m;
+}
+
+std::string encode(const BlobRecord& b) {
+  codec::Writer w;
+  w.u8(1).varint(b.segment).varint(b.offset).varint(b.length).varint(b.refs);
+  return w.take();
+}
+
+BlobRecord decode_blob(std::string_view v) {
+  codec::Reader r(v);
+  if (r.u8() != 1) throw codec::DecodeError("blob record: unknown version");
+  BlobRecord b;
+  b.segment = static_cast<std::uint32_t>(r.varint());
+  b.offset = r.varint();
+  b.length = r.varint();
+  b.refs = r.varint();
+  r.expect_done();
+  return b;
+}
+
+std::string encode(const Usage& u) {
+  codec::Writer w;
+  w.varint(u.bytes).varint(u.messages);
+  return w.take();
+}
+
+Usage decode_usage(std::string_view v) {
+  codec::Reader r(v);
+  Usage u;
+  u.bytes = r.varint();
+  u.messages = r.varint();
+  r.expect_done();
+  return u;
+}
+
+namespace schema {
+
+std::vector<std::string> table_names() {
+  return {"meta", "mailbox", "mbox", "msg", "modseq", "blob", "segment", "usage", "acl"};
+}
+
+std::string mailbox_key(std::string_view account, std::string_view name) {
+  std::string k(account);
+  k += '\0';
+  k.append(name);
+  return k;
+}
+
+std::string id_key(MailboxId id) {
+  std::string k;
+  codec::put_be64(k, id.v);
+  return k;
+}
+
+std::string msg_key(MailboxId id, Uid uid) {
+  std::string k = id_key(id);
+  codec::put_be32(k, uid.v);
+  return k;
+}
+
+std::string modseq_key(MailboxId id, ModSeq m, Uid uid) {
+  std::string k = id_key(id);
+  codec::put_be64(k, m);
+  codec::put_be32(k, uid.v);
+  return k;
+}
+
+std::string segment_key(std::uint32_t seg) {
+  std::string k;
+  codec::put_be32(k, seg);
+  return k;
+}
+
+}  // namespace schema
+
+}  // namespace congvu::mailstore
