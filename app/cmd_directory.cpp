@@ -318,7 +318,7 @@ int cmd_unit(const Argv& argv) {
 }
 
 int cmd_group(const Argv& argv) {
-  Args a(argv, with(kCommonValued, {"--title", "--unit", "--position"}), with(kCommonFlags, {"--static", "--no-subtree"}));
+  Args a(argv, with(kCommonValued, {"--title", "--unit", "--position", "--posting", "--sender"}), with(kCommonFlags, {"--static", "--no-subtree"}));
   std::string sub = a.positional(0, "a subcommand: add, show, list, add-member");
   Env env = open_env(a);
   if (sub == "add") {
@@ -330,6 +330,16 @@ int cmd_group(const Argv& argv) {
     g.unit = a.get("--unit");
     g.subtree = !a.flag("--no-subtree");
     g.positions = a.all("--position");
+    if (a.has("--posting")) {
+      auto p = parse_posting(a.get("--posting"));
+      if (!p) throw UsageError("--posting must be members, staff or anyone");
+      g.posting = *p;
+    }
+    for (const auto& who : a.all("--sender")) {
+      auto person = env.dir->read([&](Snapshot& s) { return s.resolve(who); });
+      if (!person) return fail(env, make_error(Errc::not_found, "--sender " + who + ": no such person"));
+      g.senders.push_back(person->id.str());
+    }
     return report<Group>(env, env.dir->write(env.actor, env.now, [&](Change& c) { return c.add_group(g); }),
                          [&](const Group& out) { std::cout << "added group " << out.name << "@" << env.cfg.directory.domain << "\n"; });
   }

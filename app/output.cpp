@@ -132,7 +132,8 @@ std::string groups_json(const std::vector<Group>& groups) {
     for (const auto& p : g.positions) positions.emplace_back(p);
     a.emplace_back(json::object{{"name", g.name}, {"title", g.title},
                                 {"kind", g.kind == GroupKind::static_members ? "static" : "derived"},
-                                {"unit", g.unit}, {"subtree", g.subtree}, {"positions", positions}});
+                                {"unit", g.unit}, {"subtree", g.subtree}, {"positions", positions},
+                                {"posting", posting_name(g.posting)}, {"senders", json::array(g.senders.begin(), g.senders.end())}});
   }
   return json::serialize(a);
 }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 
 namespace congvu {
 
@@ -46,5 +47,17 @@ std::string format_utc(UnixMs t, bool with_time) {
 std::string vn_date(UnixMs now) { return format_utc(now + 7LL * 3600 * 1000, false); }
 
 std::string rfc3339(UnixMs t) { return format_utc(t, true); }
+
+std::string rfc5322_date(UnixMs t) {
+  static const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::time_t secs = static_cast<std::time_t>(t / 1000) + 7 * 3600;  // UTC+7, no DST
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s, %d %s %04d %02d:%02d:%02d +0700", kDays[tm.tm_wday], tm.tm_mday, kMonths[tm.tm_mon],
+                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
 
 }  // namespace congvu

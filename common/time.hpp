@@ -24,5 +24,7 @@ std::string vn_date(UnixMs now);
 
 // RFC 3339 UTC timestamp with milliseconds, e.g. 2026-11-21T05:03:01.123Z.
 std::string rfc3339(UnixMs t);
+// RFC 5322 3.3 date-time in Asia/Ho_Chi_Minh, e.g. "Sat, 21 Nov 2026 12:03:01 +0700".
+std::string rfc5322_date(UnixMs t);
 
 }  // namespace congvu

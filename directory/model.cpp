@@ -5,7 +5,7 @@
 namespace congvu::directory {
 namespace {
 // Record versions: bump when a field is added, and keep decoding the old ones.
-constexpr std::uint8_t kPersonV1 = 1, kUnitV1 = 1, kAssignV1 = 1, kGroupV1 = 1, kCredV1 = 1,
+constexpr std::uint8_t kPersonV1 = 1, kUnitV1 = 1, kAssignV1 = 1, kGroupV1 = 1, kGroupV2 = 2, kCredV1 = 1,
                        kAuditV1 = 1;
 
 void expect_version(codec::Reader& r, std::uint8_t v, const char* what) {
@@ -148,17 +148,35 @@ Assignment decode_assignment(std::string_view key, std::string_view v) {
   return a;
 }
 
+const char* posting_name(GroupPosting p) {
+  switch (p) {
+    case GroupPosting::members: return "members";
+    case GroupPosting::staff: return "staff";
+    case GroupPosting::anyone: return "anyone";
+  }
+  return "members";
+}
+
+std::optional<GroupPosting> parse_posting(std::string_view s) {
+  if (s == "members") return GroupPosting::members;
+  if (s == "staff") return GroupPosting::staff;
+  if (s == "anyone") return GroupPosting::anyone;
+  return std::nullopt;
+}
+
 std::string encode(const Group& g) {
   codec::Writer w;
-  w.u8(kGroupV1).str(g.name).str(g.title).u8(static_cast<std::uint8_t>(g.kind)).str(g.unit)
-      .u8(g.subtree ? 1 : 0).strs(g.positions).i64(g.created);
+  w.u8(kGroupV2).str(g.name).str(g.title).u8(static_cast<std::uint8_t>(g.kind)).str(g.unit)
+      .u8(g.subtree ? 1 : 0).strs(g.positions).i64(g.created)
+      .u8(static_cast<std::uint8_t>(g.posting)).strs(g.senders);
   return w.take();
 }
 
 Group decode_group(std::string_view v) {
   codec::Reader r(v);
   Group g;
-  expect_version(r, kGroupV1, "group");
+  auto version = r.u8();
+  if (version != kGroupV1 && version != kGroupV2) throw codec::DecodeError("unknown group record version");
   g.name = r.str();
   g.title = r.str();
   g.kind = enum_from<GroupKind>(r.u8(), 1, "group kind");
@@ -166,6 +184,10 @@ Group decode_group(std::string_view v) {
   g.subtree = r.u8() != 0;
   g.positions = r.strs();
   g.created = r.i64();
+  if (version == kGroupV2) {  // v1 records: members only, no named senders
+    g.posting = enum_from<GroupPosting>(r.u8(), 2, "group posting policy");
+    g.senders = r.strs();
+  }
   r.expect_done();
   return g;
 }

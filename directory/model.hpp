@@ -68,6 +68,13 @@ struct Assignment {
 
 enum class GroupKind : std::uint8_t { static_members = 0, unit_derived = 1 };
 
+// Who may send to a group's address (checked by SMTP at RCPT): its members and the named
+// senders (the default), any authenticated member of staff, or anyone including mail from
+// outside the province.
+enum class GroupPosting : std::uint8_t { members = 0, staff = 1, anyone = 2 };
+const char* posting_name(GroupPosting p);
+std::optional<GroupPosting> parse_posting(std::string_view s);
+
 // A distribution list or access group. Derived groups hold the current members of `unit`
 // (and its subtree when `subtree`), or of the whole province when `unit` is empty, whose
 // position is one of `positions` (any position when empty).
@@ -79,6 +86,8 @@ struct Group {
   bool subtree = true;
   std::vector<std::string> positions;
   UnixMs created = 0;
+  GroupPosting posting = GroupPosting::members;
+  std::vector<std::string> senders;  // person ids allowed to post besides the members
 };
 
 struct Credential {

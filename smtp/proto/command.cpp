@@ -271,7 +271,7 @@ Event parse_command(std::string_view line) {
 
 }  // namespace
 
-Event CommandReader::next() {
+std::variant<NeedMore, std::string_view, Error> CommandReader::read_line(bool raw) {
   for (;;) {
     if (pos_ > 0 && pos_ == buf_.size()) {
       buf_.clear();
@@ -306,10 +306,24 @@ Event CommandReader::next() {
     }
     if (line.find('\r') != std::string_view::npos) return Error{521, "5.5.2", "Bare CR received", true};
     if (line.find('\0') != std::string_view::npos) return Error{500, "5.5.2", "NUL byte in command"};
-    bool auth = istarts(line, "AUTH ");
-    if (line.size() + 2 > (auth ? kMaxAuthLine : kMaxLine)) return Error{500, "5.5.2", "Line too long"};
-    return parse_command(line);
+    bool long_ok = raw || istarts(line, "AUTH ");
+    if (line.size() + 2 > (long_ok ? kMaxAuthLine : kMaxLine)) return Error{500, "5.5.2", "Line too long"};
+    return line;
   }
+}
+
+Event CommandReader::next() {
+  auto r = read_line(false);
+  if (auto* line = std::get_if<std::string_view>(&r)) return parse_command(*line);
+  if (auto* e = std::get_if<Error>(&r)) return *e;
+  return NeedMore{};
+}
+
+std::variant<NeedMore, std::string, Error> CommandReader::next_line() {
+  auto r = read_line(true);
+  if (auto* line = std::get_if<std::string_view>(&r)) return std::string(*line);
+  if (auto* e = std::get_if<Error>(&r)) return *e;
+  return NeedMore{};
 }
 
 std::string CommandReader::take_buffer() {

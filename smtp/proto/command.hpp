@@ -63,6 +63,8 @@ class CommandReader {
   void feed(std::string_view bytes) { buf_.append(bytes); }
   // The next command, an error for the next bad line, or NeedMore. Call until NeedMore.
   Event next();
+  // The next line as it is, for AUTH continuation lines (RFC 4954 4: up to 12 288 octets).
+  std::variant<NeedMore, std::string, Error> next_line();
   // Bytes fed but not consumed (after STARTTLS they must be discarded: RFC 3207 5).
   std::size_t buffered() const { return buf_.size() - pos_; }
   // Hands unconsumed bytes to the DataReader after DATA (pipelined clients may send the
@@ -70,6 +72,7 @@ class CommandReader {
   std::string take_buffer();
 
  private:
+  std::variant<NeedMore, std::string_view, Error> read_line(bool raw);
   std::string buf_;
   std::size_t pos_ = 0;
   bool discarding_ = false;  // skipping the rest of an overlong line

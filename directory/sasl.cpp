@@ -1,0 +1,224 @@
+#include "directory/sasl.hpp"
+
+#include <sasl/sasl.h>
+#include <sasl/saslplug.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+#include "directory/directory.hpp"
+
+namespace congvu::directory {
+
+namespace {
+
+// Which Directory a Cyrus connection answers for (the auxprop plugin only sees the conn).
+std::mutex g_conns_mu;
+std::map<const sasl_conn_t*, std::pair<Directory*, UnixMs*>> g_conns;
+
+std::pair<Directory*, UnixMs*> owner_of(const sasl_conn_t* conn) {
+  std::lock_guard lk(g_conns_mu);
+  auto it = g_conns.find(conn);
+  return it == g_conns.end() ? std::pair<Directory*, UnixMs*>{nullptr, nullptr} : it->second;
+}
+
+std::optional<Person> active_person(Directory& dir, std::string_view who) {
+  auto p = dir.read([&](Snapshot& s) { return s.resolve(who); });
+  if (!p || p->status != PersonStatus::active) return std::nullopt;
+  return p;
+}
+
+// The auxprop plugin: serves "*authPassword" (the SCRAM verifier) for the authentication id.
+int auxprop_lookup(void*, sasl_server_params_t* sparams, unsigned flags, const char* user, unsigned ulen) {
+  if (flags & SASL_AUXPROP_AUTHZID) return SASL_OK;  // we serve authentication ids only
+  auto [dir, now] = owner_of(sparams->utils->conn);
+  if (!dir) return SASL_NOUSER;
+  auto p = active_person(*dir, std::string_view(user, ulen));
+  if (!p) return SASL_NOUSER;
+  auto cred = dir->read([&](Snapshot& s) { return s.credential(p->id); });
+  if (!cred || cred->scram_sha256.empty()) return SASL_NOUSER;  // legacy hash: PLAIN first
+  const propval* list = sparams->utils->prop_get(sparams->propctx);
+  for (const propval* cur = list; cur && cur->name; ++cur) {
+    if (cur->name[0] != '*' || strcasecmp(cur->name + 1, "authPassword") != 0) continue;
+    if (cur->values) {
+      if (!(flags & SASL_AUXPROP_OVERRIDE)) continue;
+      sparams->utils->prop_erase(sparams->propctx, cur->name);
+    }
+    sparams->utils->prop_set(sparams->propctx, cur->name, cred->scram_sha256.c_str(),
+                             static_cast<int>(cred->scram_sha256.size()));
+  }
+  return SASL_OK;
+}
+
+sasl_auxprop_plug_t g_plugin = {
+    0, 0, nullptr, nullptr, &auxprop_lookup, const_cast<char*>("congvu"), nullptr};
+
+int auxprop_init(const sasl_utils_t*, int max_version, int* out_version, sasl_auxprop_plug_t** plug, const char*) {
+  if (max_version < SASL_AUXPROP_PLUG_VERSION) return SASL_BADVERS;
+  *out_version = SASL_AUXPROP_PLUG_VERSION;
+  *plug = &g_plugin;
+  return SASL_OK;
+}
+
+int getopt_cb(void*, const char*, const char* option, const char** result, unsigned* len) {
+  static const std::map<std::string, std::string> kOptions = {
+      {"mech_list", "PLAIN LOGIN SCRAM-SHA-256"},
+      {"auxprop_plugin", "congvu"},
+      {"pwcheck_method", "auxprop"},
+      {"scram_iteration_counter", "4096"},
+      {"log_level", "0"},
+  };
+  auto it = kOptions.find(option);
+  if (it == kOptions.end()) return SASL_FAIL;
+  *result = it->second.c_str();
+  if (len) *len = static_cast<unsigned>(it->second.size());
+  return SASL_OK;
+}
+
+int confpath_cb(void*, const char** path) {
+  *path = "/nonexistent/congvu-reads-no-sasl-config";
+  return SASL_OK;
+}
+
+int log_cb(void*, int, const char*) { return SASL_OK; }
+
+int checkpass_cb(sasl_conn_t* conn, void*, const char* user, const char* pass, unsigned passlen, propctx*) {
+  auto [dir, now] = owner_of(conn);
+  if (!dir) return SASL_FAIL;
+  auto r = dir->authenticate(user, std::string_view(pass, passlen), *now);
+  if (!r.ok() || r->status != PersonStatus::active) return SASL_BADAUTH;
+  return SASL_OK;
+}
+
+void* mutex_alloc() { return new std::mutex; }
+int mutex_lock(void* m) {
+  static_cast<std::mutex*>(m)->lock();
+  return SASL_OK;
+}
+int mutex_unlock(void* m) {
+  static_cast<std::mutex*>(m)->unlock();
+  return SASL_OK;
+}
+void mutex_free(void* m) { delete static_cast<std::mutex*>(m); }
+
+using Cb = int (*)();
+// The C API stores every callback as int(*)(); void(*)() is the sanctioned intermediate.
+template <class F>
+Cb callback(F* f) {
+  return reinterpret_cast<Cb>(reinterpret_cast<void (*)()>(f));
+}
+sasl_callback_t g_global_callbacks[] = {
+    {SASL_CB_GETOPT, callback(&getopt_cb), nullptr},
+    {SASL_CB_GETCONFPATH, callback(&confpath_cb), nullptr},
+    {SASL_CB_LOG, callback(&log_cb), nullptr},
+    {SASL_CB_LIST_END, nullptr, nullptr},
+};
+
+sasl_callback_t g_conn_callbacks[] = {
+    {SASL_CB_GETOPT, callback(&getopt_cb), nullptr},
+    {SASL_CB_SERVER_USERDB_CHECKPASS, callback(&checkpass_cb), nullptr},
+    {SASL_CB_LOG, callback(&log_cb), nullptr},
+    {SASL_CB_LIST_END, nullptr, nullptr},
+};
+
+}  // namespace
+
+struct SaslConn::Impl {
+  sasl_conn_t* conn = nullptr;
+  Directory* dir = nullptr;
+  UnixMs now = 0;
+};
+
+SaslConn::SaslConn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SaslConn::~SaslConn() {
+  if (!impl_ || !impl_->conn) return;
+  {
+    std::lock_guard lk(g_conns_mu);
+    g_conns.erase(impl_->conn);
+  }
+  sasl_dispose(&impl_->conn);
+}
+
+SaslResult SaslConn::finish(int rc, const char* out, unsigned outlen) {
+  SaslResult r;
+  if (rc == SASL_CONTINUE) {
+    r.kind = SaslResult::challenge;
+    r.data.assign(out ? out : "", out ? outlen : 0);
+    return r;
+  }
+  if (rc != SASL_OK) {
+    r.kind = SaslResult::failure;
+    const char* detail = sasl_errdetail(impl_->conn);
+    r.reason = detail ? detail : sasl_errstring(rc, nullptr, nullptr);
+    return r;
+  }
+  const void* name = nullptr;
+  if (sasl_getprop(impl_->conn, SASL_USERNAME, &name) != SASL_OK || !name) {
+    r.kind = SaslResult::failure;
+    r.reason = "no user name after authentication";
+    return r;
+  }
+  auto p = active_person(*impl_->dir, static_cast<const char*>(name));
+  if (!p) {
+    r.kind = SaslResult::failure;
+    r.reason = "the person is not active";
+    return r;
+  }
+  r.kind = SaslResult::success;
+  r.user = p->login;
+  r.data.assign(out ? out : "", out ? outlen : 0);
+  return r;
+}
+
+SaslResult SaslConn::start(const std::string& mechanism, const std::optional<std::string>& initial, UnixMs now) {
+  impl_->now = now;
+  const char* out = nullptr;
+  unsigned outlen = 0;
+  int rc = sasl_server_start(impl_->conn, mechanism.c_str(), initial ? initial->data() : nullptr,
+                             initial ? static_cast<unsigned>(initial->size()) : 0, &out, &outlen);
+  return finish(rc, out, outlen);
+}
+
+SaslResult SaslConn::step(const std::string& response, UnixMs now) {
+  impl_->now = now;
+  const char* out = nullptr;
+  unsigned outlen = 0;
+  int rc = sasl_server_step(impl_->conn, response.data(), static_cast<unsigned>(response.size()), &out, &outlen);
+  return finish(rc, out, outlen);
+}
+
+SaslEngine::SaslEngine() {
+  sasl_set_mutex(&mutex_alloc, &mutex_lock, &mutex_unlock, &mutex_free);
+  if (sasl_auxprop_add_plugin("congvu", &auxprop_init) != SASL_OK)
+    throw std::runtime_error("Cyrus SASL: cannot register the congvu auxprop plugin");
+  int rc = sasl_server_init(g_global_callbacks, "congvu");
+  if (rc != SASL_OK)
+    throw std::runtime_error(std::string("Cyrus SASL: cannot initialise: ") + sasl_errstring(rc, nullptr, nullptr));
+}
+
+SaslEngine& SaslEngine::get() {
+  static SaslEngine engine;
+  return engine;
+}
+
+std::unique_ptr<SaslConn> SaslEngine::connect(Directory& dir, const std::string& service, const std::string& hostname) {
+  auto impl = std::make_unique<SaslConn::Impl>();
+  impl->dir = &dir;
+  int rc = sasl_server_new(service.c_str(), hostname.c_str(), nullptr, nullptr, nullptr, g_conn_callbacks, 0, &impl->conn);
+  if (rc != SASL_OK) throw std::runtime_error(std::string("Cyrus SASL: cannot start a connection: ") + sasl_errstring(rc, nullptr, nullptr));
+  sasl_security_properties_t props{};
+  props.max_ssf = 0;  // TLS protects the session; no SASL security layer
+  props.maxbufsize = 0;
+  props.security_flags = 0;  // plaintext mechanisms are offered only over TLS by the protocol layer
+  sasl_setprop(impl->conn, SASL_SEC_PROPS, &props);
+  {
+    std::lock_guard lk(g_conns_mu);
+    g_conns[impl->conn] = {impl->dir, &impl->now};
+  }
+  return std::unique_ptr<SaslConn>(new SaslConn(std::move(impl)));
+}
+
+}  // namespace congvu::directory

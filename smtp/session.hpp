@@ -1,0 +1,144 @@
+// The SMTP state machine (RFC 5321 with PIPELINING, SIZE, 8BITMIME, SMTPUTF8,
+// ENHANCEDSTATUSCODES, STARTTLS, AUTH, CHUNKING, DSN), without sockets, clocks or threads:
+// the server feeds bytes and performs the actions the session returns (STYLE.md habit 5).
+//
+//   Session s(cfg, recipients, peer);
+//   out(s.greeting());
+//   loop: s.feed(bytes); for (;;) { Step st = s.next(now); out(st.reply); perform(st.action);
+//                                    if (holds<NeedInput>) break; }
+// After StartTls the server calls tls_started(); after Deliver, delivered(); after a SASL
+// action, sasl_result(). Until then next() returns nothing new.
+//
+// SECURITY (see also smtp/README.md): no AUTH on the MX listener; on submission AUTH only
+// after TLS (530 5.7.0 before) and MAIL only after AUTH; bytes pipelined behind STARTTLS are
+// discarded (RFC 3207 5); recipients and relay policy from Recipients; the signed-in person
+// may use only their own addresses and role mailboxes they hold, in MAIL FROM and in From:;
+// max_errors bad commands end the session with 421.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/time.hpp"
+#include "directory/model.hpp"
+#include "mailstore/mailstore.hpp"
+#include "smtp/proto/command.hpp"
+#include "smtp/recipients.hpp"
+
+namespace congvu::smtp {
+
+enum class Listener { mx, submission, submissions };
+const char* listener_name(Listener l);
+
+struct SessionConfig {
+  Listener kind = Listener::mx;
+  std::string hostname = "mail.tinhmau.test";
+  std::uint64_t max_message_bytes = 50ULL << 20;
+  std::size_t max_recipients = 1000;
+  int max_errors = 10;
+  bool starttls = true;  // STARTTLS offered (a TLS context exists)
+};
+
+struct Peer {
+  std::string ip;
+  bool tls = false;  // implicit TLS (2465) starts with true
+};
+
+// Actions for the server layer.
+struct NeedInput {};
+struct StartTls {};
+struct Close {};
+struct Deliver {
+  std::shared_ptr<const mailstore::Delivery> delivery;
+};
+struct SaslStart {
+  std::string mechanism;
+  std::optional<std::string> initial;  // decoded initial response
+};
+struct SaslStep {
+  std::string response;  // decoded
+};
+using Action = std::variant<NeedInput, StartTls, Close, Deliver, SaslStart, SaslStep>;
+
+struct Step {
+  std::string reply;  // bytes to send before performing the action
+  Action action;
+};
+
+// What the SASL engine said.
+struct SaslOutcome {
+  enum Kind { challenge, success, failure } kind = failure;
+  std::string data;  // challenge (raw), or the server's final data on success (raw)
+  std::string user;  // on success: the authenticated name
+};
+
+class Session {
+ public:
+  Session(SessionConfig cfg, Recipients& recipients, Peer peer);
+
+  std::string greeting() const;
+  void feed(std::string_view bytes);
+  Step next(UnixMs now);
+
+  void tls_started();
+  void delivered(const Result<mailstore::Receipt>& r);
+  void sasl_result(const SaslOutcome& r);
+
+  bool closed() const { return closed_; }
+  // For logs: the current transaction's queue id and the signed-in login.
+  const std::string& login() const { return login_; }
+  std::vector<std::string> mechanisms() const;
+
+ private:
+  enum class Mode { command, data, bdat, sasl, waiting };
+
+  Step on_command(const proto::Command& c, UnixMs now);
+  Step on_ehlo(const proto::Command& c);
+  Step on_mail(const proto::Command& c);
+  Step on_rcpt(const proto::Command& c);
+  Step on_data();
+  Step on_bdat(const proto::Command& c);
+  Step on_auth(const proto::Command& c);
+  Step finish_message(std::string message, UnixMs now);
+  Step error(int code, const std::string& enhanced, const std::string& text);
+  std::string reply(int code, const std::string& enhanced, const std::string& text) const;
+  void reset_transaction();
+  bool submission() const { return cfg_.kind != Listener::mx; }
+
+  SessionConfig cfg_;
+  Recipients& recipients_;
+  Peer peer_;
+  proto::CommandReader reader_;
+  std::optional<proto::DataReader> data_;
+  Mode mode_ = Mode::command;
+  bool closed_ = false;
+  int errors_ = 0;
+  std::string helo_;
+  bool esmtp_ = false;
+  std::optional<directory::Person> person_;
+  std::string login_;
+
+  // The transaction.
+  std::optional<proto::Path> from_;
+  bool utf8_ = false;
+  std::uint64_t declared_size_ = 0;
+  std::vector<std::string> rcpt_addresses_;
+  std::vector<mailstore::Target> targets_;
+  std::set<std::string> accounts_;
+  // BDAT
+  std::uint64_t chunk_left_ = 0;
+  bool chunk_last_ = false;
+  bool bdat_failed_ = false;  // the chunk is read and dropped, the reply given at its end
+  std::string bdat_error_;
+  bool bdat_too_big_ = false;
+  std::string bdat_message_;
+  bool bdat_started_ = false;
+  std::string queue_id_;
+  std::string pending_;  // replies produced by delivered()/sasl_result(), sent by next()
+};
+
+}  // namespace congvu::smtp
