@@ -18,6 +18,9 @@
 #include "common/net/runtime.hpp"
 #include "common/net/tls.hpp"
 #include "directory/demo.hpp"
+#include "mailstore/mailstore.hpp"
+#include "smtp/server.hpp"
+
 
 namespace congvu::app {
 
@@ -50,7 +53,17 @@ int cmd_serve(const Argv& argv) {
   std::string key = cfg.key_file.empty() ? local.key : cfg.key_file;
   auto tls = net::make_server_tls(cert, key);
 
+  // The runtime outlives the mail store: the store's committer finishes queued deliveries
+  // (and posts their completions to the runtime's contexts) when it is destroyed first.
   net::Runtime rt(cfg.threads);
+  Workers workers(2);
+  mailstore::Settings mail_settings;
+  mail_settings.person_quota_bytes = cfg.mail.quota_mb << 20;
+  mail_settings.unit_quota_bytes = cfg.mail.unit_quota_mb << 20;
+  auto mail = mailstore::open(cfg.data_dir, cfg.mail.map_size_mb, mail_settings);
+  smtp::Recipients recipients(dir, *mail.store);
+  auto smtp_ctx = std::make_shared<smtp::ServerContext>(
+      smtp::ServerContext{recipients, tls, workers, std::chrono::seconds(cfg.mail.command_timeout_s)});
   std::vector<std::pair<std::string, std::uint16_t>> ports;
   for (const auto& name : config::Config::listener_names()) {
     const auto& l = cfg.listen.at(name);
@@ -60,7 +73,17 @@ int cmd_serve(const Argv& argv) {
       ports.emplace_back(name, lis.port());
       log_line("https listening on " + l.host + ":" + std::to_string(lis.port()));
     }
-    // smtp, submission, smtps, imap, imaps, ldap, ldaps: not started until their services exist.
+    if (name == "smtp" || name == "submission" || name == "smtps") {
+      smtp::SessionConfig sc;
+      sc.kind = name == "smtp" ? smtp::Listener::mx : name == "submission" ? smtp::Listener::submission : smtp::Listener::submissions;
+      sc.hostname = cfg.hostname;
+      sc.max_message_bytes = cfg.mail.max_message_mb << 20;
+      sc.max_recipients = cfg.mail.max_recipients;
+      auto& lis = smtp::listen_smtp(rt, l.host, l.port, sc, smtp_ctx);
+      ports.emplace_back(name, lis.port());
+      log_line(name + " listening on " + l.host + ":" + std::to_string(lis.port()));
+    }
+    // imap, imaps, ldap, ldaps: not started until their services exist.
   }
 
   if (a.has("--ready-file")) {

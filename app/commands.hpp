@@ -44,5 +44,6 @@ int cmd_audit(const Argv& argv);
 int cmd_check(const Argv& argv);
 int cmd_config(const Argv& argv);
 int cmd_tls(const Argv& argv);
+int cmd_mail(const Argv& argv);
 
 }  // namespace congvu::app

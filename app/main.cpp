@@ -39,6 +39,10 @@ Directory (all take --data DIR or --config FILE, and --json)
   audit verify | audit log [--target ID] [--limit N]
   check
 
+Mail (WHO: a login or address, or a unit's official address)
+  mail boxes WHO | mail list WHO [--mailbox NAME] | mail cat WHO UID [--mailbox NAME]
+  mail check | mail gc [--min-live 0.5]
+
 WHO is an id, a staff number, a login or an address. Dates are YYYY-MM-DD (Asia/Ho_Chi_Minh).
 See README.md for details.
 )";
@@ -64,6 +68,7 @@ int main(int argc, char** argv) {
     if (cmd == "check") return cmd_check(rest);
     if (cmd == "config") return cmd_config(rest);
     if (cmd == "tls") return cmd_tls(rest);
+    if (cmd == "mail") return cmd_mail(rest);
     throw UsageError("unknown command '" + cmd + "'");
   } catch (const UsageError& e) {
     std::cerr << "congvu: " << e.what() << "\n(run `congvu --help` for usage)\n";

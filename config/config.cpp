@@ -140,7 +140,7 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
                                                   std::string(e.description()) + " (see `congvu config example`)");
   }
   Ctx ctx{file, std::nullopt};
-  check_keys(ctx, root, "the top level", {"server", "tls", "listen", "directory"});
+  check_keys(ctx, root, "the top level", {"server", "tls", "listen", "directory", "mail"});
   if (auto* s = section(ctx, root, "server")) {
     check_keys(ctx, *s, "[server]", {"data_dir", "threads", "hostname", "demo"});
     get_str(ctx, *s, "data_dir", "[server]", cfg.data_dir, "e.g. \"/var/lib/congvu\"");
@@ -201,6 +201,16 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
         else cfg.directory.role_holders[kind] = positions;
       }
     }
+  }
+  if (auto* s = section(ctx, root, "mail")) {
+    check_keys(ctx, *s, "[mail]", {"map_size_mb", "max_message_mb", "max_recipients", "quota_mb", "unit_quota_mb", "command_timeout_s"});
+    auto& m = cfg.mail;
+    get_int(ctx, *s, "map_size_mb", "[mail]", m.map_size_mb, 16, 1 << 24, "the most mail.mdb may grow to");
+    get_int(ctx, *s, "max_message_mb", "[mail]", m.max_message_mb, 1, 1024, "the largest message accepted");
+    get_int(ctx, *s, "max_recipients", "[mail]", m.max_recipients, 100, 100000, "RCPT commands per message; RFC 5321 asks for at least 100");
+    get_int(ctx, *s, "quota_mb", "[mail]", m.quota_mb, 1, 1 << 24, "mailbox quota per person");
+    get_int(ctx, *s, "unit_quota_mb", "[mail]", m.unit_quota_mb, 1, 1 << 24, "quota of a unit's official inbox");
+    get_int(ctx, *s, "command_timeout_s", "[mail]", m.command_timeout_s, 10, 3600, "seconds a client may stay silent");
   }
   if (ctx.error) return *ctx.error;
   return cfg;
@@ -266,6 +276,20 @@ department = ["Văn thư", "Giám đốc"]
 district = ["Văn thư", "Chủ tịch", "Giám đốc"]
 division = ["Văn thư", "Trưởng phòng"]
 commune = ["Công chức Văn phòng - Thống kê", "Chủ tịch UBND xã"]
+
+[mail]
+# The largest mail.mdb (the mail index) may grow to, in MiB; message bodies live beside it
+# in data_dir/mail/blobs.
+map_size_mb = 65536
+# The largest message accepted (SMTP SIZE), in MiB.
+max_message_mb = 50
+# Recipients per message.
+max_recipients = 1000
+# Mailbox quota per person, and for each unit's official inbox, in MiB.
+quota_mb = 2048
+unit_quota_mb = 10240
+# Seconds a mail client may stay silent before the server hangs up.
+command_timeout_s = 300
 )";
 }
 

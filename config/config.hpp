@@ -38,6 +38,16 @@ struct DirectoryConfig {
   };
 };
 
+// [mail]: the mail store and SMTP limits.
+struct MailConfig {
+  std::uint64_t map_size_mb = 65536;        // mail.mdb address space
+  std::uint64_t max_message_mb = 50;        // SMTP SIZE and IMAP APPENDLIMIT
+  std::uint64_t max_recipients = 1000;      // per message (RFC 5321 asks for at least 100)
+  std::uint64_t quota_mb = 2048;            // per person
+  std::uint64_t unit_quota_mb = 10240;      // per unit's official inbox
+  std::uint64_t command_timeout_s = 300;    // RFC 5321 4.5.3.2: at least 5 minutes
+};
+
 struct Config {
   std::string source = "(built-in defaults)";
   // [server]
@@ -50,6 +60,7 @@ struct Config {
   // [listen]
   std::map<std::string, Listen> listen;
   DirectoryConfig directory;
+  MailConfig mail;
 
   Config();
   // The listener names, in the order they are documented.

@@ -56,7 +56,10 @@ class SegmentBlobs final : public BlobStore {
         last = std::max(last, n);
       }
     }
-    start_segment(last + 1);
+    if (opt_.read_only)
+      current_ = last + 1;  // appends are refused; every existing segment is sealed for us
+    else
+      start_segment(last + 1);
   }
 
   ~SegmentBlobs() override {
@@ -68,6 +71,7 @@ class SegmentBlobs final : public BlobStore {
     codec::put_be64(header, data.size());
     header.append(sha.substr(0, 32));
     header.resize(kHeader, '\0');
+    if (opt_.read_only) throw std::logic_error(dir_ + ": the blob store was opened read-only");
     std::unique_lock lk(mu_);
     if (current_size_ > 0 && current_size_ + kHeader + data.size() > opt_.max_segment_bytes)
       start_segment(current_ + 1);

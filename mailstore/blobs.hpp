@@ -47,6 +47,7 @@ class BlobStore {
 
 struct SegmentOptions {
   std::uint64_t max_segment_bytes = 256ULL << 20;  // a new segment starts past this size
+  bool read_only = false;  // admin commands reading beside a running server: no new segment
 };
 
 // Segment files under `dir` (created if needed). Starts a new segment on every open.

@@ -263,11 +263,13 @@ void Mailstore::publish(const std::vector<MailboxId>& changed) {
     if (auto m = detail::load(*t, id)) fn(id, m->highest_modseq);
 }
 
-OpenedStore open(const std::string& data_dir, std::uint64_t map_size_mb, Settings settings) {
+OpenedStore open(const std::string& data_dir, std::uint64_t map_size_mb, Settings settings, bool read_only) {
   std::filesystem::create_directories(data_dir);
   OpenedStore o;
   o.index = kv::open_lmdb(data_dir + "/mail.mdb", table_names(), kv::LmdbOptions{map_size_mb << 20});
-  o.blobs = open_segment_blobs(data_dir + "/mail/blobs");
+  SegmentOptions so;
+  so.read_only = read_only;
+  o.blobs = open_segment_blobs(data_dir + "/mail/blobs", so);
   o.store = std::make_unique<Mailstore>(*o.index, *o.blobs, settings);
   return o;
 }

@@ -176,7 +176,8 @@ struct OpenedStore {
   std::unique_ptr<BlobStore> blobs;
   std::unique_ptr<Mailstore> store;
 };
-OpenedStore open(const std::string& data_dir, std::uint64_t map_size_mb, Settings settings = {});
+// With read_only, no blob segment is started (for admin commands beside a running server).
+OpenedStore open(const std::string& data_dir, std::uint64_t map_size_mb, Settings settings = {}, bool read_only = false);
 OpenedStore open_memory(Settings settings = {});
 
 }  // namespace congvu::mailstore

@@ -1,5 +1,7 @@
 #include "common/net/https_server.hpp"
 
+#include "common/net/tls_context.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -12,11 +14,6 @@ namespace congvu::net {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
-
-class TlsContext {
- public:
-  ssl::context ctx{ssl::context::tls_server};
-};
 
 std::shared_ptr<TlsContext> make_server_tls(const std::string& cert_chain, const std::string& key) {
   auto t = std::make_shared<TlsContext>();

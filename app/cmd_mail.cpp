@@ -1,0 +1,113 @@
+// `congvu mail`: read a person's or a unit's mailboxes beside the running server (boxes, list,
+// cat), verify the mail store (check) and reclaim blob space (gc).
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "app/output.hpp"
+#include "common/crypto.hpp"
+#include <boost/json.hpp>
+#include "mailstore/mailstore.hpp"
+
+namespace congvu::app {
+namespace json = boost::json;
+
+namespace {
+
+// The mail account an address, login or unit role address names.
+std::string account_of(Env& env, const std::string& who) {
+  return env.dir->read([&](directory::Snapshot& s) {
+    if (auto p = s.resolve(who)) return mailstore::person_account(p->id);
+    std::string address = who.find('@') == std::string::npos ? who + "@" + s.settings().domain : who;
+    for (auto& c : address) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto o = s.address_owner(address);
+    if (o && o->kind == directory::AddressOwner::unit) return mailstore::unit_account(o->key);
+    throw std::runtime_error("no person or unit mailbox matches '" + who + "'");
+  });
+}
+
+std::string flags_text(std::uint8_t f, const std::vector<std::string>& keywords) {
+  std::string out;
+  const std::pair<std::uint8_t, const char*> names[] = {{mailstore::seen, "\\Seen"}, {mailstore::answered, "\\Answered"},
+                                                        {mailstore::flagged, "\\Flagged"}, {mailstore::deleted, "\\Deleted"},
+                                                        {mailstore::draft, "\\Draft"}};
+  for (auto [bit, name] : names)
+    if (f & bit) out += (out.empty() ? "" : " ") + std::string(name);
+  for (const auto& k : keywords) out += (out.empty() ? "" : " ") + k;
+  return out;
+}
+
+}  // namespace
+
+int cmd_mail(const Argv& argv) {
+  Args a(argv, {"--data", "--config", "--mailbox", "--min-live"}, {"--json"});
+  std::string sub = a.positional(0, "a subcommand: boxes WHO, list WHO, cat WHO UID, check, gc");
+  Env env = open_env(a);
+  bool writes = sub == "gc";
+  auto mail = mailstore::open(env.cfg.data_dir, env.cfg.mail.map_size_mb, {}, !writes);
+  auto& ms = *mail.store;
+  if (sub == "boxes") {
+    a.max_positionals(2);
+    auto boxes = ms.list(account_of(env, a.positional(1, "WHO: a login, address or unit address")));
+    json::array arr;
+    for (const auto& b : boxes) {
+      if (env.json)
+        arr.emplace_back(json::object{{"name", b.name}, {"special_use", mailstore::special_use_attr(b.use)},
+                                      {"uidvalidity", b.uidvalidity}, {"uidnext", b.uidnext}, {"messages", b.messages},
+                                      {"unseen", b.unseen}, {"bytes", b.bytes}, {"highest_modseq", b.highest_modseq}});
+      else
+        std::cout << b.name << "\t" << b.messages << " messages, " << b.unseen << " unseen, " << b.bytes << " bytes\n";
+    }
+    if (env.json) std::cout << json::serialize(arr) << "\n";
+    return 0;
+  }
+  if (sub == "list" || sub == "cat") {
+    a.max_positionals(sub == "cat" ? 3 : 2);
+    std::string account = account_of(env, a.positional(1, "WHO: a login, address or unit address"));
+    std::string box = a.has("--mailbox") ? a.get("--mailbox") : "INBOX";
+    auto m = ms.mailbox(account, box);
+    if (!m) return fail(env, make_error(Errc::not_found, "no mailbox '" + box + "' for " + a.positional(1, "")));
+    if (sub == "cat") {
+      std::string uid_text = a.positional(2, "the message UID");
+      std::uint32_t uid = 0;
+      try {
+        uid = static_cast<std::uint32_t>(std::stoul(uid_text));
+      } catch (const std::exception&) {
+        throw UsageError("UID must be a number, not '" + uid_text + "'");
+      }
+      auto msgs = ms.messages(m->id, mailstore::Uid{uid}, mailstore::Uid{uid});
+      if (msgs.empty()) return fail(env, make_error(Errc::not_found, "no message with UID " + uid_text + " in " + box));
+      std::cout << ms.body(msgs[0]);
+      return 0;
+    }
+    json::array arr;
+    for (const auto& msg : ms.messages(m->id)) {
+      if (env.json)
+        arr.emplace_back(json::object{{"uid", msg.uid.v}, {"size", msg.size}, {"internal_date", rfc3339(msg.internal_date)},
+                                      {"flags", flags_text(msg.flags, msg.keywords)}, {"modseq", msg.modseq},
+                                      {"blob", crypto::hex(msg.blob)}});
+      else
+        std::cout << msg.uid.v << "\t" << msg.size << "\t" << rfc3339(msg.internal_date) << "\t" << flags_text(msg.flags, msg.keywords) << "\n";
+    }
+    if (env.json) std::cout << json::serialize(arr) << "\n";
+    return 0;
+  }
+  if (sub == "check") {
+    a.max_positionals(1);
+    auto problems = ms.check();
+    for (const auto& p : problems) std::cerr << "congvu: mail store: " << p << "\n";
+    if (!problems.empty()) return 1;
+    std::cout << "mail store consistent\n";
+    return 0;
+  }
+  if (sub == "gc") {
+    a.max_positionals(1);
+    double min_live = a.has("--min-live") ? std::stod(a.get("--min-live")) : 0.5;
+    auto r = ms.collect(min_live);
+    std::cout << "segments removed " << r.segments_removed << ", compacted " << r.segments_compacted << ", blobs moved "
+              << r.blobs_moved << ", bytes freed " << r.bytes_freed << "\n";
+    return 0;
+  }
+  throw UsageError("unknown mail subcommand '" + sub + "'");
+}
+
+}  // namespace congvu::app

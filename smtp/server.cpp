@@ -1,0 +1,176 @@
+#include "smtp/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "common/net/tls_context.hpp"
+#include "directory/sasl.hpp"
+
+namespace congvu::smtp {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace ssl = asio::ssl;
+using asio::use_awaitable;
+using net::tcp;
+constexpr auto kTuple = asio::as_tuple(use_awaitable);
+
+SaslOutcome convert(const directory::SaslResult& r) {
+  SaslOutcome o;
+  o.kind = r.kind == directory::SaslResult::challenge ? SaslOutcome::challenge
+           : r.kind == directory::SaslResult::success ? SaslOutcome::success
+                                                      : SaslOutcome::failure;
+  o.data = r.data;
+  o.user = r.user;
+  return o;
+}
+
+// Waits, on the connection's own executor, for a callback that fires on another thread.
+template <class T>
+struct Completion {
+  explicit Completion(asio::any_io_executor ex) : timer(ex) { timer.expires_at(asio::steady_timer::time_point::max()); }
+  asio::steady_timer timer;
+  std::optional<T> value;
+  // Called from any thread; the value is stored and the waiter woken on the timer's executor.
+  static void set(std::shared_ptr<Completion> c, T v) {
+    auto ex = c->timer.get_executor();
+    asio::post(ex, [c = std::move(c), v = std::move(v)]() mutable {
+      c->value.emplace(std::move(v));
+      c->timer.cancel();
+    });
+  }
+};
+
+class Connection {
+ public:
+  Connection(tcp::socket s, SessionConfig cfg, std::shared_ptr<ServerContext> ctx, Peer peer)
+      : stream_(std::move(s), ctx->tls->ctx), ctx_(std::move(ctx)), session_(std::move(cfg), ctx_->recipients, peer) {}
+
+  asio::awaitable<void> run(bool implicit_tls) {
+    if (implicit_tls && !co_await handshake()) co_return;
+    if (!co_await send(session_.greeting())) co_return;
+    std::array<char, 16384> buf;
+    for (;;) {
+      beast::get_lowest_layer(stream_).expires_after(ctx_->command_timeout);
+      auto [ec, n] = tls_ ? co_await stream_.async_read_some(asio::buffer(buf), kTuple)
+                          : co_await stream_.next_layer().async_read_some(asio::buffer(buf), kTuple);
+      if (ec) {
+        if (ec == beast::error::timeout) co_await send("421 4.4.2 " + hostname() + " Timeout, closing\r\n");
+        break;
+      }
+      session_.feed(std::string_view(buf.data(), n));
+      if (!co_await drive()) break;
+    }
+    co_await close();
+  }
+
+ private:
+  const std::string& hostname() const { return host_; }
+
+  // Runs the session until it needs input; false when the connection must end.
+  asio::awaitable<bool> drive() {
+    for (;;) {
+      Step st = session_.next(system_now_ms());
+      if (!st.reply.empty() && !co_await send(st.reply)) co_return false;
+      if (std::holds_alternative<NeedInput>(st.action)) co_return true;
+      if (std::holds_alternative<Close>(st.action)) co_return false;
+      if (std::holds_alternative<StartTls>(st.action)) {
+        if (!co_await handshake()) co_return false;
+        session_.tls_started();
+      } else if (auto* d = std::get_if<Deliver>(&st.action)) {
+        auto done = std::make_shared<Completion<Result<mailstore::Receipt>>>(stream_.get_executor());
+        ctx_->recipients.store().deliver(d->delivery, [done](Result<mailstore::Receipt> r) {
+          Completion<Result<mailstore::Receipt>>::set(done, std::move(r));
+        });
+        while (!done->value) co_await done->timer.async_wait(kTuple);
+        session_.delivered(*done->value);
+      } else if (std::holds_alternative<SaslStart>(st.action) || std::holds_alternative<SaslStep>(st.action)) {
+        // GCC 12 mishandles lambdas created inside a co_await expression (double destruction),
+        // so the job is built here and handed to a plain function.
+        if (!sasl_) sasl_ = directory::SaslEngine::get().connect(ctx_->recipients.directory(), "smtp", host_);
+        auto done = std::make_shared<Completion<directory::SaslResult>>(stream_.get_executor());
+        run_sasl(done, sasl_, std::move(st.action));
+        while (!done->value) co_await done->timer.async_wait(kTuple);
+        session_.sasl_result(convert(*done->value));
+      }
+    }
+  }
+
+  // Runs a SASL step on the worker pool (Argon2id takes tens of milliseconds); `done` wakes
+  // the connection. The job holds the SASL connection, so it stays valid even if this
+  // connection ends first.
+  void run_sasl(std::shared_ptr<Completion<directory::SaslResult>> done, std::shared_ptr<directory::SaslConn> conn,
+                Action action) {
+    ctx_->workers.post([done = std::move(done), conn = std::move(conn), action = std::move(action)] {
+      directory::SaslResult r;
+      try {
+        if (auto* a = std::get_if<SaslStart>(&action))
+          r = conn->start(a->mechanism, a->initial, system_now_ms());
+        else
+          r = conn->step(std::get<SaslStep>(action).response, system_now_ms());
+      } catch (const std::exception& e) {
+        r.reason = e.what();
+      }
+      Completion<directory::SaslResult>::set(done, std::move(r));
+    });
+  }
+
+  asio::awaitable<bool> send(const std::string& bytes) {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(60));
+    auto [ec, n] = tls_ ? co_await asio::async_write(stream_, asio::buffer(bytes), kTuple)
+                        : co_await asio::async_write(stream_.next_layer(), asio::buffer(bytes), kTuple);
+    co_return !ec;
+  }
+
+  asio::awaitable<bool> handshake() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(60));
+    auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, kTuple);
+    if (ec) co_return false;
+    tls_ = true;
+    co_return true;
+  }
+
+  asio::awaitable<void> close() {
+    if (tls_) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      co_await stream_.async_shutdown(kTuple);
+    }
+    boost::system::error_code ec;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(stream_).close();
+  }
+
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  std::shared_ptr<ServerContext> ctx_;
+  Session session_;
+  bool tls_ = false;
+  std::string host_ = "localhost";
+  std::shared_ptr<directory::SaslConn> sasl_;
+
+ public:
+  void set_host(std::string h) { host_ = std::move(h); }
+};
+
+}  // namespace
+
+net::Listener& listen_smtp(net::Runtime& rt, const std::string& host, std::uint16_t port, SessionConfig cfg,
+                           std::shared_ptr<ServerContext> ctx) {
+  return rt.listen(host, port, [cfg, ctx](tcp::socket s) -> asio::awaitable<void> {
+    boost::system::error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    Peer peer{ec ? std::string("unknown") : ep.address().to_string(), cfg.kind == Listener::submissions};
+    auto conn = std::make_unique<Connection>(std::move(s), cfg, ctx, peer);
+    conn->set_host(cfg.hostname);
+    co_await conn->run(cfg.kind == Listener::submissions);
+  });
+}
+
+}  // namespace congvu::smtp

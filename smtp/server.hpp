@@ -1,0 +1,34 @@
+// The SMTP listeners on the Runtime (STYLE.md habit 7: the one coroutine server shape): a
+// coroutine per connection reads bytes, feeds the Session, writes its replies and performs its
+// actions: the TLS handshake for STARTTLS (or at once on the implicit-TLS port), SASL steps
+// on the worker pool (Argon2id must not stall the event loop), and deliveries into the mail
+// store whose 250 is written only after the group commit that holds the message is durable.
+// Timeouts: command_timeout for every read, 60 s for writes and handshakes.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/net/runtime.hpp"
+#include "common/workers.hpp"
+#include "smtp/recipients.hpp"
+#include "smtp/session.hpp"
+
+namespace congvu::net {
+class TlsContext;
+}
+
+namespace congvu::smtp {
+
+struct ServerContext {
+  Recipients& recipients;
+  std::shared_ptr<net::TlsContext> tls;
+  Workers& workers;  // SASL (Argon2id) runs here
+  std::chrono::seconds command_timeout{300};
+};
+
+net::Listener& listen_smtp(net::Runtime& rt, const std::string& host, std::uint16_t port, SessionConfig cfg,
+                           std::shared_ptr<ServerContext> ctx);
+
+}  // namespace congvu::smtp
