@@ -7,6 +7,7 @@
 #include "common/crypto.hpp"
 #include <boost/json.hpp>
 #include "mailstore/mailstore.hpp"
+#include "smtp/dkim.hpp"
 
 namespace congvu::app {
 namespace json = boost::json;
@@ -108,6 +109,38 @@ int cmd_mail(const Argv& argv) {
     return 0;
   }
   throw UsageError("unknown mail subcommand '" + sub + "'");
+}
+
+int cmd_dkim(const Argv& argv) {
+  Args a(argv, {"--data", "--config", "--domain", "--selector", "--algorithm", "--bits"}, {"--json"});
+  std::string sub = a.positional(0, "a subcommand: keygen, list");
+  a.max_positionals(1);
+  config::Config cfg = load_env_config(a);
+  std::string dir = cfg.data_dir + "/dkim";
+  auto print = [&](const smtp::DkimKeyInfo& k) {
+    if (a.flag("--json"))
+      std::cout << json::serialize(json::object{{"domain", k.domain}, {"selector", k.selector},
+                                                {"algorithm", k.algorithm == smtp::DkimAlgorithm::rsa_sha256 ? "rsa-sha256" : "ed25519-sha256"},
+                                                {"dns_name", k.dns_name}, {"dns_txt", k.dns_txt}, {"path", k.path}})
+                << "\n";
+    else
+      std::cout << k.dns_name << ". IN TXT \"" << k.dns_txt << "\"\n";
+  };
+  if (sub == "keygen") {
+    std::string alg = a.has("--algorithm") ? a.get("--algorithm") : "rsa";
+    if (alg != "rsa" && alg != "ed25519") throw UsageError("--algorithm must be rsa or ed25519");
+    if (!a.has("--selector")) throw UsageError("keygen needs --selector NAME (e.g. cv-rsa-202612)");
+    int bits = a.has("--bits") ? std::stoi(a.get("--bits")) : 2048;
+    std::string domain = a.has("--domain") ? a.get("--domain") : cfg.directory.domain;
+    print(smtp::generate_dkim_key(dir, domain, a.get("--selector"),
+                                  alg == "rsa" ? smtp::DkimAlgorithm::rsa_sha256 : smtp::DkimAlgorithm::ed25519_sha256, bits));
+    return 0;
+  }
+  if (sub == "list") {
+    for (const auto& k : smtp::list_dkim_keys(dir)) print(k);
+    return 0;
+  }
+  throw UsageError("unknown dkim subcommand '" + sub + "'");
 }
 
 }  // namespace congvu::app

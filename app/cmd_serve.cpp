@@ -62,8 +62,20 @@ int cmd_serve(const Argv& argv) {
   mail_settings.unit_quota_bytes = cfg.mail.unit_quota_mb << 20;
   auto mail = mailstore::open(cfg.data_dir, cfg.mail.map_size_mb, mail_settings);
   smtp::Recipients recipients(dir, *mail.store);
+  // DKIM: one RSA and one Ed25519 key for the mail domain, made on first start.
+  std::string dkim_dir = cfg.data_dir + "/dkim";
+  const std::string& domain = cfg.directory.domain;
+  if (smtp::DkimSigner::load(dkim_dir, domain).empty()) {
+    std::string month = vn_date(now).substr(0, 7);
+    month.erase(4, 1);
+    for (auto alg : {smtp::DkimAlgorithm::rsa_sha256, smtp::DkimAlgorithm::ed25519_sha256}) {
+      auto k = smtp::generate_dkim_key(dkim_dir, domain, std::string(alg == smtp::DkimAlgorithm::rsa_sha256 ? "cv-rsa-" : "cv-ed-") + month, alg);
+      log_line("made DKIM key " + k.path + "; publish: " + k.dns_name + " TXT \"" + k.dns_txt + "\"");
+    }
+  }
+  auto dkim = smtp::DkimSigner::load(dkim_dir, domain);
   auto smtp_ctx = std::make_shared<smtp::ServerContext>(
-      smtp::ServerContext{recipients, tls, workers, std::chrono::seconds(cfg.mail.command_timeout_s)});
+      smtp::ServerContext{recipients, tls, workers, std::chrono::seconds(cfg.mail.command_timeout_s), &dkim});
   std::vector<std::pair<std::string, std::uint16_t>> ports;
   for (const auto& name : config::Config::listener_names()) {
     const auto& l = cfg.listen.at(name);

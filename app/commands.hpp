@@ -45,5 +45,6 @@ int cmd_check(const Argv& argv);
 int cmd_config(const Argv& argv);
 int cmd_tls(const Argv& argv);
 int cmd_mail(const Argv& argv);
+int cmd_dkim(const Argv& argv);
 
 }  // namespace congvu::app

@@ -52,7 +52,7 @@ struct Completion {
 class Connection {
  public:
   Connection(tcp::socket s, SessionConfig cfg, std::shared_ptr<ServerContext> ctx, Peer peer)
-      : stream_(std::move(s), ctx->tls->ctx), ctx_(std::move(ctx)), session_(std::move(cfg), ctx_->recipients, peer) {}
+      : stream_(std::move(s), ctx->tls->ctx), ctx_(std::move(ctx)), session_(std::move(cfg), ctx_->recipients, peer, ctx_->dkim) {}
 
   asio::awaitable<void> run(bool implicit_tls) {
     if (implicit_tls && !co_await handshake()) co_return;

@@ -26,6 +26,7 @@ struct ServerContext {
   std::shared_ptr<net::TlsContext> tls;
   Workers& workers;  // SASL (Argon2id) runs here
   std::chrono::seconds command_timeout{300};
+  const DkimSigner* dkim = nullptr;
 };
 
 net::Listener& listen_smtp(net::Runtime& rt, const std::string& host, std::uint16_t port, SessionConfig cfg,

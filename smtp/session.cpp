@@ -17,8 +17,8 @@ const char* listener_name(Listener l) {
   return "smtp";
 }
 
-Session::Session(SessionConfig cfg, Recipients& recipients, Peer peer)
-    : cfg_(std::move(cfg)), recipients_(recipients), peer_(std::move(peer)) {}
+Session::Session(SessionConfig cfg, Recipients& recipients, Peer peer, const DkimSigner* dkim)
+    : cfg_(std::move(cfg)), recipients_(recipients), peer_(std::move(peer)), dkim_(dkim) {}
 
 std::string Session::greeting() const { return "220 " + cfg_.hostname + " ESMTP Congvu\r\n"; }
 
@@ -440,7 +440,11 @@ Step Session::finish_message(std::string message, UnixMs now) {
   if (rcpt_addresses_.size() == 1) received += "\r\n\tfor <" + rcpt_addresses_[0] + ">";
   received += "; " + rfc5322_date(now) + "\r\n";
   auto d = std::make_shared<mailstore::Delivery>();
-  d->data = received + extra + message;
+  // Submission: sign what leaves the author (the added Message-ID/Date included), then the
+  // trace header goes on top of the signature.
+  std::string body = extra + message;
+  std::string signature = submission() && dkim_ ? dkim_->sign(body, now) : std::string();
+  d->data = received + signature + body;
   d->internal_date = now;
   d->targets = targets_;
   mode_ = Mode::waiting;

@@ -27,6 +27,7 @@
 #include "directory/model.hpp"
 #include "mailstore/mailstore.hpp"
 #include "smtp/proto/command.hpp"
+#include "smtp/dkim.hpp"
 #include "smtp/recipients.hpp"
 
 namespace congvu::smtp {
@@ -78,7 +79,8 @@ struct SaslOutcome {
 
 class Session {
  public:
-  Session(SessionConfig cfg, Recipients& recipients, Peer peer);
+  // `dkim` signs what submission accepts (may be null: no signature).
+  Session(SessionConfig cfg, Recipients& recipients, Peer peer, const DkimSigner* dkim = nullptr);
 
   std::string greeting() const;
   void feed(std::string_view bytes);
@@ -112,6 +114,7 @@ class Session {
   SessionConfig cfg_;
   Recipients& recipients_;
   Peer peer_;
+  const DkimSigner* dkim_;
   proto::CommandReader reader_;
   std::optional<proto::DataReader> data_;
   Mode mode_ = Mode::command;
