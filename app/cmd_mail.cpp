@@ -66,6 +66,10 @@ int cmd_mail(const Argv& argv) {
     std::string account = account_of(env, a.positional(1, "WHO: a login, address or unit address"));
     std::string box = a.has("--mailbox") ? a.get("--mailbox") : "INBOX";
     auto m = ms.mailbox(account, box);
+    if (!m && sub == "list" && box == "INBOX") {  // no mail received yet: the INBOX is empty
+      std::cout << (env.json ? "[]\n" : "");
+      return 0;
+    }
     if (!m) return fail(env, make_error(Errc::not_found, "no mailbox '" + box + "' for " + a.positional(1, "")));
     if (sub == "cat") {
       std::string uid_text = a.positional(2, "the message UID");

@@ -2,8 +2,10 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 BIN = os.environ.get("CONGVU_BIN", os.path.join(os.path.dirname(__file__), "../../build/congvu"))
@@ -40,6 +42,44 @@ class TempDirTest(unittest.TestCase):
         with open(path, "w", encoding=encoding, newline="") as f:
             f.write(text)
         return path
+
+
+LISTENERS = ("smtp", "submission", "smtps", "imap", "imaps", "https", "ldap", "ldaps")
+
+
+class ServerTest(TempDirTest):
+    """Starts `congvu serve` on free loopback ports and stops it with SIGTERM."""
+
+    def start(self, *extra, config=None, extra_config="", wrapper=()):
+        ready = os.path.join(self.tmp, f"ready-{time.monotonic_ns()}.json")
+        if config is None:
+            config = self.write("congvu.toml", "[listen]\n" + "".join(f'{n} = "127.0.0.1:0"\n' for n in LISTENERS) + extra_config)
+        self.log = os.path.join(self.tmp, f"serve-{time.monotonic_ns()}.log")
+        with open(self.log, "w") as log:
+            proc = subprocess.Popen([*wrapper, BIN, "serve", "--config", config, "--data", self.data, "--ready-file", ready, *extra],
+                                    stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.time() + 60
+        while not os.path.exists(ready):
+            if proc.poll() is not None:
+                self.fail(f"serve exited {proc.returncode}: {self.read_log()}")
+            if time.time() > deadline:
+                proc.kill()
+                self.fail("serve did not write its ready file")
+            time.sleep(0.05)
+        with open(ready) as f:
+            info = json.load(f)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        return proc, info
+
+    def read_log(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def stop(self, proc):
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=15)
+        self.assertEqual(code, 0, self.read_log())
+        self.assertIn("stopped", self.read_log())
 
 
 def main():

@@ -8,42 +8,10 @@ import ssl
 import subprocess
 import time
 
-from support import BIN, TempDirTest, main, run
+from support import BIN, ServerTest, main, run
 
 
-class Serve(TempDirTest):
-    def start(self, *extra, config=None):
-        ready = os.path.join(self.tmp, f"ready-{time.monotonic_ns()}.json")
-        if config is None:
-            config = self.write("congvu.toml", "[listen]\n" + "".join(
-                f'{n} = "127.0.0.1:0"\n' for n in ("smtp", "submission", "smtps", "imap", "imaps", "https", "ldap", "ldaps")))
-        self.log = os.path.join(self.tmp, f"serve-{time.monotonic_ns()}.log")
-        with open(self.log, "w") as log:
-            proc = subprocess.Popen([BIN, "serve", "--config", config, "--data", self.data, "--ready-file", ready, *extra],
-                                    stdout=subprocess.DEVNULL, stderr=log)
-        deadline = time.time() + 60
-        while not os.path.exists(ready):
-            if proc.poll() is not None:
-                self.fail(f"serve exited {proc.returncode}: {self.read_log()}")
-            if time.time() > deadline:
-                proc.kill()
-                self.fail("serve did not write its ready file")
-            time.sleep(0.05)
-        with open(ready) as f:
-            info = json.load(f)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
-        return proc, info
-
-    def read_log(self):
-        with open(self.log) as f:
-            return f.read()
-
-    def stop(self, proc):
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=15)
-        self.assertEqual(code, 0, self.read_log())
-        self.assertIn("stopped", self.read_log())
-
+class Serve(ServerTest):
     def curl(self, url, ca):
         p = subprocess.run(["curl", "-sS", "--fail", "--cacert", ca, url], capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)
