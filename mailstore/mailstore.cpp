@@ -43,7 +43,7 @@ Status Mailstore::write(const std::function<Status(kv::WriteTxn&, std::vector<Ma
 void Mailstore::ensure_account(const std::string& account, UnixMs now) {
   {
     auto r = index_.read();
-    if (r->get(schema::mailbox, mailbox_key(account, "INBOX"))) return;
+    if (r->get(schema::mailbox, mailbox_key(account, "Archive"))) return;  // the last of the set
   }
   (void)write([&](kv::WriteTxn& t, std::vector<MailboxId>&) {
     detail::ensure_account(t, account, now);

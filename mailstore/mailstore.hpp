@@ -101,7 +101,8 @@ class Mailstore {
   Mailstore(kv::Store& index, BlobStore& blobs, Settings settings = {});
   ~Mailstore();
 
-  // Creates INBOX, Sent, Drafts, Trash, Junk and Archive for the account if missing.
+  // Creates INBOX, Sent, Drafts, Trash, Junk and Archive for the account if missing (a
+  // delivery creates only the INBOX).
   void ensure_account(const std::string& account, UnixMs now);
 
   std::vector<MailboxRecord> list(const std::string& account);

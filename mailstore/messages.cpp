@@ -66,11 +66,7 @@ void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Re
           auto it = boxes.find(key);
           if (it == boxes.end()) {
             auto m = detail::find(t, target.account, target.mailbox);
-            if (!m) {
-              detail::ensure_account(t, target.account, d.internal_date);
-              m = detail::find(t, target.account, target.mailbox);
-              if (!m) m = detail::find(t, target.account, "INBOX");
-            }
+            if (!m) m = detail::ensure_inbox(t, target.account, d.internal_date);
             it = boxes.emplace(key, *m).first;
           }
           if (d.enforce_quota && detail::usage(t, target.account).bytes + d.data.size() > quota(target.account))

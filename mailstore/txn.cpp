@@ -79,9 +79,13 @@ void ensure_account(kv::WriteTxn& t, const std::string& account, UnixMs now) {
   static const std::pair<const char*, SpecialUse> kSet[] = {
       {"INBOX", SpecialUse::inbox}, {"Sent", SpecialUse::sent},   {"Drafts", SpecialUse::drafts},
       {"Trash", SpecialUse::trash}, {"Junk", SpecialUse::junk},   {"Archive", SpecialUse::archive}};
-  if (t.get(mailbox, mailbox_key(account, "INBOX"))) return;
   for (auto [name, use] : kSet)
     if (!t.get(mailbox, mailbox_key(account, name))) create_mailbox(t, account, name, use, now);
+}
+
+MailboxRecord ensure_inbox(kv::WriteTxn& t, const std::string& account, UnixMs now) {
+  if (auto m = find(t, account, "INBOX")) return *m;
+  return create_mailbox(t, account, "INBOX", SpecialUse::inbox, now);
 }
 
 Usage usage(kv::ReadTxn& t, std::string_view account) {

@@ -32,6 +32,9 @@ void save(kv::WriteTxn& t, const MailboxRecord& m);
 MailboxRecord create_mailbox(kv::WriteTxn& t, const std::string& account, const std::string& name, SpecialUse use,
                              UnixMs now);
 void ensure_account(kv::WriteTxn& t, const std::string& account, UnixMs now);
+// Only the INBOX: what a delivery needs (the rest of the set comes with the first login, so a
+// notice to the whole province does not create 120 000 empty mailboxes).
+MailboxRecord ensure_inbox(kv::WriteTxn& t, const std::string& account, UnixMs now);
 
 Usage usage(kv::ReadTxn& t, std::string_view account);
 void add_usage(kv::WriteTxn& t, const std::string& account, std::int64_t bytes, std::int64_t messages);

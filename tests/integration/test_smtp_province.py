@@ -1,0 +1,153 @@
+"""SMTP on the shared province (20 000 staff, tinhmau.gov.test): the 400 shared messages are
+submitted by their authors and read back byte-identical after the fields Congvu prepends; a
+notice to all 20 000 staff is one blob and little index per recipient; a list of more than
+5 000 members is delivered in under a second."""
+import glob
+import hashlib
+import base64
+import json
+import os
+import re
+import smtplib
+import ssl
+import subprocess
+import time
+
+from support import BIN, PROVINCE, ServerTest, main, run
+
+PASSWORD = "Mat-khau-chung-2026"
+
+
+def ssha(password):
+    salt = os.urandom(8)
+    return "{SSHA}" + base64.b64encode(hashlib.sha1(password.encode() + salt).digest() + salt).decode()
+
+
+def mdb_entries(path, table):
+    out = subprocess.run(["mdb_stat", "-n", "-s", table, path], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"Entries: (\d+)", out).group(1))
+
+
+def mdb_pages(path):
+    """Pages holding data in every table (branch, leaf, overflow), free pages not counted:
+    LMDB copies the pages a transaction changes, and the old copies are reused later."""
+    out = subprocess.run(["mdb_stat", "-n", "-a", path], capture_output=True, text=True, check=True).stdout
+    return sum(int(n) for n in re.findall(r"(?:Branch|Leaf|Overflow) pages: (\d+)", out))
+
+
+class Province(ServerTest):
+    def setUp(self):
+        super().setUp()
+        # Cheap Argon2 so 400 first logins (legacy {SSHA} upgraded to Argon2id) stay fast.
+        config = ("[server]\ndemo = false\n[directory]\ndomain = \"tinhmau.gov.test\"\n"
+                  "[directory.argon2]\niterations = 1\nmemory_kib = 64\n")
+        self.config = self.write("congvu.toml", "[listen]\n" + "".join(
+            f'{n} = "{"127.0.0.1:0" if n in ("smtp", "submission", "smtps") else "off"}"\n'
+            for n in ("smtp", "submission", "smtps", "imap", "imaps", "https", "ldap", "ldaps")) + config)
+        staff = os.path.join(PROVINCE, "staff.csv")
+        with open(staff, encoding="utf-8") as f:
+            numbers = [line.split(",", 1)[0] for line in f.read().splitlines()[1:]]
+        creds = self.write("credentials.csv", "staff_no,password_hash\n" + "".join(f"{n},{ssha(PASSWORD)}\n" for n in numbers))
+        run("import", "--config", self.config, "--units", os.path.join(PROVINCE, "units.csv"), "--staff", staff,
+            "--credentials", creds, data=self.data)
+        self.proc, self.info = self.start(config=self.config)
+        self.ctx = ssl.create_default_context(cafile=self.info["ca"])
+
+    def cli(self, *args):
+        return run(*args, "--config", self.config, data=self.data)[1]
+
+    def inbox(self, who):
+        return json.loads(self.cli("mail", "list", who, "--json"))
+
+    def cat(self, who, uid):
+        p = subprocess.run([BIN, "mail", "cat", who, str(uid), "--config", self.config, "--data", self.data],
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def submit(self, sender, rcpts, raw):
+        with smtplib.SMTP_SSL("127.0.0.1", self.info["ports"]["smtps"], context=self.ctx, timeout=60) as s:
+            s.login(sender, PASSWORD)
+            self.assertEqual(s.sendmail(sender, rcpts, raw), {})
+
+    def test_400_shared_messages_round_trip(self):
+        files = sorted(glob.glob(os.path.join(PROVINCE, "mail", "*.eml")))
+        self.assertEqual(len(files), 400)
+        sent = {}
+        for path in files:
+            with open(path, "rb") as f:
+                raw = f.read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+            if not raw.endswith(b"\r\n"):
+                raw += b"\r\n"
+            head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+            sender = re.search(r"^From:.*<([^>]+)>", head, re.M).group(1)
+            rcpt = re.search(r"^To:.*<([^>]+)>", head, re.M).group(1)
+            self.submit(sender, [rcpt], raw)
+            sent.setdefault(rcpt, []).append(raw)
+        checked = 0
+        for rcpt, raws in sent.items():
+            msgs = self.inbox(rcpt)
+            self.assertEqual(len(msgs), len(raws), rcpt)
+            for m, original in zip(msgs, raws):
+                stored = self.cat(rcpt, m["uid"])
+                self.assertTrue(stored.endswith(original), f"{rcpt} uid {m['uid']} differs from what was sent")
+                prefix = stored[: len(stored) - len(original)]
+                names = [l.split(b":")[0] for l in prefix.split(b"\r\n") if l and not l[:1].isspace()]
+                self.assertEqual(names, [b"Received", b"DKIM-Signature", b"DKIM-Signature"])
+                checked += 1
+        self.assertEqual(checked, 400)
+        self.assertIn("consistent", self.cli("mail", "check"))
+
+    def test_notice_to_all_staff_is_one_blob(self):
+        mdb = os.path.join(self.data, "mail.mdb")
+        self.cli("group", "add", "toantinh", "--title", "Toàn thể cán bộ tỉnh", "--unit", "000.00.00.H99", "--posting", "staff")
+        sender = json.loads(self.cli("person", "show", "CB000002", "--json"))["address"]
+
+        def notice(n):
+            raw = (f"From: {sender}\r\nTo: toantinh@tinhmau.gov.test\r\nSubject: Thông báo số {n}\r\n"
+                   "Content-Type: text/plain; charset=utf-8\r\n\r\n" + "Kính gửi toàn thể cán bộ, công chức.\r\n" * 100).encode()
+            t0 = time.monotonic()
+            self.submit(sender, ["toantinh@tinhmau.gov.test"], raw)
+            return time.monotonic() - t0
+
+        first = notice(1)  # also creates each person's INBOX
+        blobs_before, msgs_before, pages_before = mdb_entries(mdb, "blob"), mdb_entries(mdb, "msg"), mdb_pages(mdb)
+        second = notice(2)
+        blobs_after, msgs_after, pages_after = mdb_entries(mdb, "blob"), mdb_entries(mdb, "msg"), mdb_pages(mdb)
+        self.assertEqual(blobs_after - blobs_before, 1)
+        self.assertEqual(msgs_after - msgs_before, 20000)
+        per_recipient = (pages_after - pages_before) * 4096 / 20000
+        print(f"\n20 000 recipients: first notice {first:.2f} s, second {second:.2f} s, "
+              f"index growth {per_recipient:.0f} bytes per recipient")
+        self.assertLessEqual(per_recipient, 256)
+        for who in ("CB000001", "CB010000", "CB020000"):
+            msgs = self.inbox(who)
+            self.assertEqual(len(msgs), 2, who)
+            self.assertIn("Thông báo số 2".encode(), self.cat(who, msgs[1]["uid"]))
+        self.assertIn("consistent", self.cli("mail", "check"))
+
+    def test_list_of_5000_delivered_in_under_a_second(self):
+        positions = ["Thanh tra viên", "Chuyên viên chính", "Kế toán", "Cán sự", "Văn thư"]
+        args = ["group", "add", "nhom5000", "--unit", "000.00.00.H99", "--posting", "staff"]
+        for p in positions:
+            args += ["--position", p]
+        self.cli(*args)
+        members = json.loads(self.cli("group", "show", "nhom5000", "--json"))
+        count = len(members["members"]) if isinstance(members, dict) else len(members)
+        self.assertGreaterEqual(count, 5000)
+        sender = json.loads(self.cli("person", "show", "CB000002", "--json"))["address"]
+        raw = f"From: {sender}\r\nSubject: Họp\r\n\r\nHọp lúc 14h.\r\n".encode()
+        with smtplib.SMTP_SSL("127.0.0.1", self.info["ports"]["smtps"], context=self.ctx, timeout=60) as s:
+            s.login(sender, PASSWORD)
+            s.mail(sender)
+            self.assertEqual(s.rcpt("nhom5000@tinhmau.gov.test")[0], 250)
+            t0 = time.monotonic()
+            code, _ = s.data(raw)
+            took = time.monotonic() - t0
+        self.assertEqual(code, 250)
+        print(f"\nlist of {count}: DATA to 250 (stored in every INBOX, durable) in {took * 1000:.0f} ms")
+        self.assertLess(took, 1.0)
+
+
+if __name__ == "__main__":
+    main()
