@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <utility>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,8 @@ namespace congvu::mailstore {
 struct Settings {
   std::uint64_t person_quota_bytes = 2ULL << 30;  // 2 GiB
   std::uint64_t unit_quota_bytes = 10ULL << 30;   // a unit's official inbox
+  // How long a commit may wait for announced deliveries (kv::GatherPolicy); 0 disables it.
+  unsigned gather_max_us = 20000;
 };
 
 // One place a delivered message goes.
@@ -96,6 +99,34 @@ struct GcReport {
   std::uint64_t segments_removed = 0, segments_compacted = 0, blobs_moved = 0, bytes_freed = 0;
 };
 
+class Mailstore;
+
+// A delivery that is coming (an SMTP session is receiving the message): while any exists, a
+// commit waits a little for it, so concurrent sessions share one fsync. Move-only; released
+// (withdrawn) when destroyed unless handed to deliver().
+class Expectation {
+ public:
+  Expectation() = default;
+  explicit Expectation(kv::GroupCommitter* c) : c_(c) { c_->expect(+1); }
+  Expectation(Expectation&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  Expectation& operator=(Expectation&& o) noexcept {
+    if (this != &o) {
+      reset();
+      c_ = std::exchange(o.c_, nullptr);
+    }
+    return *this;
+  }
+  ~Expectation() { reset(); }
+  void reset() {
+    if (c_) std::exchange(c_, nullptr)->expect(-1);
+  }
+  // For deliver(): the committer takes over the announcement.
+  kv::GroupCommitter* release() { return std::exchange(c_, nullptr); }
+
+ private:
+  kv::GroupCommitter* c_ = nullptr;
+};
+
 class Mailstore {
  public:
   Mailstore(kv::Store& index, BlobStore& blobs, Settings settings = {});
@@ -120,7 +151,10 @@ class Mailstore {
   // Stores the message once and places it in every target; `done` runs after the commit
   // that holds it is durable. Throws only for programming errors; storage failures arrive
   // as an Error.
-  void deliver(std::shared_ptr<const Delivery> d, std::function<void(Result<Receipt>)> done);
+  void deliver(std::shared_ptr<const Delivery> d, std::function<void(Result<Receipt>)> done,
+               Expectation expected = {});
+  // Announces a delivery that is coming (see Expectation).
+  Expectation expect_delivery() { return Expectation(committer_.get()); }
   Result<Receipt> deliver(const Delivery& d);
 
   // Index records of the messages with uid in [from, to], in UID order.

@@ -33,7 +33,8 @@ Error error_of(std::exception_ptr e) {
 
 }  // namespace
 
-void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Result<Receipt>)> done) {
+void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Result<Receipt>)> done,
+                        Expectation expected) {
   auto st = std::make_shared<DeliveryState>();
   st->d = std::move(d);
   st->sha = crypto::sha256_raw(st->d->data);
@@ -47,7 +48,13 @@ void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Re
     auto t = index_.read();
     if (!t->get(blob, st->sha)) st->written = blobs_.append(st->sha, st->d->data);
   }
-  committer_->submit(
+  auto submit = [&](kv::GroupCommitter::Job job, kv::GroupCommitter::Done fin) {
+    if (expected.release())
+      committer_->submit_expected(std::move(job), std::move(fin));
+    else
+      committer_->submit(std::move(job), std::move(fin));
+  };
+  submit(
       [this, st](kv::WriteTxn& t) {
         st->receipt = Receipt{st->sha, false, {}};
         st->changed.clear();

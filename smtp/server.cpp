@@ -87,9 +87,9 @@ class Connection {
         session_.tls_started();
       } else if (auto* d = std::get_if<Deliver>(&st.action)) {
         auto done = std::make_shared<Completion<Result<mailstore::Receipt>>>(stream_.get_executor());
-        ctx_->recipients.store().deliver(d->delivery, [done](Result<mailstore::Receipt> r) {
-          Completion<Result<mailstore::Receipt>>::set(done, std::move(r));
-        });
+        ctx_->recipients.store().deliver(
+            d->delivery, [done](Result<mailstore::Receipt> r) { Completion<Result<mailstore::Receipt>>::set(done, std::move(r)); },
+            std::move(d->expected));
         while (!done->value) co_await done->timer.async_wait(kTuple);
         session_.delivered(*done->value);
       } else if (std::holds_alternative<SaslStart>(st.action) || std::holds_alternative<SaslStep>(st.action)) {
@@ -97,7 +97,12 @@ class Connection {
         // so the job is built here and handed to a plain function.
         if (!sasl_) sasl_ = directory::SaslEngine::get().connect(ctx_->recipients.directory(), "smtp", host_);
         auto done = std::make_shared<Completion<directory::SaslResult>>(stream_.get_executor());
-        run_sasl(done, sasl_, std::move(st.action));
+        std::variant<SaslStart, SaslStep> request;
+        if (auto* a = std::get_if<SaslStart>(&st.action))
+          request = std::move(*a);
+        else
+          request = std::move(std::get<SaslStep>(st.action));
+        run_sasl(done, sasl_, std::move(request));
         while (!done->value) co_await done->timer.async_wait(kTuple);
         session_.sasl_result(convert(*done->value));
       }
@@ -108,7 +113,7 @@ class Connection {
   // the connection. The job holds the SASL connection, so it stays valid even if this
   // connection ends first.
   void run_sasl(std::shared_ptr<Completion<directory::SaslResult>> done, std::shared_ptr<directory::SaslConn> conn,
-                Action action) {
+                std::variant<SaslStart, SaslStep> action) {
     ctx_->workers.post([done = std::move(done), conn = std::move(conn), action = std::move(action)] {
       directory::SaslResult r;
       try {

@@ -58,6 +58,7 @@ void Session::reset_transaction() {
   bdat_message_.clear();
   bdat_started_ = false;
   bdat_too_big_ = false;
+  expected_.reset();
 }
 
 Step Session::next(UnixMs now) {
@@ -107,7 +108,7 @@ Step Session::next(UnixMs now) {
         if (bdat_failed_) {
           bdat_failed_ = false;
           auto s = error(503, "5.5.1", bdat_error_);
-          if (std::holds_alternative<Close>(s.action)) return with(s);
+          if (std::holds_alternative<Close>(s.action)) return with(std::move(s));
           out += s.reply;
           continue;
         }
@@ -375,6 +376,9 @@ Step Session::on_rcpt(const proto::Command& c) {
     if (v.code / 100 == 4) return Step{reply(v.code, v.enhanced, v.text), NeedInput{}};
     return error(v.code, v.enhanced, v.text);
   }
+  // From the first accepted recipient on, a message is coming: commits wait a little for it
+  // (bounded), so that concurrent sessions share one fsync.
+  if (rcpt_addresses_.empty()) expected_ = recipients_.store().expect_delivery();
   rcpt_addresses_.push_back(path.address());
   for (auto& t : v.targets)
     if (accounts_.insert(t.account).second) targets_.push_back(std::move(t));
@@ -448,7 +452,7 @@ Step Session::finish_message(std::string message, UnixMs now) {
   d->internal_date = now;
   d->targets = targets_;
   mode_ = Mode::waiting;
-  return Step{"", Deliver{std::move(d)}};
+  return Step{"", Deliver{std::move(d), std::move(expected_)}};
 }
 
 void Session::delivered(const Result<mailstore::Receipt>& r) {

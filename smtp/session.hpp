@@ -55,6 +55,7 @@ struct StartTls {};
 struct Close {};
 struct Deliver {
   std::shared_ptr<const mailstore::Delivery> delivery;
+  mailstore::Expectation expected;  // announced at DATA; hand it to Mailstore::deliver
 };
 struct SaslStart {
   std::string mechanism;
@@ -141,6 +142,7 @@ class Session {
   std::string bdat_message_;
   bool bdat_started_ = false;
   std::string queue_id_;
+  mailstore::Expectation expected_;  // from DATA/BDAT until the message is handed over
   std::string pending_;  // replies produced by delivered()/sasl_result(), sent by next()
 };
 

@@ -2,8 +2,8 @@
 
 namespace congvu::kv {
 
-GroupCommitter::GroupCommitter(Store& store, std::size_t max_batch, std::function<void()> before_commit)
-    : store_(store), max_batch_(max_batch), before_commit_(std::move(before_commit)), thread_([this] { loop(); }) {}
+GroupCommitter::GroupCommitter(Store& store, std::size_t max_batch, std::function<void()> before_commit, Gather gather)
+    : store_(store), max_batch_(max_batch), before_commit_(std::move(before_commit)), gather_(gather), thread_([this] { loop(); }) {}
 
 GroupCommitter::~GroupCommitter() {
   {
@@ -34,6 +34,23 @@ void GroupCommitter::submit(Job job, Done done) {
   cv_.notify_one();
 }
 
+void GroupCommitter::submit_expected(Job job, Done done) {
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back(Pending{std::move(job), std::move(done)});
+    --expected_;
+  }
+  cv_.notify_one();
+}
+
+void GroupCommitter::expect(int delta) {
+  {
+    std::lock_guard lk(mu_);
+    expected_ += delta;
+  }
+  if (delta < 0) cv_.notify_one();
+}
+
 void GroupCommitter::commit(WriteTxn& txn) {
   if (before_commit_) before_commit_();
   txn.commit();
@@ -56,6 +73,10 @@ void GroupCommitter::loop() {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stop_ and drained
+      if (gather_.max.count() > 0 && expected_ > 0 && !stop_) {
+        auto until = std::chrono::steady_clock::now() + gather_.max;
+        cv_.wait_until(lk, until, [&] { return stop_ || expected_ <= 0 || queue_.size() >= max_batch_; });
+      }
       while (!queue_.empty() && batch.size() < max_batch_) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();

@@ -9,6 +9,7 @@
 // Thread-safe. The destructor finishes every queued job before it returns.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -20,13 +21,23 @@
 
 namespace congvu::kv {
 
+// Gathering: writers may announce a job before they can submit it (expect(+1): an SMTP
+// session has started receiving a message). A batch then waits, up to `max`, until every
+// announced job is queued, so that one commit (and one fsync) serves all of them. Nobody
+// announced: the batch commits at once, so a lone writer pays nothing.
+struct GatherPolicy {
+  std::chrono::microseconds max{0};
+};
+
 class GroupCommitter {
  public:
   using Job = std::function<void(WriteTxn&)>;
   // Called on the committer thread once the job's commit is durable (nullptr) or failed.
   using Done = std::function<void(std::exception_ptr)>;
 
-  explicit GroupCommitter(Store& store, std::size_t max_batch = 512, std::function<void()> before_commit = {});
+  using Gather = GatherPolicy;
+  explicit GroupCommitter(Store& store, std::size_t max_batch = 512, std::function<void()> before_commit = {},
+                          Gather gather = {});
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
@@ -37,6 +48,11 @@ class GroupCommitter {
   // The same with a callback instead of a future, for callers that must not block (the
   // coroutine servers): `done` runs on the committer thread and must be quick.
   void submit(Job job, Done done);
+  // The same, fulfilling one announcement made with expect(+1) (atomically, so a batch never
+  // sees the announcement gone before the job is queued).
+  void submit_expected(Job job, Done done);
+  // Announces (+1) or withdraws (-1) a job that is coming.
+  void expect(int delta);
   // Runs `job` through the committer and waits for its commit.
   void run(Job job) { submit(std::move(job)).get(); }
 
@@ -55,6 +71,8 @@ class GroupCommitter {
   Store& store_;
   std::size_t max_batch_;
   std::function<void()> before_commit_;
+  Gather gather_;
+  long expected_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;

@@ -75,8 +75,12 @@ class ServerTest(TempDirTest):
         with open(self.log) as f:
             return f.read()
 
-    def stop(self, proc):
-        proc.send_signal(signal.SIGTERM)
+    def stop(self, proc, info=None):
+        """SIGTERM to the server (to the pid in its ready file when it runs under a wrapper)."""
+        if info is not None:
+            os.kill(info["pid"], signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=15)
         self.assertEqual(code, 0, self.read_log())
         self.assertIn("stopped", self.read_log())
