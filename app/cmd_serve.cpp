@@ -108,6 +108,9 @@ int cmd_serve(const Argv& argv) {
   }
   log_line("ready (data in " + cfg.data_dir + ")");
   rt.run(true);
+  log_line("mail store: " + std::to_string(mail.store->committer().jobs()) + " writes in " +
+           std::to_string(mail.store->committer().commits()) + " commits, " + std::to_string(mail.blobs->syncs()) +
+           " blob syncs");
   log_line("stopped");
   return 0;
 }

@@ -15,7 +15,8 @@ Mailstore::Mailstore(kv::Store& index, BlobStore& blobs, Settings settings)
     : index_(index), blobs_(blobs), settings_(settings) {
   // A commit waits (up to gather_max_us) for deliveries that sessions have announced: under
   // load it then holds the messages of every busy session for its two fdatasyncs.
-  kv::GroupCommitter::Gather gather{std::chrono::microseconds(settings.gather_max_us)};
+  kv::GroupCommitter::Gather gather{std::chrono::microseconds(settings.gather_min_us),
+                                    std::chrono::microseconds(settings.gather_max_us)};
   committer_ = std::make_unique<kv::GroupCommitter>(index_, 4096, [this] { blobs_.sync(); }, gather);
   auto t = index_.write();
   if (!t->get(meta, "schema")) {

@@ -33,8 +33,9 @@ namespace congvu::mailstore {
 struct Settings {
   std::uint64_t person_quota_bytes = 2ULL << 30;  // 2 GiB
   std::uint64_t unit_quota_bytes = 10ULL << 30;   // a unit's official inbox
-  // How long a commit may wait for announced deliveries (kv::GatherPolicy); 0 disables it.
-  unsigned gather_max_us = 20000;
+  // Bounds of how long a commit may wait for announced deliveries (kv::GatherPolicy); a max
+  // of 0 disables it.
+  unsigned gather_min_us = 500, gather_max_us = 50000;
 };
 
 // One place a delivered message goes.
@@ -107,15 +108,17 @@ class Mailstore;
 class Expectation {
  public:
   Expectation() = default;
-  explicit Expectation(kv::GroupCommitter* c) : c_(c) { c_->expect(+1); }
-  Expectation(Expectation&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  explicit Expectation(kv::GroupCommitter* c) : c_(c), since_(std::chrono::steady_clock::now()) { c_->expect(+1); }
+  Expectation(Expectation&& o) noexcept : c_(std::exchange(o.c_, nullptr)), since_(o.since_) {}
   Expectation& operator=(Expectation&& o) noexcept {
     if (this != &o) {
       reset();
       c_ = std::exchange(o.c_, nullptr);
+      since_ = o.since_;
     }
     return *this;
   }
+  std::chrono::steady_clock::time_point since() const { return since_; }
   ~Expectation() { reset(); }
   void reset() {
     if (c_) std::exchange(c_, nullptr)->expect(-1);
@@ -125,6 +128,7 @@ class Expectation {
 
  private:
   kv::GroupCommitter* c_ = nullptr;
+  std::chrono::steady_clock::time_point since_;
 };
 
 class Mailstore {

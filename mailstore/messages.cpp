@@ -49,8 +49,9 @@ void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Re
     if (!t->get(blob, st->sha)) st->written = blobs_.append(st->sha, st->d->data);
   }
   auto submit = [&](kv::GroupCommitter::Job job, kv::GroupCommitter::Done fin) {
+    auto since = expected.since();
     if (expected.release())
-      committer_->submit_expected(std::move(job), std::move(fin));
+      committer_->submit_expected(std::move(job), std::move(fin), since);
     else
       committer_->submit(std::move(job), std::move(fin));
   };

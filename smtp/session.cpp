@@ -376,8 +376,8 @@ Step Session::on_rcpt(const proto::Command& c) {
     if (v.code / 100 == 4) return Step{reply(v.code, v.enhanced, v.text), NeedInput{}};
     return error(v.code, v.enhanced, v.text);
   }
-  // From the first accepted recipient on, a message is coming: commits wait a little for it
-  // (bounded), so that concurrent sessions share one fsync.
+  // From the first accepted recipient on, a message is coming: a commit waits a little
+  // (bounded) for it, so that concurrent sessions share one fsync.
   if (rcpt_addresses_.empty()) expected_ = recipients_.store().expect_delivery();
   rcpt_addresses_.push_back(path.address());
   for (auto& t : v.targets)

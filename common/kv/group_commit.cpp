@@ -1,5 +1,7 @@
 #include "common/kv/group_commit.hpp"
 
+#include <algorithm>
+
 namespace congvu::kv {
 
 GroupCommitter::GroupCommitter(Store& store, std::size_t max_batch, std::function<void()> before_commit, Gather gather)
@@ -34,11 +36,13 @@ void GroupCommitter::submit(Job job, Done done) {
   cv_.notify_one();
 }
 
-void GroupCommitter::submit_expected(Job job, Done done) {
+void GroupCommitter::submit_expected(Job job, Done done, std::chrono::steady_clock::time_point announced) {
+  double lead = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - announced).count();
   {
     std::lock_guard lk(mu_);
     queue_.push_back(Pending{std::move(job), std::move(done)});
     --expected_;
+    lead_us_ = lead_us_ == 0 ? lead : 0.9 * lead_us_ + 0.1 * lead;
   }
   cv_.notify_one();
 }
@@ -74,7 +78,8 @@ void GroupCommitter::loop() {
       cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stop_ and drained
       if (gather_.max.count() > 0 && expected_ > 0 && !stop_) {
-        auto until = std::chrono::steady_clock::now() + gather_.max;
+        auto window = std::clamp(std::chrono::microseconds(static_cast<long>(2 * lead_us_)), gather_.min, gather_.max);
+        auto until = std::chrono::steady_clock::now() + window;
         cv_.wait_until(lk, until, [&] { return stop_ || expected_ <= 0 || queue_.size() >= max_batch_; });
       }
       while (!queue_.empty() && batch.size() < max_batch_) {

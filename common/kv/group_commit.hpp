@@ -22,11 +22,13 @@
 namespace congvu::kv {
 
 // Gathering: writers may announce a job before they can submit it (expect(+1): an SMTP
-// session has started receiving a message). A batch then waits, up to `max`, until every
-// announced job is queued, so that one commit (and one fsync) serves all of them. Nobody
-// announced: the batch commits at once, so a lone writer pays nothing.
+// session has started a transaction). While announced jobs are on their way, a batch waits
+// for them, so that one commit (and one fsync) serves every busy writer. The wait is bounded
+// by twice the usual time from announcement to submission (measured, so it adapts to how
+// fast clients and the machine are), within [min, max]. Nobody announced: the batch commits
+// at once, so a lone writer pays nothing.
 struct GatherPolicy {
-  std::chrono::microseconds max{0};
+  std::chrono::microseconds min{0}, max{0};
 };
 
 class GroupCommitter {
@@ -50,7 +52,7 @@ class GroupCommitter {
   void submit(Job job, Done done);
   // The same, fulfilling one announcement made with expect(+1) (atomically, so a batch never
   // sees the announcement gone before the job is queued).
-  void submit_expected(Job job, Done done);
+  void submit_expected(Job job, Done done, std::chrono::steady_clock::time_point announced);
   // Announces (+1) or withdraws (-1) a job that is coming.
   void expect(int delta);
   // Runs `job` through the committer and waits for its commit.
@@ -72,7 +74,8 @@ class GroupCommitter {
   std::size_t max_batch_;
   std::function<void()> before_commit_;
   Gather gather_;
-  long expected_ = 0;
+  long expected_ = 0;    // announced, not yet submitted or withdrawn
+  double lead_us_ = 0;   // moving average of the time from announcement to submission
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;

@@ -335,6 +335,16 @@ std::string CommandReader::take_buffer() {
 
 std::variant<NeedMore, Message, Error> DataReader::next() {
   while (pos_ < buf_.size()) {
+    if (!after_cr_ && !at_line_start_ && !dot_only_) {
+      // Inside a line: copy up to the next CR, LF or NUL in one go.
+      std::size_t end = pos_;
+      while (end < buf_.size() && buf_[end] != '\r' && buf_[end] != '\n' && buf_[end] != '\0') ++end;
+      if (end > pos_) {
+        emit_run(std::string_view(buf_).substr(pos_, end - pos_));
+        pos_ = end;
+        continue;
+      }
+    }
     char c = buf_[pos_++];
     if (after_cr_) {
       if (c != '\n') return Error{521, "5.5.2", "Bare CR in message data", true};
@@ -374,6 +384,17 @@ std::variant<NeedMore, Message, Error> DataReader::next() {
     pos_ = 0;
   }
   return NeedMore{};
+}
+
+void DataReader::emit_run(std::string_view run) {
+  if (too_big_) return;
+  if (out_.size() + run.size() > max_) {
+    too_big_ = true;
+    out_.clear();
+    out_.shrink_to_fit();
+    return;
+  }
+  out_.append(run);
 }
 
 void DataReader::emit(char c) {

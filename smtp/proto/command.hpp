@@ -85,7 +85,7 @@ struct Message {
 
 class DataReader {
  public:
-  explicit DataReader(std::uint64_t max_size) : max_(max_size) {}
+  explicit DataReader(std::uint64_t max_size) : max_(max_size) { out_.reserve(8192); }
   void feed(std::string_view bytes) { buf_.append(bytes); }
   // NeedMore, the Message once CRLF.CRLF arrives, or an Error: 552 when the message exceeded
   // max_size (reported only at the end of data, so the session stays in step), 521 with
@@ -105,6 +105,7 @@ class DataReader {
   bool dot_only_ = false;      // the current line so far is a single "."
 
   void emit(char c);
+  void emit_run(std::string_view run);
 };
 
 // Parsers for the pieces, exposed for tests and for the fuzz target.
