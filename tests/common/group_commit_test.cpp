@@ -59,6 +59,35 @@ TEST_P(GroupCommit, AFailingJobFailsAloneAndLeavesNoTrace) {
   EXPECT_TRUE(r->get(0, "k8"));
 }
 
+TEST_P(GroupCommit, AnnouncedJobsShareOneCommit) {
+  StoreHolder h(GetParam(), {"t"});
+  kv::GroupCommitter gc(h.store(), 512, {}, kv::GatherPolicy{std::chrono::milliseconds(200), std::chrono::milliseconds(200)});
+  // Three writers announce; the first submits at once, the others 30 ms later: the commit
+  // waits for them (within the window) and all three share it.
+  for (int i = 0; i < 3; ++i) gc.expect(+1);
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::future<void>> fs;
+  auto submit = [&](int i) {
+    auto p = std::make_shared<std::promise<void>>();
+    fs.push_back(p->get_future());
+    gc.submit_expected([i](kv::WriteTxn& w) { w.put(0, "k" + std::to_string(i), "v"); },
+                       [p](std::exception_ptr) { p->set_value(); }, now);
+  };
+  submit(0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  submit(1);
+  submit(2);
+  for (auto& f : fs) f.get();
+  EXPECT_EQ(gc.commits(), 1u);
+  // A withdrawn announcement does not hold a lone writer back.
+  gc.expect(+1);
+  gc.expect(-1);
+  auto t0 = std::chrono::steady_clock::now();
+  gc.run([](kv::WriteTxn& w) { w.put(0, "lone", "v"); });
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(150));
+  EXPECT_EQ(gc.commits(), 2u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, GroupCommit, testing::Values(Backend::lmdb, Backend::memory), backend_name);
 
 }  // namespace
