@@ -5,13 +5,27 @@
 
 #include "common/codec.hpp"
 #include "directory/model.hpp"
+#include "mailstore/model.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   using namespace congvu::directory;
   try {
-    switch (data[0] % 6) {
+    namespace ms = congvu::mailstore;
+    switch (data[0] % 10) {
+      case 6: {
+        auto m = ms::decode_mailbox(in);
+        if (ms::encode(m) != in) __builtin_trap();
+        break;
+      }
+      case 7: (void)ms::decode_message(std::string(12, 'k'), in); break;
+      case 8: {
+        auto b = ms::decode_blob(in);
+        if (ms::encode(b) != in) __builtin_trap();
+        break;
+      }
+      case 9: (void)ms::decode_usage(in); break;
       case 0: (void)decode_person(std::string(16, 'k'), in); break;
       case 1: (void)decode_unit(in); break;
       case 2: (void)decode_assignment(std::string(20, 'k'), in); break;
