@@ -147,4 +147,54 @@ int cmd_dkim(const Argv& argv) {
   throw UsageError("unknown dkim subcommand '" + sub + "'");
 }
 
+int cmd_queue(const Argv& argv) {
+  Args a(argv, {"--data", "--config"}, {"--json"});
+  std::string sub = a.positional(0, "a subcommand: list, flush, delete ID");
+  Env env = open_env(a);
+  auto mail = mailstore::open(env.cfg.data_dir, env.cfg.mail.map_size_mb, {}, true);
+  auto& ms = *mail.store;
+  if (sub == "list") {
+    a.max_positionals(1);
+    json::array arr;
+    for (const auto& q : ms.queue()) {
+      json::array rcpts;
+      for (const auto& r : q.rcpts) {
+        const char* st = r.state == mailstore::OutboundRecipient::pending ? "pending"
+                         : r.state == mailstore::OutboundRecipient::delivered ? "delivered" : "failed";
+        if (env.json)
+          rcpts.emplace_back(json::object{{"address", r.address}, {"state", st}, {"last_reply", r.last_reply}});
+        else
+          std::cout << q.id << "\t" << q.sender << "\t" << r.address << "\t" << st << "\tattempts " << q.attempts
+                    << "\tnext " << rfc3339(q.next_attempt) << "\t" << r.last_reply << "\n";
+      }
+      if (env.json)
+        arr.emplace_back(json::object{{"id", q.id}, {"sender", q.sender}, {"size", q.size}, {"attempts", q.attempts},
+                                      {"created", rfc3339(q.created)}, {"next_attempt", rfc3339(q.next_attempt)},
+                                      {"recipients", rcpts}});
+    }
+    if (env.json) std::cout << json::serialize(arr) << "\n";
+    return 0;
+  }
+  if (sub == "flush") {
+    a.max_positionals(1);
+    std::cout << ms.flush_queue(system_now_ms()) << " queue entries due now\n";
+    return 0;
+  }
+  if (sub == "delete") {
+    a.max_positionals(2);
+    std::string id_text = a.positional(1, "the queue entry ID (see `congvu queue list`)");
+    std::uint64_t id = 0;
+    try {
+      id = std::stoull(id_text);
+    } catch (const std::exception&) {
+      throw UsageError("ID must be a number, not '" + id_text + "'");
+    }
+    auto st = ms.delete_queued(id);
+    if (!st) return fail(env, st.error());
+    std::cout << "deleted queue entry " << id << "\n";
+    return 0;
+  }
+  throw UsageError("unknown queue subcommand '" + sub + "'");
+}
+
 }  // namespace congvu::app

@@ -19,6 +19,7 @@
 #include "common/net/tls.hpp"
 #include "directory/demo.hpp"
 #include "mailstore/mailstore.hpp"
+#include "smtp/outbound.hpp"
 #include "smtp/server.hpp"
 
 
@@ -76,6 +77,14 @@ int cmd_serve(const Argv& argv) {
   auto dkim = smtp::DkimSigner::load(dkim_dir, domain);
   auto smtp_ctx = std::make_shared<smtp::ServerContext>(
       smtp::ServerContext{recipients, tls, workers, std::chrono::seconds(cfg.mail.command_timeout_s), &dkim});
+  smtp::OutboundConfig out_cfg;
+  out_cfg.hostname = cfg.hostname;
+  out_cfg.smarthost = cfg.mail.smarthost;
+  out_cfg.dns_servers = cfg.mail.dns_servers;
+  out_cfg.port = static_cast<std::uint16_t>(cfg.mail.outbound_port);
+  out_cfg.give_up = std::chrono::hours(cfg.mail.bounce_after_h);
+  smtp::Outbound outbound(rt, recipients, workers, out_cfg);
+  outbound.start();
   std::vector<std::pair<std::string, std::uint16_t>> ports;
   for (const auto& name : config::Config::listener_names()) {
     const auto& l = cfg.listen.at(name);

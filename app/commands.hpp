@@ -46,5 +46,6 @@ int cmd_config(const Argv& argv);
 int cmd_tls(const Argv& argv);
 int cmd_mail(const Argv& argv);
 int cmd_dkim(const Argv& argv);
+int cmd_queue(const Argv& argv);
 
 }  // namespace congvu::app

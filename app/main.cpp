@@ -43,6 +43,7 @@ Mail (WHO: a login or address, or a unit's official address)
   mail boxes WHO | mail list WHO [--mailbox NAME] | mail cat WHO UID [--mailbox NAME]
   mail check | mail gc [--min-live 0.5]
   dkim list | dkim keygen --selector S [--algorithm rsa|ed25519] [--bits 2048] [--domain D]
+  queue list | queue flush | queue delete ID
 
 WHO is an id, a staff number, a login or an address. Dates are YYYY-MM-DD (Asia/Ho_Chi_Minh).
 See README.md for details.
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
     if (cmd == "tls") return cmd_tls(rest);
     if (cmd == "mail") return cmd_mail(rest);
     if (cmd == "dkim") return cmd_dkim(rest);
+    if (cmd == "queue") return cmd_queue(rest);
     throw UsageError("unknown command '" + cmd + "'");
   } catch (const UsageError& e) {
     std::cerr << "congvu: " << e.what() << "\n(run `congvu --help` for usage)\n";

@@ -203,7 +203,8 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     }
   }
   if (auto* s = section(ctx, root, "mail")) {
-    check_keys(ctx, *s, "[mail]", {"map_size_mb", "max_message_mb", "max_recipients", "quota_mb", "unit_quota_mb", "command_timeout_s"});
+    check_keys(ctx, *s, "[mail]", {"map_size_mb", "max_message_mb", "max_recipients", "quota_mb", "unit_quota_mb", "command_timeout_s",
+                                    "smarthost", "dns_servers", "outbound_port", "bounce_after_h"});
     auto& m = cfg.mail;
     get_int(ctx, *s, "map_size_mb", "[mail]", m.map_size_mb, 16, 1 << 24, "the most mail.mdb may grow to");
     get_int(ctx, *s, "max_message_mb", "[mail]", m.max_message_mb, 1, 1024, "the largest message accepted");
@@ -211,6 +212,16 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     get_int(ctx, *s, "quota_mb", "[mail]", m.quota_mb, 1, 1 << 24, "mailbox quota per person");
     get_int(ctx, *s, "unit_quota_mb", "[mail]", m.unit_quota_mb, 1, 1 << 24, "quota of a unit's official inbox");
     get_int(ctx, *s, "command_timeout_s", "[mail]", m.command_timeout_s, 10, 3600, "seconds a client may stay silent");
+    get_str(ctx, *s, "smarthost", "[mail]", m.smarthost, "\"host:port\" of a relay for all outbound mail, or \"\"");
+    if (const auto* n = s->get("smarthost"); n && !m.smarthost.empty()) {
+      auto colon = m.smarthost.rfind(':');
+      bool ok = colon != std::string::npos && colon > 0 && colon + 1 < m.smarthost.size() &&
+                m.smarthost.find_first_not_of("0123456789", colon + 1) == std::string::npos && m.smarthost.size() - colon <= 6;
+      if (!ok) ctx.fail(*n, "[mail] smarthost must be \"host:port\", e.g. \"relay.tinh.gov.vn:25\"");
+    }
+    get_str(ctx, *s, "dns_servers", "[mail]", m.dns_servers, "\"ip:port,ip:port\", or \"\" for /etc/resolv.conf");
+    get_int(ctx, *s, "outbound_port", "[mail]", m.outbound_port, 1, 65535, "the port of other domains' mail servers (25)");
+    get_int(ctx, *s, "bounce_after_h", "[mail]", m.bounce_after_h, 1, 24 * 30, "hours before undeliverable mail is bounced");
   }
   if (ctx.error) return *ctx.error;
   return cfg;
@@ -290,6 +301,13 @@ quota_mb = 2048
 unit_quota_mb = 10240
 # Seconds a mail client may stay silent before the server hangs up.
 command_timeout_s = 300
+# Mail to other domains: "host:port" of a relay that takes all of it, or "" to look up each
+# domain's MX records (port outbound_port) through dns_servers ("" = /etc/resolv.conf).
+smarthost = ""
+dns_servers = ""
+outbound_port = 25
+# Hours to keep retrying before the sender gets a bounce (DSN).
+bounce_after_h = 120
 )";
 }
 

@@ -46,6 +46,11 @@ struct MailConfig {
   std::uint64_t quota_mb = 2048;            // per person
   std::uint64_t unit_quota_mb = 10240;      // per unit's official inbox
   std::uint64_t command_timeout_s = 300;    // RFC 5321 4.5.3.2: at least 5 minutes
+  // Outbound mail to other domains.
+  std::string smarthost;        // "host:port": send everything there; empty: MX lookup
+  std::string dns_servers;      // "ip:port,ip:port"; empty: /etc/resolv.conf
+  std::uint64_t outbound_port = 25;
+  std::uint64_t bounce_after_h = 120;  // give up (and bounce) after 5 days
 };
 
 struct Config {

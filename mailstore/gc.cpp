@@ -103,6 +103,10 @@ std::vector<std::string> Mailstore::check(std::size_t max) {
     usage[m.account].messages += sum.messages;
     return true;
   });
+  kv::scan_prefix(*t, schema::queue, "", [&](std::string_view k, std::string_view v) {
+    ++refs[decode_queue(k, v).blob];
+    return true;
+  });
   kv::scan_prefix(*t, blob, "", [&](std::string_view k, std::string_view v) {
     auto b = decode_blob(v);
     auto it = refs.find(std::string(k));

@@ -53,6 +53,12 @@ struct Delivery {
   UnixMs internal_date = 0;
   std::vector<Target> targets;
   bool enforce_quota = false;  // IMAP APPEND: refuse over quota; SMTP decided at RCPT
+  // Recipients in other domains: queued for the outbound runner in the same commit (the
+  // queue entry holds one more reference on the blob).
+  std::vector<OutboundRecipient> outbound;
+  std::string sender;  // envelope sender, for the queue entry
+  std::string envid;
+  bool ret_full = false;
 };
 
 struct Placement {
@@ -65,6 +71,7 @@ struct Receipt {
   std::string blob;  // SHA-256, raw
   bool new_blob = false;
   std::vector<Placement> placed;  // in the order of the targets
+  std::uint64_t queued = 0;       // the outbound queue entry's id, 0 if none
 };
 
 enum class FlagOp { add, remove, replace };
@@ -171,6 +178,17 @@ class Mailstore {
   // QRESYNC: messages whose modseq > since, and uids expunged after since.
   std::vector<std::pair<Uid, ModSeq>> changed_since(MailboxId id, ModSeq since);
   std::vector<Uid> expunged_since(MailboxId id, ModSeq since);
+
+  // The outbound queue: entries due at `due` or earlier (all with due = max), oldest first.
+  std::vector<QueueEntry> queue(UnixMs due = INT64_MAX, std::size_t limit = SIZE_MAX);
+  std::optional<QueueEntry> queued(std::uint64_t id);
+  // Stores what an attempt changed; an entry with no pending recipient is removed and its
+  // blob reference released. not_found if the entry is gone (deleted meanwhile).
+  Status update_queued(const QueueEntry& q);
+  Status delete_queued(std::uint64_t id);
+  // Makes every entry due now; returns how many.
+  std::uint64_t flush_queue(UnixMs now);
+  std::string blob_bytes(const std::string& sha);
 
   Usage usage(const std::string& account);
   std::uint64_t quota(const std::string& account) const;

@@ -38,7 +38,7 @@ void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Re
   auto st = std::make_shared<DeliveryState>();
   st->d = std::move(d);
   st->sha = crypto::sha256_raw(st->d->data);
-  if (st->d->targets.empty()) {
+  if (st->d->targets.empty() && st->d->outbound.empty()) {
     done(make_error(Errc::invalid_argument, "a delivery needs at least one target"));
     return;
   }
@@ -60,7 +60,7 @@ void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Re
         st->receipt = Receipt{st->sha, false, {}};
         st->changed.clear();
         const Delivery& d = *st->d;
-        std::uint64_t n = d.targets.size();
+        std::uint64_t n = d.targets.size() + (d.outbound.empty() ? 0 : 1);
         if (!detail::ref_blob(t, st->sha, n)) {
           // Unknown (or collected since the check above): write it now if not yet written.
           if (!st->written) st->written = blobs_.append(st->sha, d.data);
@@ -91,6 +91,19 @@ void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Re
         for (auto& [k, m] : boxes) {
           detail::save(t, m);
           st->changed.push_back(m.id);
+        }
+        if (!d.outbound.empty()) {
+          QueueEntry q;
+          q.id = detail::next_counter(t, "next_queue", 1);
+          q.blob = st->sha;
+          q.size = d.data.size();
+          q.sender = d.sender;
+          q.envid = d.envid;
+          q.ret_full = d.ret_full;
+          q.created = q.next_attempt = d.internal_date;
+          q.rcpts = d.outbound;
+          t.put(schema::queue, queue_key(q.id), encode(q));
+          st->receipt.queued = q.id;
         }
       },
       [this, st, done = std::move(done)](std::exception_ptr e) {

@@ -4,6 +4,15 @@
 
 namespace congvu::mailstore {
 
+namespace {
+// A 32-bit field stored as a varint: anything wider is a corrupt record, not a value to wrap.
+std::uint32_t u32(codec::Reader& r, const char* what) {
+  auto v = r.varint();
+  if (v > 0xffffffffULL) throw codec::DecodeError(std::string(what) + " out of range");
+  return static_cast<std::uint32_t>(v);
+}
+}  // namespace
+
 std::string person_account(const PersonId& id) { return "p:" + id.str(); }
 std::string unit_account(std::string_view unit_code) { return "u:" + std::string(unit_code); }
 bool is_unit_account(std::string_view account) { return account.starts_with("u:"); }
@@ -37,11 +46,11 @@ MailboxRecord decode_mailbox(std::string_view v) {
   auto use = r.u8();
   if (use > static_cast<std::uint8_t>(SpecialUse::archive)) throw codec::DecodeError("mailbox record: bad use");
   m.use = static_cast<SpecialUse>(use);
-  m.uidvalidity = static_cast<std::uint32_t>(r.varint());
-  m.uidnext = static_cast<std::uint32_t>(r.varint());
+  m.uidvalidity = u32(r, "mailbox uidvalidity");
+  m.uidnext = u32(r, "mailbox uidnext");
   m.highest_modseq = r.varint();
-  m.messages = static_cast<std::uint32_t>(r.varint());
-  m.unseen = static_cast<std::uint32_t>(r.varint());
+  m.messages = u32(r, "mailbox message count");
+  m.unseen = u32(r, "mailbox unseen count");
   m.bytes = r.varint();
   m.subscribed = r.u8() != 0;
   r.expect_done();
@@ -83,7 +92,7 @@ BlobRecord decode_blob(std::string_view v) {
   codec::Reader r(v);
   if (r.u8() != 1) throw codec::DecodeError("blob record: unknown version");
   BlobRecord b;
-  b.segment = static_cast<std::uint32_t>(r.varint());
+  b.segment = u32(r, "blob segment");
   b.offset = r.varint();
   b.length = r.varint();
   b.refs = r.varint();
@@ -106,10 +115,54 @@ Usage decode_usage(std::string_view v) {
   return u;
 }
 
+bool QueueEntry::done() const {
+  for (const auto& r : rcpts)
+    if (r.state == OutboundRecipient::pending) return false;
+  return true;
+}
+
+std::string encode(const QueueEntry& q) {
+  codec::Writer w;
+  w.u8(1).raw(q.blob).varint(q.size).str(q.sender).str(q.envid).u8(q.ret_full ? 1 : 0);
+  w.i64(q.created).i64(q.next_attempt).varint(q.attempts).varint(q.rcpts.size());
+  for (const auto& r : q.rcpts) w.str(r.address).u8(r.state).u8(r.notify).str(r.orcpt).str(r.last_reply);
+  return w.take();
+}
+
+QueueEntry decode_queue(std::string_view key, std::string_view v) {
+  codec::Reader r(v);
+  if (r.u8() != 1) throw codec::DecodeError("queue record: unknown version");
+  QueueEntry q;
+  q.id = codec::get_be64(key);
+  q.blob = std::string(r.raw(32));
+  q.size = r.varint();
+  q.sender = r.str();
+  q.envid = r.str();
+  q.ret_full = r.u8() != 0;
+  q.created = r.i64();
+  q.next_attempt = r.i64();
+  q.attempts = u32(r, "queue attempts");
+  auto n = r.varint();
+  if (n > 100000) throw codec::DecodeError("queue record: too many recipients");
+  for (std::uint64_t i = 0; i < n; ++i) {
+    OutboundRecipient o;
+    o.address = r.str();
+    auto st = r.u8();
+    if (st > OutboundRecipient::failed) throw codec::DecodeError("queue record: bad recipient state");
+    o.state = static_cast<OutboundRecipient::State>(st);
+    o.notify = r.u8();
+    o.orcpt = r.str();
+    o.last_reply = r.str();
+    q.rcpts.push_back(std::move(o));
+  }
+  r.expect_done();
+  return q;
+}
+
 namespace schema {
 
 std::vector<std::string> table_names() {
-  return {"meta", "mailbox", "mbox", "msg", "modseq", "blob", "segment", "usage", "acl"};
+  return {"meta", "mailbox", "mbox", "msg", "modseq", "blob", "segment", "usage", "acl", "queue"};
 }
 
 std::string mailbox_key(std::string_view account, std::string_view name) {
@@ -135,6 +188,12 @@ std::string modseq_key(MailboxId id, ModSeq m, Uid uid) {
   std::string k = id_key(id);
   codec::put_be64(k, m);
   codec::put_be32(k, uid.v);
+  return k;
+}
+
+std::string queue_key(std::uint64_t id) {
+  std::string k;
+  codec::put_be64(k, id);
   return k;
 }
 

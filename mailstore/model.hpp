@@ -11,6 +11,7 @@
 //   segment   be32 segment number                   total bytes + live bytes
 //   usage     account                               bytes + messages (quota)
 //   acl       be64 mailbox id + identifier          RFC 4314 rights letters
+//   queue     be64 queue id                         QueueEntry (outbound mail; holds a blob ref)
 #pragma once
 
 #include <compare>
@@ -78,23 +79,49 @@ struct Usage {
   std::uint64_t bytes = 0, messages = 0;
 };
 
+// Outbound mail waiting for delivery to other domains (RFC 5321 4.5.4 retries, RFC 3461 DSN).
+struct OutboundRecipient {
+  enum State : std::uint8_t { pending = 0, delivered = 1, failed = 2 };
+  std::string address;
+  State state = pending;
+  std::uint8_t notify = 0;   // RFC 3461 NOTIFY bits: 1 success, 2 failure, 4 delay, 8 never
+  std::string orcpt;         // ORCPT as given ("rfc822;a@b"), may be empty
+  std::string last_reply;    // the remote server's last answer, or why it could not be reached
+};
+
+struct QueueEntry {
+  std::uint64_t id = 0;
+  std::string blob;  // 32 raw bytes of SHA-256
+  std::uint64_t size = 0;
+  std::string sender;  // envelope sender; empty: the null sender (a bounce, never bounced)
+  std::string envid;   // RFC 3461 ENVID
+  bool ret_full = false;
+  UnixMs created = 0, next_attempt = 0;
+  std::uint32_t attempts = 0;
+  std::vector<OutboundRecipient> rcpts;
+  bool done() const;  // no recipient pending
+};
+
 std::string encode(const MailboxRecord& m);
 std::string encode(const MessageRecord& m);
 std::string encode(const BlobRecord& b);
 std::string encode(const Usage& u);
+std::string encode(const QueueEntry& q);
 MailboxRecord decode_mailbox(std::string_view v);
 MessageRecord decode_message(std::string_view key, std::string_view v);
 BlobRecord decode_blob(std::string_view v);
 Usage decode_usage(std::string_view v);
+QueueEntry decode_queue(std::string_view key, std::string_view v);
 
 namespace schema {
-enum Table : unsigned { meta, mailbox, mbox, msg, modseq, blob, segment, usage, acl, kTableCount };
+enum Table : unsigned { meta, mailbox, mbox, msg, modseq, blob, segment, usage, acl, queue, kTableCount };
 std::vector<std::string> table_names();
 std::string mailbox_key(std::string_view account, std::string_view name);
 std::string id_key(MailboxId id);
 std::string msg_key(MailboxId id, Uid uid);
 std::string modseq_key(MailboxId id, ModSeq m, Uid uid);
 std::string segment_key(std::uint32_t seg);
+std::string queue_key(std::uint64_t id);
 }  // namespace schema
 
 }  // namespace congvu::mailstore

@@ -46,8 +46,6 @@ std::optional<MailboxRecord> load(kv::ReadTxn& t, MailboxId id) {
 
 void save(kv::WriteTxn& t, const MailboxRecord& m) { t.put(mbox, id_key(m.id), encode(m)); }
 
-namespace {
-
 std::uint64_t next_counter(kv::WriteTxn& t, std::string_view name, std::uint64_t floor) {
   auto v = t.get(meta, name);
   std::uint64_t n = v ? codec::get_be64(*v) + 1 : 1;
@@ -57,8 +55,6 @@ std::uint64_t next_counter(kv::WriteTxn& t, std::string_view name, std::uint64_t
   t.put(meta, name, out);
   return n;
 }
-
-}  // namespace
 
 MailboxRecord create_mailbox(kv::WriteTxn& t, const std::string& account, const std::string& name, SpecialUse use,
                              UnixMs now) {

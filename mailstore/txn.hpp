@@ -54,4 +54,7 @@ void unplace(kv::WriteTxn& t, MailboxRecord& m, const MessageRecord& msg, ModSeq
 
 std::optional<MessageRecord> get_message(kv::ReadTxn& t, MailboxId id, Uid uid);
 
+// The next value of a counter kept in `meta` (at least `floor`).
+std::uint64_t next_counter(kv::WriteTxn& t, std::string_view name, std::uint64_t floor);
+
 }  // namespace congvu::mailstore::detail

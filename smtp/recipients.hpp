@@ -23,6 +23,7 @@ struct Verdict {
   std::string enhanced = "2.1.5";
   std::string text = "OK";
   std::vector<mailstore::Target> targets;
+  bool outbound = false;  // another domain: the message goes to the outbound queue
   bool ok() const { return code / 100 == 2; }
 };
 

@@ -10,6 +10,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "common/net/tls_context.hpp"
+#include "smtp/completion.hpp"
 #include "directory/sasl.hpp"
 
 namespace congvu::smtp {
@@ -32,22 +33,6 @@ SaslOutcome convert(const directory::SaslResult& r) {
   o.user = r.user;
   return o;
 }
-
-// Waits, on the connection's own executor, for a callback that fires on another thread.
-template <class T>
-struct Completion {
-  explicit Completion(asio::any_io_executor ex) : timer(ex) { timer.expires_at(asio::steady_timer::time_point::max()); }
-  asio::steady_timer timer;
-  std::optional<T> value;
-  // Called from any thread; the value is stored and the waiter woken on the timer's executor.
-  static void set(std::shared_ptr<Completion> c, T v) {
-    auto ex = c->timer.get_executor();
-    asio::post(ex, [c = std::move(c), v = std::move(v)]() mutable {
-      c->value.emplace(std::move(v));
-      c->timer.cancel();
-    });
-  }
-};
 
 class Connection {
  public:

@@ -54,6 +54,9 @@ void Session::reset_transaction() {
   declared_size_ = 0;
   rcpt_addresses_.clear();
   targets_.clear();
+  outbound_.clear();
+  envid_.clear();
+  ret_full_ = false;
   accounts_.clear();
   bdat_message_.clear();
   bdat_started_ = false;
@@ -304,7 +307,8 @@ Step Session::on_mail(const proto::Command& c) {
   if (from_) return error(503, "5.5.1", "Nested MAIL command");
   if (submission() && !person_) return error(530, "5.7.0", "Authentication required");
   const auto& path = *c.path;
-  bool utf8 = false;
+  bool utf8 = false, ret = false;
+  std::string envid;
   std::uint64_t size = 0;
   for (const auto& [k, v] : c.params) {
     if (k == "SIZE") {
@@ -320,8 +324,10 @@ Step Session::on_mail(const proto::Command& c) {
       utf8 = true;
     } else if (k == "RET") {
       if (v != "FULL" && v != "HDRS") return error(501, "5.5.4", "RET must be FULL or HDRS");
+      ret = v == "FULL";
     } else if (k == "ENVID") {
       if (v.empty() || v.size() > 100) return error(501, "5.5.4", "Bad ENVID");
+      envid = v;
     } else if (k == "AUTH") {
       // RFC 4954 5: accepted and not trusted.
     } else {
@@ -342,6 +348,8 @@ Step Session::on_mail(const proto::Command& c) {
   reset_transaction();
   from_ = path;
   utf8_ = utf8;
+  ret_full_ = ret;
+  envid_ = envid;
   declared_size_ = size;
   return Step{reply(250, "2.1.0", "Sender OK"), NeedInput{}};
 }
@@ -349,14 +357,21 @@ Step Session::on_mail(const proto::Command& c) {
 Step Session::on_rcpt(const proto::Command& c) {
   if (!from_) return error(503, "5.5.1", "Need MAIL command first");
   const auto& path = *c.path;
+  std::uint8_t notify = 0;
+  std::string orcpt;
   for (const auto& [k, v] : c.params) {
     if (k == "NOTIFY") {
       // NEVER, or a list of SUCCESS, FAILURE, DELAY (RFC 3461 4.1).
-      if (v != "NEVER") {
+      if (v == "NEVER") {
+        notify = 8;
+      } else {
         std::string item;
         for (std::size_t i = 0; i <= v.size(); ++i) {
           if (i == v.size() || v[i] == ',') {
-            if (item != "SUCCESS" && item != "FAILURE" && item != "DELAY") return error(501, "5.5.4", "Bad NOTIFY parameter");
+            if (item == "SUCCESS") notify |= 1;
+            else if (item == "FAILURE") notify |= 2;
+            else if (item == "DELAY") notify |= 4;
+            else return error(501, "5.5.4", "Bad NOTIFY parameter");
             item.clear();
           } else {
             item += v[i];
@@ -365,6 +380,7 @@ Step Session::on_rcpt(const proto::Command& c) {
       }
     } else if (k == "ORCPT") {
       if (v.find(';') == std::string::npos) return error(501, "5.5.4", "Bad ORCPT parameter");
+      orcpt = v;
     } else {
       return error(555, "5.5.4", "Unsupported parameter " + k);
     }
@@ -380,6 +396,13 @@ Step Session::on_rcpt(const proto::Command& c) {
   // (bounded) for it, so that concurrent sessions share one fsync.
   if (rcpt_addresses_.empty()) expected_ = recipients_.store().expect_delivery();
   rcpt_addresses_.push_back(path.address());
+  if (v.outbound) {
+    mailstore::OutboundRecipient o;
+    o.address = path.address();
+    o.notify = notify;
+    o.orcpt = orcpt;
+    outbound_.push_back(std::move(o));
+  }
   for (auto& t : v.targets)
     if (accounts_.insert(t.account).second) targets_.push_back(std::move(t));
   return Step{reply(250, "2.1.5", v.text == "OK" ? "Recipient OK" : v.text), NeedInput{}};
@@ -451,6 +474,10 @@ Step Session::finish_message(std::string message, UnixMs now) {
   d->data = received + signature + body;
   d->internal_date = now;
   d->targets = targets_;
+  d->outbound = outbound_;
+  d->sender = from_ ? from_->address() : std::string();
+  d->envid = envid_;
+  d->ret_full = ret_full_;
   mode_ = Mode::waiting;
   return Step{"", Deliver{std::move(d), std::move(expected_)}};
 }

@@ -132,6 +132,9 @@ class Session {
   std::uint64_t declared_size_ = 0;
   std::vector<std::string> rcpt_addresses_;
   std::vector<mailstore::Target> targets_;
+  std::vector<mailstore::OutboundRecipient> outbound_;
+  std::string envid_;
+  bool ret_full_ = false;
   std::set<std::string> accounts_;
   // BDAT
   std::uint64_t chunk_left_ = 0;

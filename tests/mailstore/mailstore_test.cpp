@@ -321,6 +321,45 @@ TEST_P(MailstoreTest, GarbageCollectionCompactsSegments) {
   EXPECT_EQ(ms().body(ms().messages(in.id)[0]).substr(0, 5), "msg 9");
 }
 
+TEST_P(MailstoreTest, OutboundQueueHoldsABlobReference) {
+  Delivery d;
+  d.data = "Subject: ra ngoai\r\n\r\nx\r\n";
+  d.internal_date = kNow;
+  d.targets = {Target(bob)};  // a local copy and two outside recipients, one commit
+  d.outbound.resize(2);
+  d.outbound[0].address = "a@example.org";
+  d.outbound[1].address = "b@example.net";
+  d.sender = "annv@tinhmau.test";
+  auto r = ms().deliver(d);
+  ASSERT_TRUE(r.ok());
+  ASSERT_NE(r->queued, 0u);
+  expect_consistent();  // the blob has 2 references: bob's INBOX and the queue entry
+  auto due = ms().queue(kNow);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].sender, "annv@tinhmau.test");
+  EXPECT_EQ(ms().blob_bytes(due[0].blob), d.data);
+  EXPECT_TRUE(ms().queue(kNow - 1).empty());
+  auto q = due[0];
+  q.rcpts[0].state = OutboundRecipient::delivered;
+  q.attempts = 1;
+  q.next_attempt = kNow + 60000;
+  ASSERT_TRUE(ms().update_queued(q).ok());
+  EXPECT_TRUE(ms().queue(kNow).empty());
+  EXPECT_EQ(ms().flush_queue(kNow), 1u);
+  EXPECT_EQ(ms().queue(kNow).size(), 1u);
+  q.rcpts[1].state = OutboundRecipient::failed;
+  ASSERT_TRUE(ms().update_queued(q).ok());  // nothing pending: the entry goes
+  EXPECT_FALSE(ms().queued(q.id).has_value());
+  EXPECT_EQ(ms().update_queued(q).error().code, Errc::not_found);
+  expect_consistent();
+  // Deleting an entry releases its reference too.
+  d.targets.clear();
+  auto r2 = ms().deliver(d);
+  ASSERT_TRUE(r2.ok());
+  ASSERT_TRUE(ms().delete_queued(r2->queued).ok());
+  expect_consistent();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, MailstoreTest, testing::Values(Backend::lmdb, Backend::memory), test::backend_name);
 
 }  // namespace

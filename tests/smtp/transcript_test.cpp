@@ -8,6 +8,7 @@
 //   S: a line the server must send; a trailing * matches any rest of the line
 //   @mail ADDRESS MAILBOX COUNT              messages now in that mailbox
 //   @body ADDRESS N TEXT                     message N of INBOX contains TEXT
+//   @queue COUNT                             entries in the outbound queue
 //   @closed                                  the session has ended
 // Every server line must be expected: unexpected output fails the scenario.
 #include <gtest/gtest.h>
@@ -214,6 +215,10 @@ TEST_P(Transcript, Runs) {
         ASSERT_GE(msgs.size(), index) << where;
         auto body = mail_.store->body(msgs[index - 1]);
         EXPECT_NE(body.find(text), std::string::npos) << where << ": '" << text << "' not in:\n" << body;
+      } else if (verb == "@queue") {
+        std::size_t count;
+        ss >> count;
+        EXPECT_EQ(mail_.store->queue().size(), count) << where << ": outbound queue entries";
       } else if (verb == "@closed") {
         EXPECT_TRUE(closed) << where;
       } else {
