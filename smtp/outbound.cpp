@@ -55,8 +55,11 @@ class Client {
     }
   }
 
+  // Coroutine parameters are references to named objects of the caller: GCC 12 destroys
+  // temporaries passed to coroutines too early, so callers never pass one.
   asio::awaitable<std::optional<proto::Reply>> command(const std::string& line) {
-    if (!co_await send(line + "\r\n")) co_return std::nullopt;
+    const std::string wire = line + "\r\n";
+    if (!co_await send(wire)) co_return std::nullopt;
     co_return co_await reply(timeout_);
   }
 
@@ -208,15 +211,25 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
       out.failure = "4.4.2 " + host + " did not greet: " + (greeting ? greeting->text() : "no answer");
       co_return out;
     }
-    auto ehlo = co_await c.command("EHLO " + cfg.hostname);
+    const std::string ehlo_line = "EHLO " + cfg.hostname, helo_line = "HELO " + cfg.hostname;
+    const std::string starttls_line = "STARTTLS", data_line = "DATA", quit_line = "QUIT";
+    auto ehlo = co_await c.command(ehlo_line);
     if (!ehlo) {
       out.failure = "4.4.2 " + host + " dropped the connection";
       co_return out;
     }
-    if (ehlo->code != 250) ehlo = co_await c.command("HELO " + cfg.hostname);
+    if (ehlo->code != 250) {
+      auto helo = co_await c.command(helo_line);
+      ehlo = std::move(helo);
+    }
     if (ehlo && ehlo->code == 250 && ehlo->has("STARTTLS")) {
-      auto r = co_await c.command("STARTTLS");
-      if (r && r->code == 220 && co_await c.starttls(host)) ehlo = co_await c.command("EHLO " + cfg.hostname);
+      auto r = co_await c.command(starttls_line);
+      bool secured = false;
+      if (r && r->code == 220) secured = co_await c.starttls(host);
+      if (secured) {
+        auto again = co_await c.command(ehlo_line);
+        ehlo = std::move(again);
+      }
     }
     if (!ehlo || ehlo->code != 250) {
       out.failure = "4.4.2 " + host + " refused EHLO: " + (ehlo ? ehlo->text() : "no answer");
@@ -238,24 +251,34 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
     std::vector<std::size_t> accepted;
     out.replies.resize(idx.size());
     for (std::size_t i = 0; i < idx.size(); ++i) {
-      auto rr = co_await c.command("RCPT TO:<" + q.rcpts[idx[i]].address + ">");
+      const std::string rcpt_line = "RCPT TO:<" + q.rcpts[idx[i]].address + ">";
+      auto rr = co_await c.command(rcpt_line);
       out.replies[i] = rr ? fmt(*rr) : "451 4.4.2 connection lost during RCPT";
       if (rr && rr->code / 100 == 2) accepted.push_back(i);
       if (!rr) co_return out;
     }
     if (accepted.empty()) {
-      (void)co_await c.command("QUIT");
+      // Named, not discarded: GCC 12 destroys a discarded co_await result twice.
+      auto bye = co_await c.command(quit_line);
       co_return out;
     }
-    auto d = co_await c.command("DATA");
+    auto d = co_await c.command(data_line);
     if (!d || d->code != 354) {
       for (auto i : accepted) out.replies[i] = d ? fmt(*d) : "451 4.4.2 connection lost at DATA";
       co_return out;
     }
-    bool sent = co_await c.send(proto::dot_stuff(body));
-    auto fin = sent ? co_await c.reply(std::chrono::seconds(600)) : std::nullopt;
+    const std::string stuffed = proto::dot_stuff(body);
+    bool sent = co_await c.send(stuffed);
+    // No co_await inside ?: or in assignments (GCC 12 coroutine bugs): named results only.
+    std::optional<proto::Reply> fin;
+    if (sent) {
+      auto final_reply = co_await c.reply(std::chrono::seconds(600));
+      fin = std::move(final_reply);
+    }
     for (auto i : accepted) out.replies[i] = fin ? fmt(*fin) : "451 4.4.2 connection lost after the data";
-    if (fin) (void)co_await c.command("QUIT");
+    if (fin) {
+      auto bye = co_await c.command(quit_line);
+    }
     co_return out;
   }
 
@@ -304,7 +327,8 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
           continue;
         }
         Client client(std::move(sock), tls, cfg.timeout);
-        conv = co_await converse(client, q, idx, body, host);
+        auto result = co_await converse(client, q, idx, body, host);
+        conv = std::move(result);
         client.close();
         remote = host;
         if (conv.reached) break;

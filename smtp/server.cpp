@@ -41,14 +41,19 @@ class Connection {
 
   asio::awaitable<void> run(bool implicit_tls) {
     if (implicit_tls && !co_await handshake()) co_return;
-    if (!co_await send(session_.greeting())) co_return;
+    const std::string greeting = session_.greeting();
+    if (!co_await send(greeting)) co_return;
     std::array<char, 16384> buf;
     for (;;) {
       beast::get_lowest_layer(stream_).expires_after(ctx_->command_timeout);
       auto [ec, n] = tls_ ? co_await stream_.async_read_some(asio::buffer(buf), kTuple)
                           : co_await stream_.next_layer().async_read_some(asio::buffer(buf), kTuple);
       if (ec) {
-        if (ec == beast::error::timeout) co_await send("421 4.4.2 " + hostname() + " Timeout, closing\r\n");
+        const std::string bye = "421 4.4.2 " + hostname() + " Timeout, closing\r\n";
+        if (ec == beast::error::timeout) {
+          bool sent = co_await send(bye);
+          (void)sent;
+        }
         break;
       }
       session_.feed(std::string_view(buf.data(), n));
@@ -113,6 +118,7 @@ class Connection {
     });
   }
 
+  // Callers pass named objects only: GCC 12 destroys temporaries passed to coroutines too early.
   asio::awaitable<bool> send(const std::string& bytes) {
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(60));
     auto [ec, n] = tls_ ? co_await asio::async_write(stream_, asio::buffer(bytes), kTuple)
@@ -131,7 +137,8 @@ class Connection {
   asio::awaitable<void> close() {
     if (tls_) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
-      co_await stream_.async_shutdown(kTuple);
+      auto [ignored] = co_await stream_.async_shutdown(kTuple);  // named: see send()
+      (void)ignored;
     }
     boost::system::error_code ec;
     beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
