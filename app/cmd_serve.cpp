@@ -76,7 +76,8 @@ int cmd_serve(const Argv& argv) {
   }
   auto dkim = smtp::DkimSigner::load(dkim_dir, domain);
   auto smtp_ctx = std::make_shared<smtp::ServerContext>(
-      smtp::ServerContext{recipients, tls, workers, std::chrono::seconds(cfg.mail.command_timeout_s), &dkim});
+      smtp::ServerContext{recipients, tls, workers, std::chrono::seconds(cfg.mail.command_timeout_s), &dkim,
+                          std::make_shared<smtp::Resolver>(cfg.mail.dns_servers)});
   smtp::OutboundConfig out_cfg;
   out_cfg.hostname = cfg.hostname;
   out_cfg.smarthost = cfg.mail.smarthost;
@@ -100,6 +101,7 @@ int cmd_serve(const Argv& argv) {
       sc.hostname = cfg.hostname;
       sc.max_message_bytes = cfg.mail.max_message_mb << 20;
       sc.max_recipients = cfg.mail.max_recipients;
+      sc.honor_dmarc = cfg.mail.dmarc == "honor";
       auto& lis = smtp::listen_smtp(rt, l.host, l.port, sc, smtp_ctx);
       ports.emplace_back(name, lis.port());
       log_line(name + " listening on " + l.host + ":" + std::to_string(lis.port()));

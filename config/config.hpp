@@ -51,6 +51,7 @@ struct MailConfig {
   std::string dns_servers;      // "ip:port,ip:port"; empty: /etc/resolv.conf
   std::uint64_t outbound_port = 25;
   std::uint64_t bounce_after_h = 120;  // give up (and bounce) after 5 days
+  std::string dmarc = "honor";         // "honor": apply reject/quarantine; "tag": header only
 };
 
 struct Config {

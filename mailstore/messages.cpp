@@ -74,6 +74,11 @@ void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Re
           auto it = boxes.find(key);
           if (it == boxes.end()) {
             auto m = detail::find(t, target.account, target.mailbox);
+            if (!m && target.mailbox != "INBOX") {
+              // A special-use target (Junk for quarantined mail) brings the whole set.
+              detail::ensure_account(t, target.account, d.internal_date);
+              m = detail::find(t, target.account, target.mailbox);
+            }
             if (!m) m = detail::ensure_inbox(t, target.account, d.internal_date);
             it = boxes.emplace(key, *m).first;
           }

@@ -137,4 +137,22 @@ Result<std::vector<std::string>> Resolver::txt(const std::string& name) const {
   return out;
 }
 
+namespace {
+template <class T>
+Result<T> lookup_static(const std::map<std::string, T>& table, const std::string& name) {
+  std::string key = name;
+  for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!key.empty() && key.back() == '.') key.pop_back();
+  auto it = table.find(key);
+  if (it == table.end()) return make_error(Errc::not_found, name + ": no such DNS record");
+  return it->second;
+}
+}  // namespace
+
+Result<std::vector<MxHost>> StaticDns::mx(const std::string& domain) const { return lookup_static(mx_records, domain); }
+Result<std::vector<std::string>> StaticDns::addresses(const std::string& host) const {
+  return lookup_static(address_records, host);
+}
+Result<std::vector<std::string>> StaticDns::txt(const std::string& name) const { return lookup_static(txt_records, name); }
+
 }  // namespace congvu::smtp

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,14 +20,33 @@ struct MxHost {
   std::string host;  // "." is a null MX (RFC 7505: the domain takes no mail)
 };
 
-class Resolver {
+// What mail code asks DNS. Resolver is the real one; tests of SPF/DKIM/DMARC logic use
+// StaticDns, a fixed table.
+class DnsClient {
+ public:
+  virtual ~DnsClient() = default;
+  virtual Result<std::vector<MxHost>> mx(const std::string& domain) const = 0;  // by preference
+  virtual Result<std::vector<std::string>> addresses(const std::string& host) const = 0;  // v4, v6
+  virtual Result<std::vector<std::string>> txt(const std::string& name) const = 0;  // one string per record
+};
+
+class StaticDns final : public DnsClient {
+ public:
+  std::map<std::string, std::vector<MxHost>> mx_records;
+  std::map<std::string, std::vector<std::string>> address_records, txt_records;
+  Result<std::vector<MxHost>> mx(const std::string& domain) const override;
+  Result<std::vector<std::string>> addresses(const std::string& host) const override;
+  Result<std::vector<std::string>> txt(const std::string& name) const override;
+};
+
+class Resolver final : public DnsClient {
  public:
   explicit Resolver(std::string servers = {}, std::chrono::milliseconds timeout = std::chrono::seconds(5))
       : servers_(std::move(servers)), timeout_(timeout) {}
 
-  Result<std::vector<MxHost>> mx(const std::string& domain) const;  // sorted by preference
-  Result<std::vector<std::string>> addresses(const std::string& host) const;  // IPv4 then IPv6
-  Result<std::vector<std::string>> txt(const std::string& name) const;  // strings of a record joined
+  Result<std::vector<MxHost>> mx(const std::string& domain) const override;
+  Result<std::vector<std::string>> addresses(const std::string& host) const override;
+  Result<std::vector<std::string>> txt(const std::string& name) const override;
 
  private:
   Result<std::string> query(const std::string& name, int type) const;

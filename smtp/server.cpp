@@ -82,6 +82,11 @@ class Connection {
             std::move(d->expected));
         while (!done->value) co_await done->timer.async_wait(kTuple);
         session_.delivered(*done->value);
+      } else if (auto* c = std::get_if<CheckAuth>(&st.action)) {
+        auto done = std::make_shared<Completion<InboundAuth>>(stream_.get_executor());
+        run_check(done, std::move(*c));
+        while (!done->value) co_await done->timer.async_wait(kTuple);
+        session_.auth_checked(*done->value, system_now_ms());
       } else if (std::holds_alternative<SaslStart>(st.action) || std::holds_alternative<SaslStep>(st.action)) {
         // GCC 12 mishandles lambdas created inside a co_await expression (double destruction),
         // so the job is built here and handed to a plain function.
@@ -97,6 +102,19 @@ class Connection {
         session_.sasl_result(convert(*done->value));
       }
     }
+  }
+
+  // SPF, DKIM and DMARC of mail from outside, on the worker pool (blocking DNS).
+  void run_check(std::shared_ptr<Completion<InboundAuth>> done, CheckAuth c) {
+    ctx_->workers.post([done = std::move(done), c = std::move(c), dns = ctx_->dns] {
+      InboundAuth a;
+      try {
+        a = check_inbound(*dns, InboundMessage{c.client_ip, c.helo, c.mail_from, *c.message});
+      } catch (const std::exception&) {
+        a.spf = a.dmarc = AuthResult::temperror;
+      }
+      Completion<InboundAuth>::set(done, std::move(a));
+    });
   }
 
   // Runs a SASL step on the worker pool (Argon2id takes tens of milliseconds); `done` wakes

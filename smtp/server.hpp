@@ -12,6 +12,7 @@
 
 #include "common/net/runtime.hpp"
 #include "common/workers.hpp"
+#include "smtp/dns.hpp"
 #include "smtp/recipients.hpp"
 #include "smtp/session.hpp"
 
@@ -27,6 +28,7 @@ struct ServerContext {
   Workers& workers;  // SASL (Argon2id) runs here
   std::chrono::seconds command_timeout{300};
   const DkimSigner* dkim = nullptr;
+  std::shared_ptr<const DnsClient> dns;  // for SPF/DKIM/DMARC of inbound mail
 };
 
 net::Listener& listen_smtp(net::Runtime& rt, const std::string& host, std::uint16_t port, SessionConfig cfg,

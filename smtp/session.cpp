@@ -67,6 +67,12 @@ void Session::reset_transaction() {
 Step Session::next(UnixMs now) {
   std::string out = std::move(pending_);
   pending_.clear();
+  if (pending_step_) {
+    Step st = std::move(*pending_step_);
+    pending_step_.reset();
+    st.reply = out + st.reply;
+    return st;
+  }
   auto with = [&](Step s) {
     s.reply = out + s.reply;
     return s;
@@ -458,6 +464,30 @@ Step Session::finish_message(std::string message, UnixMs now) {
     if (!headers->find("Date")) extra += "Date: " + rfc5322_date(now) + "\r\n";
   }
   queue_id_ = crypto::hex(crypto::random_string(6));
+  if (!submission() && cfg_.check_inbound) {
+    // Mail from outside: SPF, DKIM and DMARC first (the server runs the DNS lookups).
+    checked_message_ = std::move(message);
+    mode_ = Mode::waiting;
+    auto copy = std::make_shared<const std::string>(checked_message_);
+    return Step{"", CheckAuth{peer_.ip, helo_, from_ ? from_->address() : std::string(), std::move(copy)}};
+  }
+  return deliver(extra + message, {}, false, now);
+}
+
+void Session::auth_checked(const InboundAuth& a, UnixMs now) {
+  std::string message = std::move(checked_message_);
+  checked_message_.clear();
+  if (cfg_.honor_dmarc && a.dmarc == AuthResult::fail && a.dmarc_applies && a.dmarc_policy == "reject") {
+    mode_ = Mode::command;
+    reset_transaction();
+    pending_ = reply(550, "5.7.1", "Rejected by the DMARC policy of " + a.from_domain + " (SPF and DKIM did not pass aligned)");
+    return;
+  }
+  bool junk = cfg_.honor_dmarc && a.dmarc == AuthResult::fail && a.dmarc_applies && a.dmarc_policy == "quarantine";
+  pending_step_ = deliver(std::move(message), a.header(cfg_.hostname), junk, now);
+}
+
+Step Session::deliver(std::string message, const std::string& prefix, bool junk, UnixMs now) {
   std::string with = utf8_ ? "UTF8SMTP" : "ESMTP";
   if (!esmtp_) with = "SMTP";
   if (peer_.tls) with += "S";
@@ -469,11 +499,12 @@ Step Session::finish_message(std::string message, UnixMs now) {
   auto d = std::make_shared<mailstore::Delivery>();
   // Submission: sign what leaves the author (the added Message-ID/Date included), then the
   // trace header goes on top of the signature.
-  std::string body = extra + message;
-  std::string signature = submission() && dkim_ ? dkim_->sign(body, now) : std::string();
-  d->data = received + signature + body;
+  std::string signature = submission() && dkim_ ? dkim_->sign(message, now) : std::string();
+  d->data = received + prefix + signature + message;
   d->internal_date = now;
   d->targets = targets_;
+  if (junk)
+    for (auto& t : d->targets) t.mailbox = "Junk";
   d->outbound = outbound_;
   d->sender = from_ ? from_->address() : std::string();
   d->envid = envid_;

@@ -27,6 +27,7 @@
 #include "directory/model.hpp"
 #include "mailstore/mailstore.hpp"
 #include "smtp/proto/command.hpp"
+#include "smtp/authcheck.hpp"
 #include "smtp/dkim.hpp"
 #include "smtp/recipients.hpp"
 
@@ -42,6 +43,8 @@ struct SessionConfig {
   std::size_t max_recipients = 1000;
   int max_errors = 10;
   bool starttls = true;  // STARTTLS offered (a TLS context exists)
+  bool check_inbound = true;  // MX: SPF/DKIM/DMARC and Authentication-Results
+  bool honor_dmarc = true;    // apply the sender domain's DMARC reject/quarantine
 };
 
 struct Peer {
@@ -64,7 +67,13 @@ struct SaslStart {
 struct SaslStep {
   std::string response;  // decoded
 };
-using Action = std::variant<NeedInput, StartTls, Close, Deliver, SaslStart, SaslStep>;
+// Mail from outside (MX): check SPF, DKIM and DMARC (blocking DNS: on the worker pool), then
+// call auth_checked().
+struct CheckAuth {
+  std::string client_ip, helo, mail_from;
+  std::shared_ptr<const std::string> message;
+};
+using Action = std::variant<NeedInput, StartTls, Close, Deliver, SaslStart, SaslStep, CheckAuth>;
 
 struct Step {
   std::string reply;  // bytes to send before performing the action
@@ -90,6 +99,7 @@ class Session {
   void tls_started();
   void delivered(const Result<mailstore::Receipt>& r);
   void sasl_result(const SaslOutcome& r);
+  void auth_checked(const InboundAuth& a, UnixMs now);
 
   bool closed() const { return closed_; }
   // For logs: the current transaction's queue id and the signed-in login.
@@ -107,6 +117,7 @@ class Session {
   Step on_bdat(const proto::Command& c);
   Step on_auth(const proto::Command& c);
   Step finish_message(std::string message, UnixMs now);
+  Step deliver(std::string message, const std::string& prefix, bool junk, UnixMs now);
   Step error(int code, const std::string& enhanced, const std::string& text);
   std::string reply(int code, const std::string& enhanced, const std::string& text) const;
   void reset_transaction();
@@ -147,6 +158,8 @@ class Session {
   std::string queue_id_;
   mailstore::Expectation expected_;  // from DATA/BDAT until the message is handed over
   std::string pending_;  // replies produced by delivered()/sasl_result(), sent by next()
+  std::string checked_message_;  // the message waiting for auth_checked()
+  std::optional<Step> pending_step_;  // an action decided outside next(), returned by it
 };
 
 }  // namespace congvu::smtp

@@ -62,6 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         s.tls_started();
       } else if (auto* d = std::get_if<smtp::Deliver>(&st.action)) {
         s.delivered(w.mail.store->deliver(*d->delivery));
+      } else if (auto* c = std::get_if<smtp::CheckAuth>(&st.action)) {
+        static const smtp::StaticDns dns;
+        s.auth_checked(smtp::check_inbound(dns, {c->client_ip, c->helo, c->mail_from, *c->message}), 1795280400000);
       } else if (auto* a = std::get_if<smtp::SaslStart>(&st.action)) {
         sasl = directory::SaslEngine::get().connect(*w.dir, "smtp", "mail.tinhmau.test");
         auto r = sasl->start(a->mechanism, a->initial, 1795280400000);
