@@ -32,15 +32,28 @@ std::string build_dsn(const DsnInput& in) {
   std::string m;
   m += "From: Mail Delivery System <" + in.postmaster + ">\r\n";
   m += "To: <" + in.sender + ">\r\n";
-  m += "Subject: =?UTF-8?B?" + crypto::base64_encode("Thư không gửi được") + "?= (Undelivered Mail Returned to Sender)\r\n";
+  bool failed = in.action == "failed";
+  std::string subject_vi = failed ? "Thư không gửi được" : in.action == "delayed" ? "Thư đang chờ gửi" : "Thư đã được chuyển";
+  std::string subject_en = failed ? "Undelivered Mail Returned to Sender"
+                           : in.action == "delayed" ? "Delayed Mail (still being retried)"
+                                                     : "Successful Mail Delivery Report";
+  m += "Subject: =?UTF-8?B?" + crypto::base64_encode(subject_vi) + "?= (" + subject_en + ")\r\n";
   m += "Date: " + date + "\r\n";
   m += "Message-ID: <" + in.message_id + ">\r\n";
   m += "Auto-Submitted: auto-replied\r\n";
   m += "MIME-Version: 1.0\r\n";
   m += "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"" + boundary + "\"\r\n\r\n";
   m += "--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n";
-  m += "Thư của bạn không gửi được tới những người nhận dưới đây.\r\n";
-  m += "Your message could not be delivered to the recipients below.\r\n\r\n";
+  if (failed) {
+    m += "Thư của bạn không gửi được tới những người nhận dưới đây.\r\n";
+    m += "Your message could not be delivered to the recipients below.\r\n\r\n";
+  } else if (in.action == "delayed") {
+    m += "Thư của bạn chưa gửi được tới những người nhận dưới đây; hệ thống vẫn đang thử lại.\r\n";
+    m += "Your message has not been delivered to the recipients below yet; delivery is being retried.\r\n\r\n";
+  } else {
+    m += "Thư của bạn đã được chuyển tới những người nhận dưới đây.\r\n";
+    m += "Your message was delivered to the recipients below.\r\n\r\n";
+  }
   for (const auto& r : in.failed) m += "  <" + r.address + ">: " + r.last_reply + "\r\n";
   m += "\r\n--" + boundary + "\r\nContent-Type: message/delivery-status\r\n\r\n";
   m += "Reporting-MTA: dns; " + in.reporting_mta + "\r\n";
@@ -49,7 +62,7 @@ std::string build_dsn(const DsnInput& in) {
   for (const auto& r : in.failed) {
     m += "\r\nFinal-Recipient: rfc822; " + r.address + "\r\n";
     if (!r.orcpt.empty()) m += "Original-Recipient: " + r.orcpt + "\r\n";
-    m += "Action: failed\r\nStatus: " + status_of(r.last_reply) + "\r\n";
+    m += "Action: " + in.action + "\r\nStatus: " + (failed || in.action == "delayed" ? status_of(r.last_reply) : "2.0.0") + "\r\n";
     if (!in.remote_mta.empty()) m += "Remote-MTA: dns; " + in.remote_mta + "\r\n";
     // Diagnostic-Code carries the remote reply when there was one (a reply starts with a digit).
     if (!r.last_reply.empty() && std::isdigit(static_cast<unsigned char>(r.last_reply[0])))

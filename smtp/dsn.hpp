@@ -13,6 +13,9 @@
 namespace congvu::smtp {
 
 struct DsnInput {
+  // RFC 3464 Action for every recipient listed: "failed" (a bounce), "delayed" (still trying),
+  // "delivered" (NOTIFY=SUCCESS, delivered here) or "relayed".
+  std::string action = "failed";
   std::string reporting_mta;  // our hostname
   std::string postmaster;     // MAILER-DAEMON@domain
   std::string sender;         // who gets the report
@@ -20,7 +23,7 @@ struct DsnInput {
   bool ret_full = false;
   UnixMs arrival = 0, now = 0;
   std::string message_id;     // for the report itself
-  std::vector<mailstore::OutboundRecipient> failed;  // with last_reply
+  std::vector<mailstore::OutboundRecipient> failed;  // the recipients reported, with last_reply
   std::string remote_mta;     // the last server tried, may be empty
   std::string original;       // the message as queued
 };

@@ -359,16 +359,23 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
         }
     }
     q.next_attempt = now + std::chrono::duration_cast<std::chrono::milliseconds>(retry_delay(cfg, q.attempts)).count();
-    bounce(q, newly_failed, remote, body, now);
+    report(q, newly_failed, "failed", remote, body, now);
+    // NOTIFY=DELAY: one "delayed" report after the first attempt that could not deliver.
+    std::vector<std::size_t> delayed;
+    if (q.attempts == 1)
+      for (std::size_t i = 0; i < q.rcpts.size(); ++i)
+        if (q.rcpts[i].state == Rcpt::pending && (q.rcpts[i].notify & 4)) delayed.push_back(i);
+    report(q, delayed, "delayed", remote, body, now);
     (void)recipients.store().update_queued(q);
   }
 
-  // A DSN to the sender for the recipients that failed (RFC 3461: unless NOTIFY says not to;
-  // never for the null sender, so bounces cannot loop).
-  void bounce(const mailstore::QueueEntry& q, const std::vector<std::size_t>& failed, const std::string& remote,
-              const std::string& body, UnixMs now) {
-    if (q.sender.empty() || failed.empty()) return;
+  // A DSN to the sender about the listed recipients (RFC 3461: failures unless NOTIFY says
+  // otherwise, delays only when asked; never to the null sender, so reports cannot loop).
+  void report(const mailstore::QueueEntry& q, const std::vector<std::size_t>& which, const std::string& action,
+              const std::string& remote, const std::string& body, UnixMs now) {
+    if (q.sender.empty() || which.empty()) return;
     DsnInput in;
+    in.action = action;
     in.reporting_mta = cfg.hostname;
     in.postmaster = "MAILER-DAEMON@" + recipients.directory().settings().domain;
     in.sender = q.sender;
@@ -379,9 +386,9 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
     in.message_id = PersonId::make(now).str() + "@" + cfg.hostname;
     in.remote_mta = remote;
     in.original = body;
-    for (auto i : failed) {
+    for (auto i : which) {
       const auto& r = q.rcpts[i];
-      bool wants = r.notify == 0 || (r.notify & 2);  // default NOTIFY is FAILURE
+      bool wants = action == "delayed" ? (r.notify & 4) != 0 : (r.notify == 0 || (r.notify & 2));  // default: FAILURE
       if (wants && !(r.notify & 8)) in.failed.push_back(r);
     }
     if (in.failed.empty()) return;

@@ -4,6 +4,7 @@
 
 #include "common/crypto.hpp"
 #include "common/ids.hpp"
+#include "smtp/dsn.hpp"
 #include "smtp/proto/header.hpp"
 
 namespace congvu::smtp {
@@ -55,6 +56,7 @@ void Session::reset_transaction() {
   rcpt_addresses_.clear();
   targets_.clear();
   outbound_.clear();
+  notify_success_.clear();
   envid_.clear();
   ret_full_ = false;
   accounts_.clear();
@@ -402,6 +404,13 @@ Step Session::on_rcpt(const proto::Command& c) {
   // (bounded) for it, so that concurrent sessions share one fsync.
   if (rcpt_addresses_.empty()) expected_ = recipients_.store().expect_delivery();
   rcpt_addresses_.push_back(path.address());
+  if (!v.outbound && (notify & 1)) {
+    mailstore::OutboundRecipient o;
+    o.address = path.address();
+    o.orcpt = orcpt;
+    o.last_reply = "250 2.0.0 delivered to the mailbox";
+    notify_success_.push_back(std::move(o));
+  }
   if (v.outbound) {
     mailstore::OutboundRecipient o;
     o.address = path.address();
@@ -488,6 +497,7 @@ void Session::auth_checked(const InboundAuth& a, UnixMs now) {
 }
 
 Step Session::deliver(std::string message, const std::string& prefix, bool junk, UnixMs now) {
+  delivery_time_ = now;
   std::string with = utf8_ ? "UTF8SMTP" : "ESMTP";
   if (!esmtp_) with = "SMTP";
   if (peer_.tls) with += "S";
@@ -509,17 +519,52 @@ Step Session::deliver(std::string message, const std::string& prefix, bool junk,
   d->sender = from_ ? from_->address() : std::string();
   d->envid = envid_;
   d->ret_full = ret_full_;
+  if (!notify_success_.empty()) delivered_message_ = d->data;
   mode_ = Mode::waiting;
   return Step{"", Deliver{std::move(d), std::move(expected_)}};
 }
 
 void Session::delivered(const Result<mailstore::Receipt>& r) {
   mode_ = Mode::command;
+  if (r.ok() && !notify_success_.empty() && from_ && !from_->null) send_success_dsn();
+  delivered_message_.clear();
   reset_transaction();
   if (r.ok())
     pending_ = reply(250, "2.0.0", "Ok: queued as " + queue_id_);
   else
     pending_ = reply(451, "4.3.0", "Local delivery failed, try again later");
+}
+
+// RFC 3461 4.1: NOTIFY=SUCCESS asks the final MTA for a "delivered" report. It goes to the
+// sender from the null sender, into a local mailbox or the outbound queue, and is not awaited
+// (the message itself is already durable and its 250 does not depend on the report).
+void Session::send_success_dsn() {
+  DsnInput in;
+  in.action = "delivered";
+  in.reporting_mta = cfg_.hostname;
+  in.postmaster = "MAILER-DAEMON@" + recipients_.directory().settings().domain;
+  in.sender = from_->address();
+  in.envid = envid_;
+  in.ret_full = false;
+  in.arrival = in.now = delivery_time_;
+  in.message_id = PersonId::make(in.now).str() + "@" + cfg_.hostname;
+  in.failed = notify_success_;
+  in.original = delivered_message_;
+  auto d = std::make_shared<mailstore::Delivery>();
+  d->data = build_dsn(in);
+  d->internal_date = in.now;
+  auto v = recipients_.rcpt(*from_, std::nullopt, 0);
+  if (v.ok() && !v.targets.empty()) {
+    d->targets = v.targets;
+  } else if (!recipients_.local_domain(from_->domain)) {
+    mailstore::OutboundRecipient back;
+    back.address = from_->address();
+    back.notify = 8;
+    d->outbound = {back};
+  } else {
+    return;
+  }
+  recipients_.store().deliver(d, [](Result<mailstore::Receipt>) {});
 }
 
 void Session::tls_started() {

@@ -118,6 +118,7 @@ class Session {
   Step on_auth(const proto::Command& c);
   Step finish_message(std::string message, UnixMs now);
   Step deliver(std::string message, const std::string& prefix, bool junk, UnixMs now);
+  void send_success_dsn();
   Step error(int code, const std::string& enhanced, const std::string& text);
   std::string reply(int code, const std::string& enhanced, const std::string& text) const;
   void reset_transaction();
@@ -144,6 +145,9 @@ class Session {
   std::vector<std::string> rcpt_addresses_;
   std::vector<mailstore::Target> targets_;
   std::vector<mailstore::OutboundRecipient> outbound_;
+  std::vector<mailstore::OutboundRecipient> notify_success_;  // local recipients with NOTIFY=SUCCESS
+  std::string delivered_message_;  // kept for a success DSN until delivered()
+  UnixMs delivery_time_ = 0;      // `now` of the message being delivered (for its DSN)
   std::string envid_;
   bool ret_full_ = false;
   std::set<std::string> accounts_;

@@ -48,13 +48,13 @@ class Outbound(ServerTest):
             f'{n} = "127.0.0.1:0"\n' for n in LISTENERS) + extra)
         return self.start(config=config)
 
-    def submit(self, info, rcpt, subject="Gửi ra ngoài", extra_headers=""):
+    def submit(self, info, rcpt, subject="Gửi ra ngoài", extra_headers="", rcpt_options=()):
         ctx = ssl.create_default_context(cafile=info["ca"])
         raw = (f"From: annv@tinhmau.test\r\nTo: {rcpt}\r\nSubject: {subject}\r\n{extra_headers}"
                "Content-Type: text/plain; charset=utf-8\r\n\r\nKính gửi quý cơ quan.\r\n").encode()
         with smtplib.SMTP_SSL("127.0.0.1", info["ports"]["smtps"], context=ctx, timeout=30) as s:
             s.login("annv", PASSWORD)
-            self.assertEqual(s.sendmail("annv@tinhmau.test", [rcpt], raw), {})
+            self.assertEqual(s.sendmail("annv@tinhmau.test", [rcpt], raw, rcpt_options=list(rcpt_options)), {})
         return raw
 
     def wait_for(self, what, predicate, timeout=20):
@@ -112,12 +112,17 @@ class Outbound(ServerTest):
     def test_temporary_failure_stays_queued(self):
         port = self.sink("-q", "rcpt")
         _, info = self.serve(f'[mail]\nsmarthost = "127.0.0.1:{port}"\n')
-        self.submit(info, "ban@example.org")
+        self.submit(info, "ban@example.org", rcpt_options=["NOTIFY=DELAY,FAILURE"])
         entry = self.wait_for("a failed attempt", lambda: next((q for q in self.queue() if q["attempts"] >= 1), None))
         rcpt = entry["recipients"][0]
         self.assertEqual(rcpt["state"], "pending")
         self.assertTrue(rcpt["last_reply"].startswith("4"), rcpt)
-        self.assertEqual(json.loads(run("mail", "list", "annv", "--json", data=self.data)[1]), [])  # no bounce yet
+        # NOTIFY=DELAY: one "delayed" report, no bounce.
+        msgs = self.wait_for("the delay report", lambda: json.loads(run("mail", "list", "annv", "--json", data=self.data)[1]))
+        self.assertEqual(len(msgs), 1)
+        report = subprocess.run([BIN, "mail", "cat", "annv", str(msgs[0]["uid"]), "--data", self.data], capture_output=True).stdout
+        self.assertIn(b"Action: delayed", report)
+        self.assertIn(b"Final-Recipient: rfc822; ban@example.org", report)
         run("queue", "delete", str(entry["id"]), data=self.data)
         self.assertEqual(self.queue(), [])
         self.assertIn("consistent", run("mail", "check", data=self.data)[1])

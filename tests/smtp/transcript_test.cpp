@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "directory/demo.hpp"
 #include "directory/sasl.hpp"
@@ -204,8 +205,15 @@ TEST_P(Transcript, Runs) {
         std::string address, box;
         std::uint32_t count;
         ss >> address >> box >> count;
-        auto m = mail_.store->mailbox(account_of(address), box);
-        EXPECT_EQ(m ? m->messages : 0u, count) << where << ": messages in " << address << " " << box;
+        // Reports (DSNs) are delivered without being awaited: give them a moment.
+        std::uint32_t have = 0;
+        for (int i = 0; i < 200; ++i) {
+          auto m = mail_.store->mailbox(account_of(address), box);
+          have = m ? m->messages : 0u;
+          if (have >= count) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        EXPECT_EQ(have, count) << where << ": messages in " << address << " " << box;
       } else if (verb == "@body") {
         std::string address;
         std::size_t index;
