@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <iostream>
 
@@ -57,7 +58,8 @@ int cmd_serve(const Argv& argv) {
   // The runtime outlives the mail store: the store's committer finishes queued deliveries
   // (and posts their completions to the runtime's contexts) when it is destroyed first.
   net::Runtime rt(cfg.threads);
-  Workers workers(2);
+  // Blocking work: Argon2id (CPU) and DNS for SPF/DKIM/DMARC and MX (waiting): more threads than cores.
+  Workers workers(std::max(4u, 2 * std::thread::hardware_concurrency()));
   mailstore::Settings mail_settings;
   mail_settings.person_quota_bytes = cfg.mail.quota_mb << 20;
   mail_settings.unit_quota_bytes = cfg.mail.unit_quota_mb << 20;
@@ -102,6 +104,7 @@ int cmd_serve(const Argv& argv) {
       sc.max_message_bytes = cfg.mail.max_message_mb << 20;
       sc.max_recipients = cfg.mail.max_recipients;
       sc.honor_dmarc = cfg.mail.dmarc == "honor";
+      sc.check_inbound = cfg.mail.check_inbound;
       auto& lis = smtp::listen_smtp(rt, l.host, l.port, sc, smtp_ctx);
       ports.emplace_back(name, lis.port());
       log_line(name + " listening on " + l.host + ":" + std::to_string(lis.port()));

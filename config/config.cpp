@@ -204,7 +204,8 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
   }
   if (auto* s = section(ctx, root, "mail")) {
     check_keys(ctx, *s, "[mail]", {"map_size_mb", "max_message_mb", "max_recipients", "quota_mb", "unit_quota_mb", "command_timeout_s",
-                                    "smarthost", "dns_servers", "outbound_port", "bounce_after_h", "dmarc"});
+                                    "smarthost", "dns_servers", "outbound_port", "bounce_after_h", "dmarc",
+                                    "check_inbound"});
     auto& m = cfg.mail;
     get_int(ctx, *s, "map_size_mb", "[mail]", m.map_size_mb, 16, 1 << 24, "the most mail.mdb may grow to");
     get_int(ctx, *s, "max_message_mb", "[mail]", m.max_message_mb, 1, 1024, "the largest message accepted");
@@ -223,6 +224,7 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     get_int(ctx, *s, "outbound_port", "[mail]", m.outbound_port, 1, 65535, "the port of other domains' mail servers (25)");
     get_int(ctx, *s, "bounce_after_h", "[mail]", m.bounce_after_h, 1, 24 * 30, "hours before undeliverable mail is bounced");
     get_str(ctx, *s, "dmarc", "[mail]", m.dmarc, "\"honor\" or \"tag\"");
+    get_bool(ctx, *s, "check_inbound", "[mail]", m.check_inbound);
     if (const auto* n = s->get("dmarc"); n && m.dmarc != "honor" && m.dmarc != "tag")
       ctx.fail(*n, "[mail] dmarc must be \"honor\" (refuse or quarantine as the sender's domain asks) or \"tag\" (only record the result)");
   }
@@ -315,6 +317,8 @@ bounce_after_h = 120
 # header. "honor": refuse it (550 5.7.1) or put it in Junk when its domain's DMARC policy says
 # reject or quarantine and it fails; "tag": only record the result.
 dmarc = "honor"
+# false: no SPF/DKIM/DMARC checks (when a filtering gateway in front of Congvu already does them).
+check_inbound = true
 )";
 }
 

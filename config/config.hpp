@@ -52,6 +52,7 @@ struct MailConfig {
   std::uint64_t outbound_port = 25;
   std::uint64_t bounce_after_h = 120;  // give up (and bounce) after 5 days
   std::string dmarc = "honor";         // "honor": apply reject/quarantine; "tag": header only
+  bool check_inbound = true;           // SPF/DKIM/DMARC of mail from outside
 };
 
 struct Config {

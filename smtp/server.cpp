@@ -48,14 +48,7 @@ class Connection {
       beast::get_lowest_layer(stream_).expires_after(ctx_->command_timeout);
       auto [ec, n] = tls_ ? co_await stream_.async_read_some(asio::buffer(buf), kTuple)
                           : co_await stream_.next_layer().async_read_some(asio::buffer(buf), kTuple);
-      if (ec) {
-        const std::string bye = "421 4.4.2 " + hostname() + " Timeout, closing\r\n";
-        if (ec == beast::error::timeout) {
-          bool sent = co_await send(bye);
-          (void)sent;
-        }
-        break;
-      }
+      if (ec) break;  // closed, reset, or silent past command_timeout (beast closes the socket)
       session_.feed(std::string_view(buf.data(), n));
       if (!co_await drive()) break;
     }

@@ -45,6 +45,9 @@ class TempDirTest(unittest.TestCase):
 
 
 LISTENERS = ("smtp", "submission", "smtps", "imap", "imaps", "https", "ldap", "ldaps")
+# For [mail]: tests never send DNS queries off the machine (SPF/DKIM/DMARC of inbound mail).
+NO_DNS = 'dns_servers = "127.0.0.1:9"\n'
+
 
 
 class ServerTest(TempDirTest):
@@ -53,6 +56,9 @@ class ServerTest(TempDirTest):
     def start(self, *extra, config=None, extra_config="", wrapper=()):
         ready = os.path.join(self.tmp, f"ready-{time.monotonic_ns()}.json")
         if config is None:
+            # DNS stays on loopback: a closed port answers every lookup at once (temperror).
+            if "[mail]" not in extra_config:
+                extra_config += "[mail]\n" + NO_DNS
             config = self.write("congvu.toml", "[listen]\n" + "".join(f'{n} = "127.0.0.1:0"\n' for n in LISTENERS) + extra_config)
         self.log = os.path.join(self.tmp, f"serve-{time.monotonic_ns()}.log")
         with open(self.log, "w") as log:

@@ -8,10 +8,12 @@ import hmac
 import json
 import os
 import smtplib
+import socket
 import ssl
 import subprocess
+import time
 
-from support import BIN, ServerTest, main, run
+from support import BIN, NO_DNS, ServerTest, main, run
 
 PASSWORD = "CongVu-demo-2026"
 
@@ -193,6 +195,25 @@ class Smtp(ServerTest):
         self.assertEqual(p.returncode, 0, p.stderr)
         raw = self.body("annv", 1)
         self.assertTrue(raw.endswith("Subject: curl\r\n\r\nGửi từ curl.\r\n".encode()))
+
+    def test_silent_client_is_disconnected_after_the_command_timeout(self):
+        self.stop(self.proc)
+        config = self.write("timeout.toml", "[listen]\n" + "".join(
+            f'{n} = "{"127.0.0.1:0" if n == "smtp" else "off"}"\n' for n in ("smtp", "submission", "smtps", "imap", "imaps", "https", "ldap", "ldaps")) +
+            "[mail]\ncommand_timeout_s = 10\n" + NO_DNS)
+        _, info = self.start(config=config)
+        with socket.create_connection(("127.0.0.1", info["ports"]["smtp"]), timeout=30) as c:
+            t0 = time.monotonic()
+            data = b""
+            while True:
+                chunk = c.recv(1024)
+                if not chunk:
+                    break  # the server hung up
+                data += chunk
+            took = time.monotonic() - t0
+        self.assertEqual(data, b"220 mail.tinhmau.test ESMTP Congvu\r\n")
+        self.assertGreaterEqual(took, 9.5)
+        self.assertLess(took, 20)
 
     def test_no_open_relay_from_outside(self):
         with smtplib.SMTP("127.0.0.1", self.port("smtp"), timeout=30) as s:

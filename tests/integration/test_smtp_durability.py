@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 
-from support import BIN, ServerTest, main, run
+from support import BIN, NO_DNS, ServerTest, main, run
 
 RECIPIENTS = ["annv", "ngocttb", "namlh", "hapt", "ducdv"]
 
@@ -42,14 +42,16 @@ def load(port, sessions, per_session, accepted, stop=None, size=2000, errors=Non
 class Durability(ServerTest):
     def test_250_only_after_blob_and_index_sync(self):
         trace = os.path.join(self.tmp, "strace.txt")
-        proc, info = self.start(wrapper=["strace", "-f", "-tt", "-T", "-qq", "-s", "80", "-o", trace,
+        # The store's group commit is what is measured: SPF/DKIM/DMARC lookups (tested elsewhere)
+        # are switched off so that strace's slowdown of them does not pace the sessions.
+        proc, info = self.start(extra_config="[mail]\ncheck_inbound = false\n" + NO_DNS, wrapper=["strace", "-f", "-tt", "-T", "-qq", "-s", "80", "-o", trace,
                                          "-e", "trace=openat,fsync,fdatasync,pwrite64,sendmsg,recvmsg,write,sendto,read,recvfrom"])
         accepted, errors = [], []
-        for t in load(info["ports"]["smtp"], sessions=20, per_session=10, accepted=accepted, errors=errors):
+        for t in load(info["ports"]["smtp"], sessions=20, per_session=20, accepted=accepted, errors=errors):
             t.join()
         self.stop(proc, info)
         self.assertEqual(errors, [])
-        self.assertEqual(len(accepted), 200)
+        self.assertEqual(len(accepted), 400)
         # LMDB writes data pages and fdatasyncs them, then writes the meta page through a second
         # descriptor opened O_DSYNC: that write is the commit point of the index.
         seg_fds, mdb_fds, meta_fds = set(), set(), set()
@@ -102,12 +104,14 @@ class Durability(ServerTest):
                 continue
             if not r and rest.startswith(("sendmsg(", "write(", "sendto(")):
                 checked += self.check_reply(rest, t, syncs, last_read, seg_fds, mdb_fds)
-        self.assertEqual(checked, 200, "every 250 after DATA was seen in the trace")
-        n_syncs = sum(1 for _, k in syncs if k in ("blob", "index"))
-        n_meta = sum(1 for _, k in syncs if k == "meta")
-        print(f"\n200 messages over 20 sessions: {n_syncs} fsync/fdatasync calls ({n_syncs / 200:.2f} per message), "
+        self.assertEqual(checked, 400, "every 250 after DATA was seen in the trace")
+        # The syncs of the load itself: from the first message's data to the last 250.
+        window = [k for t, k in syncs if self.first_read <= t <= self.last_reply]
+        n_syncs = sum(1 for k in window if k in ("blob", "index"))
+        n_meta = sum(1 for k in window if k == "meta")
+        print(f"\n400 messages over 20 sessions: {n_syncs} fsync/fdatasync calls ({n_syncs / 400:.2f} per message), "
               f"plus {n_meta} O_DSYNC meta-page writes")
-        self.assertLessEqual(n_syncs, 200 / 5)
+        self.assertLessEqual(n_syncs, 400 / 5)
 
     def check_reply(self, call, t, syncs, last_read, seg_fds, mdb_fds):
         """For a write of '250 2.0.0 Ok: queued': a blob sync, then an index sync, both
@@ -116,6 +120,8 @@ class Durability(ServerTest):
             return 0
         fd = re.match(r"\w+\((\d+),", call).group(1)
         t0 = last_read.get(fd)
+        self.first_read = min(getattr(self, "first_read", t0), t0)
+        self.last_reply = max(getattr(self, "last_reply", t), t)
         self.assertIsNotNone(t0, f"no read on fd {fd} before its 250")
         between = [(ts, k) for ts, k in syncs if t0 < ts < t]
         kinds = [k for _, k in between]

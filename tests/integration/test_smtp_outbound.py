@@ -14,7 +14,7 @@ import ssl
 import subprocess
 import time
 
-from support import BIN, LISTENERS, ServerTest, main, run
+from support import BIN, LISTENERS, NO_DNS, ServerTest, main, run
 
 PASSWORD = "CongVu-demo-2026"
 
@@ -44,6 +44,8 @@ class Outbound(ServerTest):
         self.fail("smtp-sink did not start")
 
     def serve(self, extra):
+        if "dns_servers" not in extra:
+            extra += NO_DNS
         config = self.write(f"congvu-{time.monotonic_ns()}.toml", "[listen]\n" + "".join(
             f'{n} = "127.0.0.1:0"\n' for n in LISTENERS) + extra)
         return self.start(config=config)
@@ -132,7 +134,7 @@ class Outbound(ServerTest):
         other_data = os.path.join(self.tmp, "other")
         other_cfg = self.write("other.toml", "[listen]\n" + "".join(
             f'{n} = "{"127.0.0.1:0" if n == "smtp" else "off"}"\n' for n in LISTENERS) +
-            '[directory]\ndomain = "other.test"\n')
+            '[directory]\ndomain = "other.test"\n[mail]\n' + NO_DNS)
         ready = os.path.join(self.tmp, "other-ready.json")
         other = subprocess.Popen([BIN, "serve", "--config", other_cfg, "--data", other_data, "--ready-file", ready],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

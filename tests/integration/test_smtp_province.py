@@ -13,7 +13,7 @@ import ssl
 import subprocess
 import time
 
-from support import BIN, PROVINCE, ServerTest, main, run
+from support import BIN, NO_DNS, PROVINCE, ServerTest, main, run
 
 PASSWORD = "Mat-khau-chung-2026"
 
@@ -40,7 +40,7 @@ class Province(ServerTest):
         super().setUp()
         # Cheap Argon2 so 400 first logins (legacy {SSHA} upgraded to Argon2id) stay fast.
         config = ("[server]\ndemo = false\n[directory]\ndomain = \"tinhmau.gov.test\"\n"
-                  "[directory.argon2]\niterations = 1\nmemory_kib = 64\n")
+                  "[directory.argon2]\niterations = 1\nmemory_kib = 64\n[mail]\n" + NO_DNS)
         self.config = self.write("congvu.toml", "[listen]\n" + "".join(
             f'{n} = "{"127.0.0.1:0" if n in ("smtp", "submission", "smtps") else "off"}"\n'
             for n in ("smtp", "submission", "smtps", "imap", "imaps", "https", "ldap", "ldaps")) + config)
