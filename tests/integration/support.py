@@ -53,7 +53,7 @@ NO_DNS = 'dns_servers = "127.0.0.1:9"\n'
 class ServerTest(TempDirTest):
     """Starts `congvu serve` on free loopback ports and stops it with SIGTERM."""
 
-    def start(self, *extra, config=None, extra_config="", wrapper=()):
+    def start(self, *extra, config=None, extra_config="", wrapper=(), env=None):
         ready = os.path.join(self.tmp, f"ready-{time.monotonic_ns()}.json")
         if config is None:
             # DNS stays on loopback: a closed port answers every lookup at once (temperror).
@@ -63,7 +63,7 @@ class ServerTest(TempDirTest):
         self.log = os.path.join(self.tmp, f"serve-{time.monotonic_ns()}.log")
         with open(self.log, "w") as log:
             proc = subprocess.Popen([*wrapper, BIN, "serve", "--config", config, "--data", self.data, "--ready-file", ready, *extra],
-                                    stdout=subprocess.DEVNULL, stderr=log)
+                                    stdout=subprocess.DEVNULL, stderr=log, env=None if env is None else {**os.environ, **env})
         deadline = time.time() + 60
         while not os.path.exists(ready):
             if proc.poll() is not None:
