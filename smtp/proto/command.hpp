@@ -111,5 +111,7 @@ class DataReader {
 // Parsers for the pieces, exposed for tests and for the fuzz target.
 std::optional<Path> parse_path(std::string_view s, bool allow_null);
 bool valid_domain(std::string_view d);
+// Well-formed UTF-8: no overlong forms, surrogates or code points past U+10FFFF.
+bool valid_utf8(std::string_view s);
 
 }  // namespace congvu::smtp::proto

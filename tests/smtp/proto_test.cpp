@@ -219,5 +219,17 @@ TEST(SmtpData, OversizeIsReportedAtTheEndOfData) {
   EXPECT_EQ(e[1], "rest:QUIT\r\n") << "the session stays in step with the client";
 }
 
+TEST(SmtpPath, Utf8AddressesMustBeWellFormed) {
+  auto ok = parse_path("<ng\xe1\xbb\x8d" "c@t\xe1\xbb\x89nh.vn>", false);  // ngọc@tỉnh.vn
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_TRUE(ok->utf8);
+  EXPECT_FALSE(parse_path("<a\xff@example.org>", false).has_value());             // not UTF-8
+  EXPECT_FALSE(parse_path("<a\xc0\xaf@example.org>", false).has_value());        // overlong '/'
+  EXPECT_FALSE(parse_path("<a\xed\xa0\x80@example.org>", false).has_value());   // a surrogate
+  EXPECT_FALSE(parse_path("<a\xe1\xbb@example.org>", false).has_value());        // truncated
+  EXPECT_TRUE(valid_utf8("Nguy\xe1\xbb\x85n V\xc4\x83n An"));
+  EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));                                 // past U+10FFFF
+}
+
 }  // namespace
 }  // namespace congvu::smtp::proto
