@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -235,8 +236,22 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
       out.failure = "4.4.2 " + host + " refused EHLO: " + (ehlo ? ehlo->text() : "no answer");
       co_return out;
     }
+    // SMTPUTF8 (RFC 6531): needed when an address is not ASCII; a server without it cannot
+    // take the message at all (a permanent failure, so the sender hears at once).
+    auto non_ascii = [](const std::string& a) {
+      return std::any_of(a.begin(), a.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; });
+    };
+    bool utf8 = non_ascii(q.sender);
+    for (auto i : idx) utf8 = utf8 || non_ascii(q.rcpts[i].address);
+    if (utf8 && !ehlo->has("SMTPUTF8")) {
+      out.reached = true;
+      out.replies.assign(idx.size(), "553 5.6.7 " + host + " does not support SMTPUTF8, needed for these addresses");
+      auto bye = co_await c.command(quit_line);
+      co_return out;
+    }
     std::string mail = "MAIL FROM:<" + q.sender + ">";
     if (ehlo->has("SIZE")) mail += " SIZE=" + std::to_string(body.size());
+    if (utf8) mail += " SMTPUTF8";
     auto r = co_await c.command(mail);
     if (!r) {
       out.failure = "4.4.2 " + host + " dropped the connection";

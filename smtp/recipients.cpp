@@ -31,7 +31,6 @@ Verdict Recipients::rcpt(const proto::Path& to, const std::optional<directory::P
   if (to.address_literal) return refuse(550, "5.7.1", "Address literals are not accepted; use the domain name");
   if (!local_domain(to.domain)) {
     if (!sender) return refuse(554, "5.7.1", "Relay access denied: " + to.domain + " is not a domain of this server");
-    if (to.utf8) return refuse(553, "5.6.7", "Non-ASCII addresses in other domains cannot be relayed yet");
     Verdict v;
     v.text = "Recipient OK (queued for " + to.domain + ")";
     v.outbound = true;

@@ -160,6 +160,17 @@ class Outbound(ServerTest):
         self.assertIn(b"with ESMTPS id", b"".join(first))  # the hop used STARTTLS
         self.assertIn("Subject: Liên tỉnh".encode(), raw)
         self.wait_for("the queue to empty", lambda: self.queue() == [])
+        # A UTF-8 address goes out with SMTPUTF8: the other server understands the address and
+        # says it has no such user (550 5.1.1), which comes back as a report.
+        ctx = ssl.create_default_context(cafile=info["ca"])
+        with smtplib.SMTP_SSL("127.0.0.1", info["ports"]["smtps"], context=ctx, timeout=30) as s:
+            s.login("annv", PASSWORD)
+            s.sendmail("annv@tinhmau.test", ["ngọc@other.test"], "From: annv@tinhmau.test\r\nSubject: u\r\n\r\nx\r\n".encode(),
+                       mail_options=["SMTPUTF8"])
+        report = self.wait_for("the report", lambda: json.loads(run("mail", "list", "annv", "--json", data=self.data)[1]))
+        raw = subprocess.run([BIN, "mail", "cat", "annv", str(report[0]["uid"]), "--data", self.data], capture_output=True).stdout
+        self.assertIn("Final-Recipient: rfc822; ngọc@other.test".encode(), raw)
+        self.assertIn(b"550 5.1.1", raw)
 
 
 if __name__ == "__main__":
