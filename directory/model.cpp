@@ -181,7 +181,9 @@ Group decode_group(std::string_view v) {
   g.title = r.str();
   g.kind = enum_from<GroupKind>(r.u8(), 1, "group kind");
   g.unit = r.str();
-  g.subtree = r.u8() != 0;
+  auto subtree = r.u8();
+  if (subtree > 1) throw codec::DecodeError("group subtree flag is not 0 or 1");
+  g.subtree = subtree == 1;
   g.positions = r.strs();
   g.created = r.i64();
   if (version == kGroupV2) {  // v1 records: members only, no named senders

@@ -6,6 +6,13 @@ namespace congvu::mailstore {
 
 namespace {
 // A 32-bit field stored as a varint: anything wider is a corrupt record, not a value to wrap.
+// A flag byte is 0 or 1: anything else is a corrupt record (one value, one encoding).
+bool flag(codec::Reader& r, const char* what) {
+  auto v = r.u8();
+  if (v > 1) throw codec::DecodeError(std::string(what) + " is not 0 or 1");
+  return v == 1;
+}
+
 std::uint32_t u32(codec::Reader& r, const char* what) {
   auto v = r.varint();
   if (v > 0xffffffffULL) throw codec::DecodeError(std::string(what) + " out of range");
@@ -52,7 +59,7 @@ MailboxRecord decode_mailbox(std::string_view v) {
   m.messages = u32(r, "mailbox message count");
   m.unseen = u32(r, "mailbox unseen count");
   m.bytes = r.varint();
-  m.subscribed = r.u8() != 0;
+  m.subscribed = flag(r, "mailbox subscribed flag");
   r.expect_done();
   return m;
 }
@@ -138,7 +145,7 @@ QueueEntry decode_queue(std::string_view key, std::string_view v) {
   q.size = r.varint();
   q.sender = r.str();
   q.envid = r.str();
-  q.ret_full = r.u8() != 0;
+  q.ret_full = flag(r, "queue RET flag");
   q.created = r.i64();
   q.next_attempt = r.i64();
   q.attempts = u32(r, "queue attempts");

@@ -87,10 +87,8 @@ std::string trim(std::string_view s) {
 std::string normalize(std::string a) {
   auto at = a.rfind('@');
   if (at == std::string::npos) return {};
+  // The domain is case-insensitive; the local part (quoted or not) is kept as written.
   for (std::size_t i = at; i < a.size(); ++i) a[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(a[i])));
-  if (a.size() >= 2 && a.front() == '"') {
-    // "a b"@x: keep the quoted local part as written
-  }
   return a;
 }
 
