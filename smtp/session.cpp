@@ -358,6 +358,9 @@ Step Session::on_mail(const proto::Command& c) {
   utf8_ = utf8;
   ret_full_ = ret;
   envid_ = envid;
+  // From here on a message is probably coming: a commit waits a little (bounded) for it, so
+  // that concurrent sessions share one fsync.
+  expected_ = recipients_.store().expect_delivery();
   declared_size_ = size;
   return Step{reply(250, "2.1.0", "Sender OK"), NeedInput{}};
 }
@@ -400,9 +403,6 @@ Step Session::on_rcpt(const proto::Command& c) {
     if (v.code / 100 == 4) return Step{reply(v.code, v.enhanced, v.text), NeedInput{}};
     return error(v.code, v.enhanced, v.text);
   }
-  // From the first accepted recipient on, a message is coming: a commit waits a little
-  // (bounded) for it, so that concurrent sessions share one fsync.
-  if (rcpt_addresses_.empty()) expected_ = recipients_.store().expect_delivery();
   rcpt_addresses_.push_back(path.address());
   if (!v.outbound && (notify & 1)) {
     mailstore::OutboundRecipient o;
