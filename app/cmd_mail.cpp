@@ -5,6 +5,7 @@
 #include "app/commands.hpp"
 #include "app/output.hpp"
 #include "common/crypto.hpp"
+#include "common/text.hpp"
 #include <boost/json.hpp>
 #include "mailstore/mailstore.hpp"
 #include "smtp/dkim.hpp"
@@ -18,8 +19,7 @@ namespace {
 std::string account_of(Env& env, const std::string& who) {
   return env.dir->read([&](directory::Snapshot& s) {
     if (auto p = s.resolve(who)) return mailstore::person_account(p->id);
-    std::string address = who.find('@') == std::string::npos ? who + "@" + s.settings().domain : who;
-    for (auto& c : address) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string address = text::ascii_lower(who.find('@') == std::string::npos ? who + "@" + s.settings().domain : who);
     auto o = s.address_owner(address);
     if (o && o->kind == directory::AddressOwner::unit) return mailstore::unit_account(o->key);
     throw std::runtime_error("no person or unit mailbox matches '" + who + "'");

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "common/crypto.hpp"
+#include "common/text.hpp"
 #include "smtp/dkim.hpp"
 #include "smtp/proto/header.hpp"
 
@@ -32,11 +33,6 @@ const char* auth_result_name(AuthResult r) {
 }
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string trim(std::string_view s) {
   auto b = s.find_first_not_of(" \t\r\n");
@@ -219,14 +215,14 @@ AuthResult spf_eval(SpfState& st, const std::string& domain, int depth) {
   std::vector<std::string> records;
   if (txt)
     for (const auto& t : *txt)
-      if (lower(t.substr(0, 6)) == "v=spf1" && (t.size() == 6 || t[6] == ' ')) records.push_back(t);
+      if (text::ascii_lower(t.substr(0, 6)) == "v=spf1" && (t.size() == 6 || t[6] == ' ')) records.push_back(t);
   if (records.empty()) return AuthResult::none;
   if (records.size() > 1) return AuthResult::permerror;
   std::string redirect;
   for (const auto& raw : split(records[0].substr(6), ' ')) {
     std::string term = trim(raw);
     if (term.empty()) continue;
-    std::string lt = lower(term);
+    std::string lt = text::ascii_lower(term);
     if (lt.starts_with("redirect=")) {
       redirect = term.substr(9);
       continue;
@@ -241,7 +237,7 @@ AuthResult spf_eval(SpfState& st, const std::string& domain, int depth) {
     }
     auto colon = term.find(':');
     auto slash = term.find('/');
-    std::string name = lower(term.substr(0, std::min(colon, slash)));
+    std::string name = text::ascii_lower(term.substr(0, std::min(colon, slash)));
     std::string arg = colon != std::string::npos ? term.substr(colon + 1) : slash != std::string::npos ? term.substr(slash) : "";
     bool match = false;
     if (name == "all") {
@@ -313,10 +309,10 @@ std::string simple_body(std::string_view body) {
 }
 
 DkimCheck verify_one(const DnsClient& dns, std::string_view message, const proto::HeaderSection& h,
-                     const proto::HeaderField& sigfield) {
+                     const proto::HeaderField& sigfield, UnixMs now) {
   DkimCheck c;
   auto tags = tag_list(proto::unfold(sigfield.value));
-  c.domain = lower(tags["d"]);
+  c.domain = text::ascii_lower(tags["d"]);
   c.selector = tags["s"];
   c.algorithm = tags["a"];
   auto fail = [&](AuthResult r, std::string why) {
@@ -332,12 +328,12 @@ DkimCheck verify_one(const DnsClient& dns, std::string_view message, const proto
   auto slash = canon.find('/');
   std::string hc = canon.substr(0, slash), bc = slash == std::string::npos ? "simple" : canon.substr(slash + 1);
   if ((hc != "simple" && hc != "relaxed") || (bc != "simple" && bc != "relaxed")) return fail(AuthResult::permerror, "bad c=");
-  if (tags.count("x") && std::stoll(tags["x"]) * 1000 < system_now_ms()) return fail(AuthResult::fail, "signature expired");
+  if (tags.count("x") && std::stoll(tags["x"]) * 1000 < now) return fail(AuthResult::fail, "signature expired");
   auto hlist = split(tags["h"], ':');
   bool signs_from = false;
   for (auto& n : hlist) {
     n = trim(n);
-    if (lower(n) == "from") signs_from = true;
+    if (text::ascii_lower(n) == "from") signs_from = true;
   }
   if (!signs_from) return fail(AuthResult::permerror, "From not signed");
   // The key.
@@ -362,7 +358,7 @@ DkimCheck verify_one(const DnsClient& dns, std::string_view message, const proto
   std::map<std::string, int> used;
   std::string data;
   for (const auto& name : hlist) {
-    std::string ln = lower(name);
+    std::string ln = text::ascii_lower(name);
     std::vector<const proto::HeaderField*> found;
     for (const auto& f : h.fields)
       if (proto::iequal(f.name, ln)) found.push_back(&f);
@@ -455,7 +451,7 @@ const Psl& psl() {
 }  // namespace
 
 std::string organizational_domain(const std::string& domain_in) {
-  std::string domain = lower(domain_in);
+  std::string domain = text::ascii_lower(domain_in);
   auto labels = split(domain, '.');
   const Psl& p = psl();
   if (!p.loaded) return labels.size() <= 2 ? domain : labels[labels.size() - 2] + "." + labels.back();
@@ -486,7 +482,7 @@ AuthResult check_spf(const DnsClient& dns, const std::string& ip, const std::str
   SpfState st{dns, {}, ip, sender, helo};
   if (!parse_ip(ip, st.ip) || domain.empty()) return AuthResult::none;
   try {
-    return spf_eval(st, lower(domain), 0);
+    return spf_eval(st, text::ascii_lower(domain), 0);
   } catch (const SpfError& e) {
     return e.result;
   } catch (const std::exception&) {
@@ -494,7 +490,7 @@ AuthResult check_spf(const DnsClient& dns, const std::string& ip, const std::str
   }
 }
 
-std::vector<DkimCheck> verify_dkim(const DnsClient& dns, std::string_view message) {
+std::vector<DkimCheck> verify_dkim(const DnsClient& dns, std::string_view message, UnixMs now) {
   std::vector<DkimCheck> out;
   auto h = proto::parse_header_section(message);
   if (!h) return out;
@@ -502,7 +498,7 @@ std::vector<DkimCheck> verify_dkim(const DnsClient& dns, std::string_view messag
     if (!proto::iequal(f.name, "DKIM-Signature")) continue;
     if (out.size() >= 5) break;
     try {
-      out.push_back(verify_one(dns, message, *h, f));
+      out.push_back(verify_one(dns, message, *h, f, now));
     } catch (const std::exception&) {
       DkimCheck c;
       c.result = AuthResult::permerror;
@@ -516,9 +512,9 @@ std::vector<DkimCheck> verify_dkim(const DnsClient& dns, std::string_view messag
 InboundAuth check_inbound(const DnsClient& dns, const InboundMessage& in) {
   InboundAuth a;
   auto at = in.mail_from.rfind('@');
-  a.spf_domain = at == std::string::npos ? lower(in.helo) : lower(in.mail_from.substr(at + 1));
+  a.spf_domain = at == std::string::npos ? text::ascii_lower(in.helo) : text::ascii_lower(in.mail_from.substr(at + 1));
   a.spf = check_spf(dns, in.client_ip, a.spf_domain, in.mail_from.empty() ? "postmaster@" + in.helo : in.mail_from, in.helo);
-  a.dkim = verify_dkim(dns, in.message);
+  a.dkim = verify_dkim(dns, in.message, in.now);
   auto h = proto::parse_header_section(in.message);
   const auto* from = h ? h->find("From") : nullptr;
   auto addrs = from ? proto::parse_address_list(proto::unfold(from->value)) : std::vector<std::string>{};
@@ -526,7 +522,7 @@ InboundAuth check_inbound(const DnsClient& dns, const InboundMessage& in) {
     a.dmarc = addrs.empty() ? AuthResult::none : AuthResult::permerror;
     return a;
   }
-  a.from_domain = lower(addrs[0].substr(addrs[0].rfind('@') + 1));
+  a.from_domain = text::ascii_lower(addrs[0].substr(addrs[0].rfind('@') + 1));
   std::string org = organizational_domain(a.from_domain);
   auto record = [&](const std::string& d) -> Result<std::string> {
     auto t = dns.txt("_dmarc." + d);
@@ -546,15 +542,15 @@ InboundAuth check_inbound(const DnsClient& dns, const InboundMessage& in) {
     return a;
   }
   auto tags = tag_list(*rec);
-  std::string p = tags.count("p") ? lower(tags["p"]) : "";
+  std::string p = tags.count("p") ? text::ascii_lower(tags["p"]) : "";
   if (p != "none" && p != "quarantine" && p != "reject") {
     a.dmarc = AuthResult::permerror;
     return a;
   }
-  a.dmarc_policy = subdomain_policy && tags.count("sp") ? lower(tags["sp"]) : p;
+  a.dmarc_policy = subdomain_policy && tags.count("sp") ? text::ascii_lower(tags["sp"]) : p;
   bool strict_dkim = tags["adkim"] == "s", strict_spf = tags["aspf"] == "s";
   auto aligned = [&](const std::string& d, bool strict) {
-    return strict ? lower(d) == a.from_domain : organizational_domain(d) == org;
+    return strict ? text::ascii_lower(d) == a.from_domain : organizational_domain(d) == org;
   };
   bool pass = a.spf == AuthResult::pass && aligned(a.spf_domain, strict_spf);
   for (const auto& d : a.dkim)

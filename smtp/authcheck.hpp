@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/time.hpp"
 #include "smtp/dns.hpp"
 
 namespace congvu::smtp {
@@ -39,6 +40,7 @@ struct InboundAuth {
 struct InboundMessage {
   std::string client_ip, helo, mail_from;  // mail_from empty: the null sender
   std::string_view message;
+  UnixMs now = 0;  // for DKIM x= (expiry); 0: not checked
 };
 
 InboundAuth check_inbound(const DnsClient& dns, const InboundMessage& in);
@@ -46,7 +48,7 @@ InboundAuth check_inbound(const DnsClient& dns, const InboundMessage& in);
 // The parts, exposed for tests.
 AuthResult check_spf(const DnsClient& dns, const std::string& ip, const std::string& domain, const std::string& sender,
                      const std::string& helo);
-std::vector<DkimCheck> verify_dkim(const DnsClient& dns, std::string_view message);
+std::vector<DkimCheck> verify_dkim(const DnsClient& dns, std::string_view message, UnixMs now);
 std::string organizational_domain(const std::string& domain);
 
 }  // namespace congvu::smtp

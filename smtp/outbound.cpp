@@ -15,6 +15,7 @@
 #include <set>
 
 #include "common/ids.hpp"
+#include "common/text.hpp"
 #include "smtp/completion.hpp"
 #include "smtp/dsn.hpp"
 #include "smtp/proto/reply.hpp"
@@ -33,9 +34,7 @@ using Rcpt = mailstore::OutboundRecipient;
 
 std::string domain_of(const std::string& address) {
   auto at = address.rfind('@');
-  std::string d = at == std::string::npos ? std::string() : address.substr(at + 1);
-  for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return d;
+  return at == std::string::npos ? std::string() : text::ascii_lower(address.substr(at + 1));
 }
 
 // One SMTP client connection (plain, then TLS after STARTTLS).

@@ -10,15 +10,10 @@ namespace {
 
 Verdict refuse(int code, std::string enhanced, std::string text) { return Verdict{code, std::move(enhanced), std::move(text), {}}; }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 }  // namespace
 
 bool Recipients::local_domain(std::string_view domain) const {
-  return lower(std::string(domain)) == dir_.settings().domain;
+  return text::ascii_lower(domain) == dir_.settings().domain;
 }
 
 std::optional<directory::Person> Recipients::person(std::string_view login) {
@@ -36,7 +31,7 @@ Verdict Recipients::rcpt(const proto::Path& to, const std::optional<directory::P
     v.outbound = true;
     return v;
   }
-  std::string local = lower(to.local);
+  std::string local = text::ascii_lower(to.local);
   if (local.find_first_of("%!@:") != std::string::npos)
     return refuse(550, "5.7.1", "Routing in the local part is not accepted");
   if (to.utf8 || local.find_first_of("\" \\") != std::string::npos)
@@ -88,7 +83,7 @@ Verdict Recipients::rcpt(const proto::Path& to, const std::optional<directory::P
 }
 
 bool Recipients::may_send_as(const directory::Person& p, std::string_view raw) {
-  std::string address = lower(std::string(raw));
+  std::string address = text::ascii_lower(raw);
   if (address == p.address) return true;
   if (std::find(p.aliases.begin(), p.aliases.end(), address) != p.aliases.end()) return true;
   return dir_.read([&](directory::Snapshot& s) {

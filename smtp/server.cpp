@@ -24,20 +24,11 @@ using asio::use_awaitable;
 using net::tcp;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
-SaslOutcome convert(const directory::SaslResult& r) {
-  SaslOutcome o;
-  o.kind = r.kind == directory::SaslResult::challenge ? SaslOutcome::challenge
-           : r.kind == directory::SaslResult::success ? SaslOutcome::success
-                                                      : SaslOutcome::failure;
-  o.data = r.data;
-  o.user = r.user;
-  return o;
-}
-
 class Connection {
  public:
   Connection(tcp::socket s, SessionConfig cfg, std::shared_ptr<ServerContext> ctx, Peer peer)
-      : stream_(std::move(s), ctx->tls->ctx), ctx_(std::move(ctx)), session_(std::move(cfg), ctx_->recipients, peer, ctx_->dkim) {}
+      : stream_(std::move(s), ctx->tls->ctx), ctx_(std::move(ctx)), host_(cfg.hostname),
+        session_(std::move(cfg), ctx_->recipients, peer, ctx_->dkim) {}
 
   asio::awaitable<void> run(bool implicit_tls) {
     if (implicit_tls && !co_await handshake()) co_return;
@@ -56,7 +47,6 @@ class Connection {
   }
 
  private:
-  const std::string& hostname() const { return host_; }
 
   // Runs the session until it needs input; false when the connection must end.
   asio::awaitable<bool> drive() {
@@ -92,7 +82,7 @@ class Connection {
           request = std::move(std::get<SaslStep>(st.action));
         run_sasl(done, sasl_, std::move(request));
         while (!done->value) co_await done->timer.async_wait(kTuple);
-        session_.sasl_result(convert(*done->value));
+        session_.sasl_result(*done->value);
       }
     }
   }
@@ -102,7 +92,7 @@ class Connection {
     ctx_->workers.post([done = std::move(done), c = std::move(c), dns = ctx_->dns] {
       InboundAuth a;
       try {
-        a = check_inbound(*dns, InboundMessage{c.client_ip, c.helo, c.mail_from, *c.message});
+        a = check_inbound(*dns, InboundMessage{c.client_ip, c.helo, c.mail_from, *c.message, system_now_ms()});
       } catch (const std::exception&) {
         a.spf = a.dmarc = AuthResult::temperror;
       }
@@ -158,13 +148,10 @@ class Connection {
 
   beast::ssl_stream<beast::tcp_stream> stream_;
   std::shared_ptr<ServerContext> ctx_;
+  std::string host_;  // our name, for SASL
   Session session_;
   bool tls_ = false;
-  std::string host_ = "localhost";
   std::shared_ptr<directory::SaslConn> sasl_;
-
- public:
-  void set_host(std::string h) { host_ = std::move(h); }
 };
 
 }  // namespace
@@ -176,7 +163,6 @@ net::Listener& listen_smtp(net::Runtime& rt, const std::string& host, std::uint1
     auto ep = s.remote_endpoint(ec);
     Peer peer{ec ? std::string("unknown") : ep.address().to_string(), cfg.kind == Listener::submissions};
     auto conn = std::make_unique<Connection>(std::move(s), cfg, ctx, peer);
-    conn->set_host(cfg.hostname);
     co_await conn->run(cfg.kind == Listener::submissions);
   });
 }

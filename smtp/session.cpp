@@ -280,14 +280,14 @@ Step Session::on_auth(const proto::Command& c) {
   return Step{"", std::move(start)};
 }
 
-void Session::sasl_result(const SaslOutcome& r) {
+void Session::sasl_result(const directory::SaslResult& r) {
   // Called with mode_ == waiting; the reply is queued into the reader's path by next().
   switch (r.kind) {
-    case SaslOutcome::challenge:
+    case directory::SaslResult::challenge:
       mode_ = Mode::sasl;
       pending_ = "334 " + crypto::base64_encode(r.data) + "\r\n";
       return;
-    case SaslOutcome::success:
+    case directory::SaslResult::success:
       mode_ = Mode::command;
       person_ = recipients_.person(r.user);
       login_ = person_ ? person_->login : r.user;
@@ -298,7 +298,7 @@ void Session::sasl_result(const SaslOutcome& r) {
       }
       pending_ = reply(235, "2.7.0", "Authentication successful");
       return;
-    case SaslOutcome::failure:
+    case directory::SaslResult::failure:
       mode_ = Mode::command;
       ++errors_;
       pending_ = reply(535, "5.7.8", "Authentication credentials invalid");

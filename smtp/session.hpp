@@ -25,6 +25,7 @@
 
 #include "common/time.hpp"
 #include "directory/model.hpp"
+#include "directory/sasl.hpp"
 #include "mailstore/mailstore.hpp"
 #include "smtp/proto/command.hpp"
 #include "smtp/authcheck.hpp"
@@ -80,13 +81,6 @@ struct Step {
   Action action;
 };
 
-// What the SASL engine said.
-struct SaslOutcome {
-  enum Kind { challenge, success, failure } kind = failure;
-  std::string data;  // challenge (raw), or the server's final data on success (raw)
-  std::string user;  // on success: the authenticated name
-};
-
 class Session {
  public:
   // `dkim` signs what submission accepts (may be null: no signature).
@@ -98,7 +92,7 @@ class Session {
 
   void tls_started();
   void delivered(const Result<mailstore::Receipt>& r);
-  void sasl_result(const SaslOutcome& r);
+  void sasl_result(const directory::SaslResult& r);
   void auth_checked(const InboundAuth& a, UnixMs now);
 
   bool closed() const { return closed_; }

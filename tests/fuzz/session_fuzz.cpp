@@ -64,14 +64,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         s.delivered(w.mail.store->deliver(*d->delivery));
       } else if (auto* c = std::get_if<smtp::CheckAuth>(&st.action)) {
         static const smtp::StaticDns dns;
-        s.auth_checked(smtp::check_inbound(dns, {c->client_ip, c->helo, c->mail_from, *c->message}), 1795280400000);
+        s.auth_checked(smtp::check_inbound(dns, {c->client_ip, c->helo, c->mail_from, *c->message, 1795280400000}), 1795280400000);
       } else if (auto* a = std::get_if<smtp::SaslStart>(&st.action)) {
         sasl = directory::SaslEngine::get().connect(*w.dir, "smtp", "mail.tinhmau.test");
         auto r = sasl->start(a->mechanism, a->initial, 1795280400000);
-        s.sasl_result({static_cast<smtp::SaslOutcome::Kind>(r.kind), r.data, r.user});
+        s.sasl_result(r);
       } else if (auto* a = std::get_if<smtp::SaslStep>(&st.action)) {
         auto r = sasl->step(a->response, 1795280400000);
-        s.sasl_result({static_cast<smtp::SaslOutcome::Kind>(r.kind), r.data, r.user});
+        s.sasl_result(r);
       }
       if (guard == 9999) __builtin_trap();  // the session must wait for input eventually
     }

@@ -65,20 +65,20 @@ class InboundChecks : public testing::Test {
 
 TEST_F(InboundChecks, DkimVerifiesBothAlgorithmsAndCatchesTampering) {
   auto m = signed_message();
-  auto r = verify_dkim(dns_, m);
+  auto r = verify_dkim(dns_, m, system_now_ms());
   ASSERT_EQ(r.size(), 2u);
   for (const auto& c : r) EXPECT_EQ(c.result, AuthResult::pass) << c.algorithm << ": " << c.reason;
   auto tampered = m;
   tampered.replace(tampered.find("Nội dung"), 3, "Noi");
-  for (const auto& c : verify_dkim(dns_, tampered)) EXPECT_EQ(c.result, AuthResult::fail);
+  for (const auto& c : verify_dkim(dns_, tampered, system_now_ms())) EXPECT_EQ(c.result, AuthResult::fail);
   auto subject = m;
   subject.replace(subject.find("Subject: Thông"), 14, "Subject: THONG");
-  for (const auto& c : verify_dkim(dns_, subject)) {
+  for (const auto& c : verify_dkim(dns_, subject, system_now_ms())) {
     EXPECT_EQ(c.result, AuthResult::fail);
     EXPECT_EQ(c.reason, "signature does not verify");
   }
   dns_.txt_records["r1._domainkey.example.net"] = {"v=DKIM1; k=rsa; p="};  // revoked
-  for (const auto& c : verify_dkim(dns_, m))
+  for (const auto& c : verify_dkim(dns_, m, system_now_ms()))
     EXPECT_EQ(c.result, c.selector == "r1" ? AuthResult::permerror : AuthResult::pass) << c.selector;
 }
 
