@@ -20,6 +20,7 @@
 #include "common/net/tls.hpp"
 #include "directory/demo.hpp"
 #include "mailstore/mailstore.hpp"
+#include "imap/server.hpp"
 #include "smtp/outbound.hpp"
 #include "smtp/server.hpp"
 
@@ -88,6 +89,9 @@ int cmd_serve(const Argv& argv) {
   out_cfg.give_up = std::chrono::hours(cfg.mail.bounce_after_h);
   smtp::Outbound outbound(rt, recipients, workers, out_cfg);
   outbound.start();
+  // IMAP commands wait for group commits and Argon2id: their own pool, larger than the cores.
+  Workers imap_workers(static_cast<unsigned>(cfg.mail.imap_threads));
+  auto imap_ctx = std::make_shared<imap::ServerContext>(imap::ServerContext{dir, *mail.store, tls, imap_workers});
   std::vector<std::pair<std::string, std::uint16_t>> ports;
   for (const auto& name : config::Config::listener_names()) {
     const auto& l = cfg.listen.at(name);
@@ -109,7 +113,16 @@ int cmd_serve(const Argv& argv) {
       ports.emplace_back(name, lis.port());
       log_line(name + " listening on " + l.host + ":" + std::to_string(lis.port()));
     }
-    // imap, imaps, ldap, ldaps: not started until their services exist.
+    if (name == "imap" || name == "imaps") {
+      imap::SessionConfig ic;
+      ic.hostname = cfg.hostname;
+      ic.max_message_bytes = cfg.mail.max_message_mb << 20;
+      ic.plaintext_ok = cfg.mail.imap_plaintext_loopback;
+      auto& lis = imap::listen_imap(rt, l.host, l.port, ic, name == "imaps", imap_ctx);
+      ports.emplace_back(name, lis.port());
+      log_line(name + " listening on " + l.host + ":" + std::to_string(lis.port()));
+    }
+    // ldap, ldaps: not started until the LDAP service exists.
   }
 
   if (a.has("--ready-file")) {

@@ -205,7 +205,7 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
   if (auto* s = section(ctx, root, "mail")) {
     check_keys(ctx, *s, "[mail]", {"map_size_mb", "max_message_mb", "max_recipients", "quota_mb", "unit_quota_mb", "command_timeout_s",
                                     "smarthost", "dns_servers", "outbound_port", "bounce_after_h", "dmarc",
-                                    "check_inbound"});
+                                    "check_inbound", "imap_plaintext_loopback", "imap_threads"});
     auto& m = cfg.mail;
     get_int(ctx, *s, "map_size_mb", "[mail]", m.map_size_mb, 16, 1 << 24, "the most mail.mdb may grow to");
     get_int(ctx, *s, "max_message_mb", "[mail]", m.max_message_mb, 1, 1024, "the largest message accepted");
@@ -225,6 +225,8 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     get_int(ctx, *s, "bounce_after_h", "[mail]", m.bounce_after_h, 1, 24 * 30, "hours before undeliverable mail is bounced");
     get_str(ctx, *s, "dmarc", "[mail]", m.dmarc, "\"honor\" or \"tag\"");
     get_bool(ctx, *s, "check_inbound", "[mail]", m.check_inbound);
+    get_bool(ctx, *s, "imap_plaintext_loopback", "[mail]", m.imap_plaintext_loopback);
+    get_int(ctx, *s, "imap_threads", "[mail]", m.imap_threads, 1, 1024, "threads running IMAP commands (32)");
     if (const auto* n = s->get("dmarc"); n && m.dmarc != "honor" && m.dmarc != "tag")
       ctx.fail(*n, "[mail] dmarc must be \"honor\" (refuse or quarantine as the sender's domain asks) or \"tag\" (only record the result)");
   }
@@ -319,6 +321,11 @@ bounce_after_h = 120
 dmarc = "honor"
 # false: no SPF/DKIM/DMARC checks (when a filtering gateway in front of Congvu already does them).
 check_inbound = true
+# IMAP LOGIN/AUTHENTICATE without TLS, only for clients on 127.0.0.1/::1 (a webmail on the same
+# host); everyone else must use STARTTLS on 2143 or TLS on 2993 (LOGINDISABLED before it).
+imap_plaintext_loopback = false
+# Threads that run IMAP commands (they wait for disk syncs, so more than cores).
+imap_threads = 32
 )";
 }
 

@@ -53,6 +53,8 @@ struct MailConfig {
   std::uint64_t bounce_after_h = 120;  // give up (and bounce) after 5 days
   std::string dmarc = "honor";         // "honor": apply reject/quarantine; "tag": header only
   bool check_inbound = true;           // SPF/DKIM/DMARC of mail from outside
+  bool imap_plaintext_loopback = false;  // IMAP login without TLS from 127.0.0.1/::1
+  std::uint64_t imap_threads = 32;       // threads running IMAP commands
 };
 
 struct Config {

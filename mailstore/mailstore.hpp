@@ -26,6 +26,7 @@
 #include "common/kv/kv.hpp"
 #include "common/result.hpp"
 #include "mailstore/blobs.hpp"
+#include "mailstore/mime.hpp"
 #include "mailstore/model.hpp"
 
 namespace congvu::mailstore {
@@ -171,6 +172,9 @@ class Mailstore {
   // Index records of the messages with uid in [from, to], in UID order.
   std::vector<MessageRecord> messages(MailboxId id, Uid from = Uid{1}, Uid to = Uid{UINT32_MAX});
   std::string body(const MessageRecord& m);
+  // ENVELOPE, BODYSTRUCTURE and sort keys, computed at delivery (never reads the blob unless
+  // the message predates summaries).
+  mime::Summary summary(const MessageRecord& m);
   Result<FlagResult> store_flags(MailboxId id, const std::vector<Uid>& uids, const FlagChange& change);
   // Removes the listed messages that carry \Deleted (all such when `uids` is empty).
   Result<std::vector<Uid>> expunge(MailboxId id, const std::vector<Uid>& uids);

@@ -4,6 +4,7 @@
 #include "common/codec.hpp"
 #include "common/crypto.hpp"
 #include "mailstore/mailstore.hpp"
+#include "mailstore/mime.hpp"
 #include "mailstore/txn.hpp"
 
 namespace congvu::mailstore {
@@ -17,6 +18,7 @@ struct DeliveryState {
   std::shared_ptr<const Delivery> d;
   std::string sha;
   std::optional<BlobLocation> written;  // kept across reruns of the job
+  std::string summary;                  // encoded mime::Summary of a new blob
   Receipt receipt;
   std::vector<MailboxId> changed;
 };
@@ -46,7 +48,10 @@ void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Re
     // Write the bytes here, on the caller's thread, unless the store has them already: the
     // committer thread then only syncs and indexes.
     auto t = index_.read();
-    if (!t->get(blob, st->sha)) st->written = blobs_.append(st->sha, st->d->data);
+    if (!t->get(blob, st->sha)) {
+      st->written = blobs_.append(st->sha, st->d->data);
+      st->summary = mime::encode(mime::summarize(st->d->data));
+    }
   }
   auto submit = [&](kv::GroupCommitter::Job job, kv::GroupCommitter::Done fin) {
     auto since = expected.since();
@@ -65,6 +70,8 @@ void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Re
           // Unknown (or collected since the check above): write it now if not yet written.
           if (!st->written) st->written = blobs_.append(st->sha, d.data);
           detail::add_blob(t, st->sha, *st->written, n);
+          if (st->summary.empty()) st->summary = mime::encode(mime::summarize(d.data));
+          t.put(schema::summary, st->sha, st->summary);
           st->receipt.new_blob = true;
         }
         // Mailbox records are loaded once per mailbox even when a group lists it twice.
@@ -139,6 +146,14 @@ std::vector<MessageRecord> Mailstore::messages(MailboxId id, Uid from, Uid to) {
     out.push_back(std::move(m));
   }
   return out;
+}
+
+mime::Summary Mailstore::summary(const MessageRecord& m) {
+  {
+    auto t = index_.read();
+    if (auto v = t->get(schema::summary, m.blob)) return mime::decode_summary(*v);
+  }
+  return mime::summarize(body(m));  // stored before summaries existed
 }
 
 std::string Mailstore::body(const MessageRecord& m) {

@@ -12,6 +12,7 @@
 //   usage     account                               bytes + messages (quota)
 //   acl       be64 mailbox id + identifier          RFC 4314 rights letters
 //   queue     be64 queue id                         QueueEntry (outbound mail; holds a blob ref)
+//   summary   32-byte SHA-256                       mime::Summary (ENVELOPE, BODYSTRUCTURE, sort keys)
 #pragma once
 
 #include <compare>
@@ -114,7 +115,7 @@ Usage decode_usage(std::string_view v);
 QueueEntry decode_queue(std::string_view key, std::string_view v);
 
 namespace schema {
-enum Table : unsigned { meta, mailbox, mbox, msg, modseq, blob, segment, usage, acl, queue, kTableCount };
+enum Table : unsigned { meta, mailbox, mbox, msg, modseq, blob, segment, usage, acl, queue, summary, kTableCount };
 std::vector<std::string> table_names();
 std::string mailbox_key(std::string_view account, std::string_view name);
 std::string id_key(MailboxId id);

@@ -131,6 +131,7 @@ void unref_blob(kv::WriteTxn& t, std::string_view sha) {
   }
   // The last reference: the bytes become garbage that collect() reclaims with the segment.
   t.del(blob, sha);
+  t.del(summary, sha);
   add_segment_live(t, b.segment, -static_cast<std::int64_t>(BlobStore::kHeader + b.length));
 }
 

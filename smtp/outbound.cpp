@@ -16,11 +16,13 @@
 
 #include "common/ids.hpp"
 #include "common/text.hpp"
-#include "smtp/completion.hpp"
+#include "common/net/completion.hpp"
 #include "smtp/dsn.hpp"
 #include "smtp/proto/reply.hpp"
 
 namespace congvu::smtp {
+
+using net::Completion;
 
 namespace {
 

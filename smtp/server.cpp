@@ -10,7 +10,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "common/net/tls_context.hpp"
-#include "smtp/completion.hpp"
+#include "common/net/completion.hpp"
 #include "directory/sasl.hpp"
 
 namespace congvu::smtp {
@@ -22,6 +22,7 @@ namespace beast = boost::beast;
 namespace ssl = asio::ssl;
 using asio::use_awaitable;
 using net::tcp;
+using net::Completion;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
 class Connection {

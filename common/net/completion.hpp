@@ -1,4 +1,4 @@
-// Internal to smtp/ server code: lets a coroutine wait, on its own executor, for a result that
+// For server code (smtp/, imap/): lets a coroutine wait, on its own executor, for a result that
 // another thread (the mail store's committer, the worker pool) produces.
 //   auto done = std::make_shared<Completion<T>>(executor);
 //   start_work(done);                 // later, on any thread: Completion<T>::set(done, value)
@@ -13,7 +13,7 @@
 #include <memory>
 #include <optional>
 
-namespace congvu::smtp {
+namespace congvu::net {
 
 template <class T>
 struct Completion {
@@ -32,4 +32,4 @@ struct Completion {
   }
 };
 
-}  // namespace congvu::smtp
+}  // namespace congvu::net

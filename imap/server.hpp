@@ -1,0 +1,38 @@
+// The IMAP listeners on the Runtime (STYLE.md habit 7): a coroutine per connection reads bytes,
+// feeds the Session and writes what it answers. Session::next() runs on the IMAP worker pool
+// (it waits for group commits and Argon2id), one call at a time per connection; the event
+// loops only move bytes. Actions: the TLS handshake (STARTTLS, or at once on 2993), DEFLATE
+// after COMPRESS (RFC 4978: raw deflate, a sync flush after each write), and IDLE: the
+// connection waits for the client's DONE and for the mail store's change feed, and asks the
+// session for updates when the mailbox changes (and every 2 s on a unit's official inbox, so
+// that a transfer out of the position ends access at once).
+// Timeouts: 30 minutes of silence (RFC 9051 5.4) and 31 minutes in IDLE; 60 s for writes.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/net/runtime.hpp"
+#include "common/workers.hpp"
+#include "imap/session.hpp"
+
+namespace congvu::net {
+class TlsContext;
+}
+
+namespace congvu::imap {
+
+struct ServerContext {
+  directory::Directory& dir;
+  mailstore::Mailstore& store;
+  std::shared_ptr<net::TlsContext> tls;
+  Workers& workers;  // runs Session::next()
+  std::chrono::seconds idle_timeout{30 * 60};
+};
+
+// `implicit_tls`: the IMAPS port. cfg.plaintext_ok is applied only to loopback peers.
+net::Listener& listen_imap(net::Runtime& rt, const std::string& host, std::uint16_t port, SessionConfig cfg,
+                           bool implicit_tls, std::shared_ptr<ServerContext> ctx);
+
+}  // namespace congvu::imap

@@ -1,0 +1,181 @@
+// The IMAP state machine (RFC 9051 IMAP4rev2 and RFC 3501 IMAP4rev1, selectable by ENABLE,
+// with the extensions listed in imap/README.md), without sockets or clocks: the server feeds
+// bytes, calls next() and performs the action it returns (STYLE.md habit 5).
+//
+//   Session s(cfg, ctx, peer);
+//   out(s.greeting());
+//   loop: s.feed(bytes); for (;;) { Step st = s.next(now); out(st.out); perform(st.action);
+//                                    if (holds<NeedInput>) break; }
+//
+// next() may block: it reads and writes the mail store (a write waits for its group commit:
+// nobody is told OK before the data is on disk) and runs password checks. The server therefore
+// calls it on a worker pool, never on an event loop thread, and one call at a time.
+//
+// SECURITY: before TLS, LOGIN and AUTHENTICATE are refused (LOGINDISABLED) unless the peer is
+// allowed plaintext (a configured loopback); before login, literals are limited to 8 KiB; every
+// mailbox access is checked against RFC 4314 rights computed from the directory at the time
+// of the command, so a person moved out of the position that holds a unit's official inbox
+// loses it at once, also when it is selected (the session answers NO [NOPERM] and deselects);
+// max_errors bad commands end the session with BYE.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/time.hpp"
+#include "directory/directory.hpp"
+#include "directory/sasl.hpp"
+#include "imap/proto/command.hpp"
+#include "mailstore/mailstore.hpp"
+
+namespace congvu::imap {
+
+struct SessionConfig {
+  std::string hostname = "mail.tinhmau.test";
+  bool starttls = true;          // STARTTLS offered (port 2143)
+  bool plaintext_ok = false;     // LOGIN/AUTHENTICATE allowed without TLS (configured loopback)
+  std::uint64_t max_message_bytes = 50ULL << 20;  // APPENDLIMIT
+  std::size_t max_line = 65536;
+  int max_errors = 10;
+  bool compress = true;          // COMPRESS=DEFLATE offered
+};
+
+struct Context {
+  directory::Directory& dir;
+  mailstore::Mailstore& store;
+};
+
+struct Peer {
+  std::string ip;
+  bool tls = false;  // implicit TLS (2993) starts with true
+};
+
+// Actions for the server layer.
+struct NeedInput {};
+struct StartTls {};   // handshake, then tls_started()
+struct Close {};
+struct Compress {};   // from now on, both directions go through DEFLATE (RFC 4978)
+struct Idle {         // wait for input, and call idle_poll() when the mailbox changes
+  std::optional<mailstore::MailboxId> mailbox;
+  bool shared = false;  // a role mailbox: poll now and then for lost rights too
+};
+using Action = std::variant<NeedInput, StartTls, Close, Compress, Idle>;
+
+struct Step {
+  std::string out;  // bytes to send before performing the action
+  Action action;
+};
+
+class Session {
+ public:
+  Session(SessionConfig cfg, Context ctx, Peer peer);
+  ~Session();
+
+  std::string greeting() const;
+  void feed(std::string_view bytes) { reader_.feed(bytes); }
+  Step next(UnixMs now);
+  void tls_started();
+  // During IDLE: untagged updates for what changed since the last report (and BYE with
+  // Close when access to the mailbox was withdrawn meanwhile).
+  Step idle_poll(UnixMs now);
+  bool idling() const { return idle_tag_.has_value(); }
+  const std::string& login() const { return login_; }
+
+  // Exposed for tests and the fuzzer: the capabilities advertised now.
+  std::string capabilities() const;
+
+  struct Fetch;      // one FETCH item (selected.cpp)
+  struct SearchKey;  // one SEARCH key (search.cpp)
+
+ private:
+  enum class State { not_authenticated, authenticated, selected, logout };
+  struct Selected;
+  struct Mailbox;  // a visible name resolved to an account and a stored name
+
+  Step dispatch(const std::string& text, UnixMs now);
+  void command(proto::Parser& p, const std::string& tag, const std::string& name, bool uid, UnixMs now);
+
+  // not authenticated
+  void cmd_login(proto::Parser& p, const std::string& tag, UnixMs now);
+  void cmd_authenticate(proto::Parser& p, const std::string& tag, UnixMs now);
+  void sasl_continue(const std::string& line, UnixMs now);
+  void logged_in(const directory::Person& person, const std::string& tag, UnixMs now);
+  // authenticated
+  void cmd_select(proto::Parser& p, const std::string& tag, bool read_only, UnixMs now);
+  void cmd_create(proto::Parser& p, const std::string& tag, UnixMs now);
+  void cmd_delete(proto::Parser& p, const std::string& tag);
+  void cmd_rename(proto::Parser& p, const std::string& tag, UnixMs now);
+  void cmd_subscribe(proto::Parser& p, const std::string& tag, bool on);
+  void cmd_list(proto::Parser& p, const std::string& tag, bool lsub);
+  void cmd_status(proto::Parser& p, const std::string& tag);
+  void status_for(const std::string& account, const std::string& stored, const mailstore::MailboxRecord& r,
+                  const std::vector<std::string>& items, const std::string& wire_name);
+  void cmd_append(proto::Parser& p, const std::string& tag, UnixMs now);
+  void cmd_namespace(proto::Parser& p, const std::string& tag);
+  void cmd_enable(proto::Parser& p, const std::string& tag);
+  void cmd_quota(proto::Parser& p, const std::string& tag, const std::string& name);
+  void cmd_acl(proto::Parser& p, const std::string& tag, const std::string& name);
+  // selected
+  void cmd_close(const std::string& tag, bool expunge);
+  void cmd_expunge(proto::Parser& p, const std::string& tag, bool uid);
+  void cmd_fetch(proto::Parser& p, const std::string& tag, bool uid, UnixMs now);
+  void cmd_store(proto::Parser& p, const std::string& tag, bool uid);
+  void cmd_copy(proto::Parser& p, const std::string& tag, bool uid, bool move, UnixMs now);
+  void cmd_search(proto::Parser& p, const std::string& tag, bool uid);
+  void cmd_sort(proto::Parser& p, const std::string& tag, bool uid);
+  void cmd_thread(proto::Parser& p, const std::string& tag, bool uid);
+
+  // helpers
+  std::optional<Mailbox> resolve(const std::string& visible_name);
+  std::string visible(const std::string& account, const std::string& name);
+  std::string encode_name(const std::string& utf8) const;
+  std::optional<std::string> decode_name(const std::string& wire) const;
+  mailstore::Accessor accessor();
+  bool check_selected_access();
+  // Reports changes of the selected mailbox since the last report (EXISTS, FETCH FLAGS, and
+  // EXPUNGE/VANISHED unless `expunges` is false: not during FETCH, STORE and SEARCH).
+  void sync(bool expunges);
+  void report_expunged(const std::vector<std::uint32_t>& uids);
+  std::vector<std::uint32_t> resolve_set(const proto::SeqSet& set, bool uid) const;
+  std::string flags_text(std::uint8_t flags, const std::vector<std::string>& keywords) const;
+  std::vector<std::uint32_t> run_search(proto::Parser& p, bool* saved_used = nullptr);
+  void untagged(const std::string& line) { out_ += "* " + line + "\r\n"; }
+  void tagged(const std::string& tag, const std::string& status, const std::string& text) {
+    out_ += tag + " " + status + " " + text + "\r\n";
+  }
+  void bad(const std::string& tag, const std::string& text);
+
+  SessionConfig cfg_;
+  Context ctx_;
+  Peer peer_;
+  proto::CommandReader reader_;
+  State state_ = State::not_authenticated;
+  std::string out_;
+  Action action_ = NeedInput{};
+  int errors_ = 0;
+
+  std::optional<PersonId> person_;
+  std::string login_, account_;
+  bool rev2_ = false, utf8_ = false, condstore_ = false, qresync_ = false;
+  std::unique_ptr<Selected> sel_;
+  std::vector<std::pair<std::string, std::string>> roles_;  // (unit code, slug) held now
+  bool active_ = true;
+  mailstore::ModSeq search_modseq_ = 0;  // CONDSTORE: highest modseq among SEARCH results
+
+  // AUTHENTICATE in progress
+  std::unique_ptr<directory::SaslConn> sasl_;
+  std::optional<std::string> sasl_tag_;
+  std::optional<std::string> sasl_done_user_;  // success data sent, waiting for the empty line
+  // IDLE in progress
+  std::optional<std::string> idle_tag_;
+  bool compressing_ = false;
+  bool tls_ = false;
+};
+
+}  // namespace congvu::imap
