@@ -123,10 +123,10 @@ struct Lexer {
   std::optional<std::string> value() {
     skip_cfws();
     if (i < s.size() && s[i] == '"') return quoted();
-    // Lenient: a value runs to the next ';' (unquoted spaces and specials are common).
+    // Lenient: a token that may hold specials such as '/' or '@' (common unquoted).
     std::size_t st = i;
-    while (i < s.size() && s[i] != ';' && s[i] != '\r' && s[i] != '\n') ++i;
-    std::string_view v = trim(s.substr(st, i - st));
+    while (i < s.size() && s[i] != ';' && s[i] != '(' && s[i] != '"' && !wsp(s[i]) && s[i] != '\r' && s[i] != '\n') ++i;
+    std::string_view v = s.substr(st, i - st);
     if (v.empty()) return std::nullopt;
     return std::string(v);
   }
@@ -147,7 +147,7 @@ std::vector<Param> parse_params(Lexer& lx) {
     if (!lx.take('=')) continue;
     auto value = lx.value();
     if (!value) value = "";
-    std::string n = lower(*name);
+    std::string n = *name;  // names keep their case, as other servers report them
     Piece p{n, -1, false, *value};
     if (!n.empty() && n.back() == '*') {
       p.extended = true;
@@ -170,7 +170,7 @@ std::vector<Param> parse_params(Lexer& lx) {
     if (used[k]) continue;
     if (pieces[k].index < 0) {
       used[k] = true;
-      if (std::any_of(out.begin(), out.end(), [&](const Param& p) { return p.name == pieces[k].base || p.name == pieces[k].base + "*"; }))
+      if (std::any_of(out.begin(), out.end(), [&](const Param& p) { return ieq(p.name, pieces[k].base) || ieq(p.name, pieces[k].base + "*"); }))
         continue;
       out.push_back(Param{pieces[k].base + (pieces[k].extended ? "*" : ""), pieces[k].value});
       continue;
@@ -181,7 +181,7 @@ std::vector<Param> parse_params(Lexer& lx) {
     for (int idx = 0;; ++idx) {
       bool found = false;
       for (std::size_t j = 0; j < pieces.size(); ++j) {
-        if (!used[j] && pieces[j].base == pieces[k].base && pieces[j].index == idx) {
+        if (!used[j] && ieq(pieces[j].base, pieces[k].base) && pieces[j].index == idx) {
           used[j] = true;
           found = true;
           std::string v = pieces[j].value;
@@ -207,7 +207,7 @@ std::vector<Param> parse_params(Lexer& lx) {
       if (!found) break;
     }
     for (std::size_t j = 0; j < pieces.size(); ++j)
-      if (pieces[j].base == pieces[k].base) used[j] = true;
+      if (ieq(pieces[j].base, pieces[k].base)) used[j] = true;
     out.push_back(Param{pieces[k].base + (extended ? "*" : ""), value});
   }
   return out;
@@ -215,7 +215,7 @@ std::vector<Param> parse_params(Lexer& lx) {
 
 std::optional<std::string> param(const std::vector<Param>& ps, std::string_view name) {
   for (const auto& p : ps)
-    if (p.name == name) return p.value;
+    if (ieq(p.name, name)) return p.value;
   return std::nullopt;
 }
 
@@ -223,6 +223,13 @@ std::optional<std::string> param(const std::vector<Param>& ps, std::string_view 
 
 void parse_part(std::string_view msg, Part& p, std::size_t begin, std::size_t end, int depth, bool digest,
                 std::size_t& budget);
+
+// Moves the end of a part (and of the message inside it) to `end`.
+void extend(std::string_view msg, Part& p, std::size_t end) {
+  p.end = end;
+  p.lines = count_lines(msg.substr(p.body, end - p.body));
+  if (p.is_message()) extend(msg, p.parts.front(), end);
+}
 
 void parse_multipart(std::string_view msg, Part& p, int depth, std::size_t& budget) {
   auto boundary = param(p.params, "boundary");
@@ -254,17 +261,21 @@ void parse_multipart(std::string_view msg, Part& p, int depth, std::size_t& budg
     std::size_t line_end = body.find('\n', after);
     line_end = line_end == std::string_view::npos ? body.size() : line_end + 1;
     if (part_start) {
-      // The line end before the delimiter belongs to it (RFC 2046 5.1.1).
+      // The line end before the delimiter belongs to it (RFC 2046 5.1.1) ...
       std::size_t pe = at;
       if (pe > *part_start && body[pe - 1] == '\n') --pe;
       if (pe > *part_start && body[pe - 1] == '\r') --pe;
       if (p.parts.size() < kMaxParts && budget > 0) {
         Part child;
         parse_part(msg, child, *part_start, std::max(pe, *part_start), depth + 1, digest, budget);
+        // ... unless it ends the close-delimiter line of a multipart inside the part: then it
+        // is that multipart's epilogue (Dovecot and Cyrus count it so).
+        if (child.close_end == child.end && child.end < at) extend(msg, child, at);
         p.parts.push_back(std::move(child));
       }
     }
     if (close) {
+      p.close_end = line_end;
       part_start.reset();
       break;
     }
@@ -341,6 +352,7 @@ void parse_part(std::string_view msg, Part& p, std::size_t begin, std::size_t en
     if (enc != "base64" && enc != "quoted-printable") {
       Part inner;
       parse_part(msg, inner, p.body, end, depth + 1, false, budget);
+      p.close_end = inner.close_end;
       p.parts.push_back(std::move(inner));
     }
   }
@@ -615,7 +627,8 @@ std::string bodystructure(std::string_view msg, const Part& p, bool extended) {
     std::string out = "(";
     if (p.parts.empty()) {
       // A multipart without parts: one empty text part, as other servers describe it.
-      out += "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)";
+      out += std::string("(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0") +
+             (extended ? " NIL NIL NIL NIL)" : ")");
     }
     for (const auto& c : p.parts) out += bodystructure(msg, c, extended);
     out += " " + nstr(p.subtype);
@@ -623,7 +636,7 @@ std::string bodystructure(std::string_view msg, const Part& p, bool extended) {
     return out + ")";
   }
   std::string out = "(" + nstr(p.type) + " " + nstr(p.subtype) + " ";
-  if (!p.typed && ieq(p.type, "text"))
+  if (p.params.empty() && ieq(p.type, "text"))
     out += "(\"charset\" \"us-ascii\")";
   else
     out += params_list(p.params);

@@ -36,6 +36,8 @@ struct Part {
   std::vector<Param> disposition_params;
   std::size_t lines = 0;
   std::vector<Part> parts;  // children of a multipart, or the message inside message/rfc822
+  // Where the close-delimiter line of the last multipart inside ends (npos if none).
+  std::size_t close_end = std::string::npos;
   bool is_multipart() const;
   bool is_message() const;  // message/rfc822 or message/global with a parsed message inside
 };

@@ -100,3 +100,89 @@ def main():
     passed = result.testsRun - failed - len(result.skipped)
     print(f"{passed} passed, {failed} failed" + (f", {len(result.skipped)} skipped" if result.skipped else ""))
     sys.exit(1 if failed or result.testsRun == 0 else 0)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Dovecot:
+    """Debian's Dovecot as our own process on a loopback port (never the system service): one
+    user with a plaintext password, Maildir under a temporary home. The reference IMAP server
+    for BODYSTRUCTURE comparisons and benchmarks."""
+
+    def __init__(self, root, user="annv", password="secret", extra=""):
+        import pwd
+        self.root, self.user, self.password = root, user, password
+        self.port = free_port()
+        os.chmod(root, 0o755)  # Dovecot's auth process runs as another user
+        os.makedirs(os.path.join(root, "run"), exist_ok=True)
+        os.makedirs(os.path.join(root, "home"), exist_ok=True)
+        me = pwd.getpwuid(os.getuid())
+        # Dovecot refuses uid 0 for mail: as root, mail is stored as the dovecot user.
+        mail_uid, mail_gid = (os.getuid(), os.getgid()) if os.getuid() else (pwd.getpwnam("dovecot").pw_uid, pwd.getpwnam("dovecot").pw_gid)
+        os.chown(os.path.join(root, "home"), mail_uid, mail_gid)
+        with open(os.path.join(root, "passwd"), "w") as f:
+            f.write(f"{user}:{{PLAIN}}{password}::::::\n")
+        self.conf = os.path.join(root, "dovecot.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+first_valid_uid = 0
+default_internal_user = {me.pw_name if os.getuid() else 'dovecot'}
+default_login_user = {me.pw_name if os.getuid() else 'dovenull'}
+passdb {{
+  driver = passwd-file
+  args = {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={mail_uid} gid={mail_gid} home={root}/home/%u
+}}
+mail_location = maildir:~/Maildir
+service imap-login {{
+  inet_listener imap {{
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+{extra}
+""")
+        with open(os.path.join(root, "dovecot.err"), "w") as err:
+            self.proc = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", self.conf], stdout=subprocess.DEVNULL, stderr=err)
+        import socket
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise AssertionError("dovecot did not start: " + open(os.path.join(root, "dovecot.err")).read()
+                                         + open(os.path.join(root, "dovecot.log")).read() if os.path.exists(os.path.join(root, "dovecot.log")) else "")
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
