@@ -156,7 +156,10 @@ class Connection {
       co_await next();
       Step st = std::move(step_);
       if (!st.out.empty() && !co_await send(st.out)) co_return false;
-      if (std::holds_alternative<NeedInput>(st.action)) co_return true;
+      if (std::holds_alternative<NeedInput>(st.action)) {
+        if (st.more) continue;
+        co_return true;
+      }
       if (std::holds_alternative<Close>(st.action)) co_return false;
       if (std::holds_alternative<StartTls>(st.action)) {
         if (!co_await handshake()) co_return false;

@@ -117,6 +117,18 @@ void Session::bad(const std::string& tag, const std::string& text) {
 }
 
 Step Session::next(UnixMs now) {
+  // Pipelined commands run back to back; the output goes out in pieces of about 256 KiB.
+  std::string all;
+  for (;;) {
+    bool progressed = false;
+    Step st = next_one(now, progressed);
+    all += st.out;
+    if (!std::holds_alternative<NeedInput>(st.action) || !progressed) return {std::move(all), std::move(st.action)};
+    if (all.size() > (256 << 10)) return {std::move(all), NeedInput{}, true};
+  }
+}
+
+Step Session::next_one(UnixMs now, bool& progressed) {
   out_.clear();
   action_ = NeedInput{};
   if (state_ == State::logout) return {"", Close{}};
@@ -124,6 +136,7 @@ Step Session::next(UnixMs now) {
     bool too_long = false;
     auto line = reader_.line(&too_long);
     if (!line) return {std::move(out_), NeedInput{}};
+    progressed = true;
     std::string tag = *std::exchange(idle_tag_, std::nullopt);
     if (too_long || upper(*line) != "DONE") {
       bad(tag, "IDLE ends with DONE");
@@ -137,6 +150,7 @@ Step Session::next(UnixMs now) {
     bool too_long = false;
     auto line = reader_.line(&too_long);
     if (!line) return {std::move(out_), NeedInput{}};
+    progressed = true;
     if (too_long) {
       std::string tag = *std::exchange(sasl_tag_, std::nullopt);
       sasl_.reset();
@@ -147,6 +161,7 @@ Step Session::next(UnixMs now) {
     return {std::move(out_), std::move(action_)};
   }
   auto ev = reader_.next();
+  progressed = ev.kind == proto::CommandReader::Kind::error || ev.kind == proto::CommandReader::Kind::command;
   switch (ev.kind) {
     case proto::CommandReader::Kind::need_more:
       return {std::move(out_), NeedInput{}};

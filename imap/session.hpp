@@ -70,6 +70,7 @@ using Action = std::variant<NeedInput, StartTls, Close, Compress, Idle>;
 struct Step {
   std::string out;  // bytes to send before performing the action
   Action action;
+  bool more = false;  // with NeedInput: more commands are buffered, call next() again first
 };
 
 class Session {
@@ -98,6 +99,7 @@ class Session {
   struct Selected;
   struct Mailbox;  // a visible name resolved to an account and a stored name
 
+  Step next_one(UnixMs now, bool& progressed);
   Step dispatch(const std::string& text, UnixMs now);
   void command(proto::Parser& p, const std::string& tag, const std::string& name, bool uid, UnixMs now);
 

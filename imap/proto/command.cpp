@@ -59,11 +59,11 @@ void CommandReader::compact() {
 }
 
 CommandReader::Event CommandReader::next() {
-  auto drop = [&](std::string message, bool too_big) {
+  // `line`: the current line when the command has no text yet (its tag is there).
+  auto drop = [&](std::string message, bool too_big, std::string_view line) {
     if (dropping_) return;
     dropping_ = true;
-    dropped_ = Event{Kind::error, {}, tag_of(cmd_.empty() ? std::string_view(buf_).substr(pos_) : cmd_),
-                     std::move(message), too_big};
+    dropped_ = Event{Kind::error, {}, tag_of(cmd_.empty() ? line : std::string_view(cmd_)), std::move(message), too_big};
     cmd_.clear();
   };
   auto finish_drop = [&] {
@@ -87,7 +87,7 @@ CommandReader::Event CommandReader::next() {
     std::size_t nl = buf_.find('\n', pos_);
     if (nl == std::string::npos) {
       if (buf_.size() - pos_ > limits_.max_line) {
-        if (!dropping_line_) drop("command line too long", true);
+        if (!dropping_line_) drop("command line too long", true, std::string_view(buf_).substr(pos_));
         dropping_line_ = true;
         pos_ = buf_.size();
       }
@@ -98,23 +98,23 @@ CommandReader::Event CommandReader::next() {
     pos_ = nl + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     bool long_tail = std::exchange(dropping_line_, false);
-    if (!long_tail && line.size() > limits_.max_line) drop("command line too long", true);
+    if (!long_tail && line.size() > limits_.max_line) drop("command line too long", true, line);
     auto mark = literal_at_end(line);
     if (!dropping_) {
       cmd_.append(line);
       cmd_.append("\r\n");
-      if (cmd_.size() > limits_.max_command) drop("command too long", true);
+      if (cmd_.size() > limits_.max_command) drop("command too long", true, line);
     }
     if (mark) {
       bool over = mark->size > limits_.max_literal || cmd_.size() + mark->size > limits_.max_command;
       if (over) {
         if (mark->sync) {
           // The client waits for our go-ahead: refuse now, nothing more of it will come.
-          drop("literal too big", true);
+          drop("literal too big", true, line);
           compact();
           return finish_drop();
         }
-        drop("literal too big", true);  // it comes anyway: read and discard it
+        drop("literal too big", true, line);  // it comes anyway: read and discard it
       } else if (mark->sync) {
         if (dropping_) {
           compact();
