@@ -685,7 +685,7 @@ std::string to_utf8(std::string_view bytes, std::string_view charset) {
                                 static_cast<std::int32_t>(bytes.size()), &err);
   if (U_FAILURE(err)) return std::string(bytes);
   out.resize(static_cast<std::size_t>(n));
-  return out;
+  return text::nfc(out);  // windows-1258 and others write tones as combining marks
 }
 
 namespace {
