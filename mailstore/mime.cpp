@@ -422,6 +422,7 @@ std::vector<Address> parse_addresses(std::string_view s) {
       } else {
         std::size_t st = i;
         while (i < s.size() && !wsp(s[i]) && s[i] != '\r' && s[i] != '\n' && !std::strchr("()<>,;:\"", s[i])) ++i;
+        if (i == st) ++i;  // a stray ')' or '>': part of the word, never a loop without progress
         std::string w(s.substr(st, i - st));
         if (w.find('@') != std::string::npos) had_at = true;
         words.push_back(w);
