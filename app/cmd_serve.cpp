@@ -93,11 +93,15 @@ int cmd_serve(const Argv& argv) {
   Workers imap_workers(static_cast<unsigned>(cfg.mail.imap_threads));
   auto imap_ctx = std::make_shared<imap::ServerContext>(imap::ServerContext{dir, *mail.store, tls, imap_workers});
   std::vector<std::pair<std::string, std::uint16_t>> ports;
+  // Filled once every listener is bound (requests arrive only after rt.run()).
+  auto mail_endpoints = std::make_shared<MailEndpoints>();
+  mail_endpoints->domain = cfg.directory.domain;
+  mail_endpoints->hostname = cfg.hostname;
   for (const auto& name : config::Config::listener_names()) {
     const auto& l = cfg.listen.at(name);
     if (!l.enabled()) continue;
     if (name == "https") {
-      auto& lis = net::listen_https(rt, l.host, l.port, tls, make_router(dir));
+      auto& lis = net::listen_https(rt, l.host, l.port, tls, make_router(dir, mail_endpoints));
       ports.emplace_back(name, lis.port());
       log_line("https listening on " + l.host + ":" + std::to_string(lis.port()));
     }
@@ -125,6 +129,12 @@ int cmd_serve(const Argv& argv) {
     // ldap, ldaps: not started until the LDAP service exists.
   }
 
+  for (const auto& [name, port] : ports) {
+    if (name == "imaps") mail_endpoints->imaps = port;
+    if (name == "imap") mail_endpoints->imap = port;
+    if (name == "smtps") mail_endpoints->smtps = port;
+    if (name == "submission") mail_endpoints->submission = port;
+  }
   if (a.has("--ready-file")) {
     std::string json = "{\"pid\":" + std::to_string(getpid()) + ",\"ports\":{";
     for (std::size_t i = 0; i < ports.size(); ++i)

@@ -284,6 +284,52 @@ class ImapTest(support.ServerTest):
         m.logout()
         other.logout()
 
+    # ---- autoconfiguration
+
+    def https(self, path, body=None):
+        import urllib.request
+        req = urllib.request.Request(f"https://127.0.0.1:{self.info['ports']['https']}{path}", data=body,
+                                     headers={"Content-Type": "text/xml"} if body else {})
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def test_autoconfig_thunderbird_and_outlook(self):
+        import xml.etree.ElementTree as ET
+        status, body = self.https(f"/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=annv@{DOMAIN}")
+        self.assertEqual(status, 200)
+        doc = ET.fromstring(body)
+        incoming = doc.find("emailProvider/incomingServer")
+        self.assertEqual(incoming.find("port").text, str(self.port))
+        self.assertEqual(incoming.find("socketType").text, "SSL")
+        self.assertEqual(incoming.find("username").text, "%EMAILADDRESS%")
+        outgoing = doc.find("emailProvider/outgoingServer")
+        self.assertEqual(outgoing.find("port").text, str(self.info["ports"]["smtps"]))
+        # A person types only address and password: the advertised login works.
+        m = imaplib.IMAP4_SSL("127.0.0.1", int(incoming.find("port").text), ssl_context=self.ctx)
+        self.assertEqual(m.login(f"annv@{DOMAIN}", PASSWORD)[0], "OK")
+        m.logout()
+        with smtplib.SMTP_SSL("127.0.0.1", int(outgoing.find("port").text), context=self.ctx) as s:
+            s.login(f"annv@{DOMAIN}", PASSWORD)
+        request = (f'<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/'
+                   f'autodiscover/outlook/requestschema/2006"><Request><EMailAddress>annv@{DOMAIN}</EMailAddress>'
+                   '<AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a'
+                   '</AcceptableResponseSchema></Request></Autodiscover>').encode()
+        status, body = self.https("/autodiscover/autodiscover.xml", request)
+        self.assertEqual(status, 200)
+        ns = {"r": "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"}
+        protocols = ET.fromstring(body).findall(".//r:Protocol", ns)
+        by_type = {p.find("r:Type", ns).text: p for p in protocols}
+        self.assertEqual(by_type["IMAP"].find("r:Port", ns).text, str(self.port))
+        self.assertEqual(by_type["IMAP"].find("r:LoginName", ns).text, f"annv@{DOMAIN}")
+        self.assertEqual(by_type["SMTP"].find("r:Port", ns).text, str(self.info["ports"]["smtps"]))
+        status, _ = self.https("/Autodiscover/Autodiscover.xml", request.replace(DOMAIN.encode(), b"example.org"))
+        self.assertEqual(status, 404)
+        status, _ = self.https("/autodiscover/autodiscover.xml", b"<EMailAddress>a<b@" + DOMAIN.encode() + b"</EMailAddress>")
+        self.assertEqual(status, 404)
+
     # ---- limits and bad input
 
     def test_bad_input(self):
