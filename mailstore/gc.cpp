@@ -115,6 +115,16 @@ std::vector<std::string> Mailstore::check(std::size_t max) {
       report("blob " + crypto::hex(k) + ": " + std::to_string(b.refs) + " references recorded, " + std::to_string(n) + " found");
     if (it != refs.end()) refs.erase(it);
     live[b.segment] += BlobStore::kHeader + b.length;
+    if (!t->get(schema::summary, k)) report("blob " + crypto::hex(k) + " has no MIME summary");
+    return true;
+  });
+  kv::scan_prefix(*t, schema::summary, "", [&](std::string_view k, std::string_view v) {
+    if (!t->get(blob, k)) report("MIME summary " + crypto::hex(k) + " of a blob that is gone");
+    try {
+      (void)mime::decode_summary(v);
+    } catch (const codec::DecodeError& e) {
+      report("MIME summary " + crypto::hex(k) + ": " + e.what());
+    }
     return true;
   });
   for (const auto& [sha, n] : refs) report("blob " + crypto::hex(sha) + " is used by " + std::to_string(n) + " messages but not recorded");

@@ -169,6 +169,19 @@ TEST_P(MailstoreTest, ExpungeReleasesTheBlobOnlyWithTheLastReference) {
   EXPECT_TRUE(again.new_blob);
 }
 
+TEST_P(MailstoreTest, MimeSummaryIsStoredWithTheBlob) {
+  const std::string msg =
+      "Subject: =?utf-8?q?K=E1=BA=BF_ho=E1=BA=A1ch?=\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n";
+  deliver(msg, {{alice}, {bob}});
+  auto m = ms().messages(box(alice, "INBOX").id).at(0);
+  auto sum = ms().summary(m);
+  EXPECT_EQ(sum.subject, "kế hoạch");
+  EXPECT_EQ(sum.bodystructure, mime::bodystructure(msg, mime::parse(msg), true));
+  EXPECT_EQ(sum.envelope.substr(0, 6), "(NIL \"");
+  expect_consistent();  // check(): every blob has its summary and every summary its blob
+}
+
 TEST_P(MailstoreTest, CopyAndMoveKeepFlagsAndShareTheBlob) {
   deliver("x\r\n", {{alice, "INBOX", seen, {"$Work"}}});
   ms().ensure_account(alice, kNow);
