@@ -129,6 +129,35 @@ std::vector<std::string> Snapshot::check(std::size_t max) {
   return problems;
 }
 
+CredentialCache::CredentialCache(std::size_t max_entries, UnixMs ttl_ms)
+    : secret_(crypto::random_string(32)), max_(max_entries), ttl_(ttl_ms) {}
+
+std::string CredentialCache::key(const PersonId& id, std::string_view password) const {
+  std::string data(id.bytes());
+  data += password;
+  return crypto::hmac_sha256(secret_, data);
+}
+
+bool CredentialCache::hit(const PersonId& id, std::string_view password, std::string_view stored_hash, UnixMs now) {
+  std::string k = key(id, password);
+  std::lock_guard lk(mu_);
+  auto it = entries_.find(k);
+  if (it == entries_.end()) return false;
+  if (now - it->second.second > ttl_ || now < it->second.second ||
+      !crypto::equal_constant_time(it->second.first, stored_hash)) {
+    entries_.erase(it);
+    return false;
+  }
+  return true;
+}
+
+void CredentialCache::put(const PersonId& id, std::string_view password, std::string_view stored_hash, UnixMs now) {
+  std::string k = key(id, password);
+  std::lock_guard lk(mu_);
+  if (entries_.size() >= max_) entries_.clear();
+  entries_[k] = {std::string(stored_hash), now};
+}
+
 Result<Person> Directory::authenticate(std::string_view who, std::string_view password, UnixMs now) {
   auto denied = [] { return make_error(Errc::unauthorized, "invalid credentials"); };
   std::optional<Person> p;
@@ -144,7 +173,9 @@ Result<Person> Directory::authenticate(std::string_view who, std::string_view pa
     (void)verify_password(dummy, password);
     return denied();
   }
+  if (cache_.hit(p->id, password, cred->password_hash, now)) return *p;
   if (!verify_password(cred->password_hash, password)) return denied();
+  if (!needs_rehash(cred->password_hash, settings_.argon2)) cache_.put(p->id, password, cred->password_hash, now);
   if (needs_rehash(cred->password_hash, settings_.argon2)) {
     // Upgrade an imported or outdated hash now that the password is known. Failure to upgrade
     // must not fail the login.

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <map>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -176,6 +178,26 @@ class Change : public Snapshot {
   bool dirty_ = false;
 };
 
+// Remembers successful password checks: HMAC-SHA256 under a random per-process key of
+// (person id, password) -> the stored hash it was verified against and when. A hit needs the
+// same password *and* the same stored hash (a password change or reset misses), younger than
+// the TTL. Only successes are kept, so failures always cost a full Argon2id check (brute-force
+// protection is unchanged). Bounded: emptied when it reaches max_entries. Thread-safe.
+class CredentialCache {
+ public:
+  explicit CredentialCache(std::size_t max_entries = 100000, UnixMs ttl_ms = 3600 * 1000);
+  bool hit(const PersonId& id, std::string_view password, std::string_view stored_hash, UnixMs now);
+  void put(const PersonId& id, std::string_view password, std::string_view stored_hash, UnixMs now);
+
+ private:
+  std::string key(const PersonId& id, std::string_view password) const;
+  std::string secret_;
+  std::size_t max_;
+  UnixMs ttl_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::pair<std::string, UnixMs>> entries_;
+};
+
 class Directory {
  public:
   Directory(kv::Store& store, Settings settings, kv::GroupCommitter* committer = nullptr)
@@ -217,6 +239,9 @@ class Directory {
 
   // Verifies a password for a login, address or alias (any case). An imported legacy hash
   // is replaced by Argon2id, with a SCRAM verifier, after a successful check.
+  // Successful checks are remembered for cache_ttl (see CredentialCache): mail clients that log
+  // in for every session (IMAP, SMTP) pay Argon2id once, not every time. Status is read every
+  // time, and a changed password misses the cache.
   Result<Person> authenticate(std::string_view who, std::string_view password, UnixMs now);
 
  private:
@@ -226,6 +251,7 @@ class Directory {
   kv::Store& store_;
   Settings settings_;
   kv::GroupCommitter* committer_;
+  CredentialCache cache_;
 };
 
 // Opens directory.mdb in `data_dir` (created if needed).

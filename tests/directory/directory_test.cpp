@@ -241,6 +241,27 @@ TEST_P(People, AuthenticateByLoginAddressAnyCase) {
   EXPECT_FALSE(dir_.authenticate("annv", "Mật-khẩu-2026", kNow)) << "suspended";
 }
 
+TEST_P(People, CredentialCacheFollowsPasswordChanges) {
+  auto p = who("T001");
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.set_password(p.id, "một"); }));
+  EXPECT_TRUE(dir_.authenticate("annv", "một", kNow));
+  EXPECT_TRUE(dir_.authenticate("annv", "một", kNow + 1000)) << "cached";
+  EXPECT_FALSE(dir_.authenticate("annv", "hai", kNow + 1000)) << "only successes are cached";
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.set_password(p.id, "hai"); }));
+  EXPECT_FALSE(dir_.authenticate("annv", "một", kNow + 2000)) << "a changed password misses the cache";
+  EXPECT_TRUE(dir_.authenticate("annv", "hai", kNow + 2000));
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.set_status(p.id, PersonStatus::suspended, ""); }));
+  EXPECT_FALSE(dir_.authenticate("annv", "hai", kNow + 3000)) << "status is read every time";
+
+  CredentialCache cache(2, 1000);
+  cache.put(p.id, "pw", "hash-1", kNow);
+  EXPECT_TRUE(cache.hit(p.id, "pw", "hash-1", kNow + 999));
+  EXPECT_FALSE(cache.hit(p.id, "pw", "hash-2", kNow + 1)) << "another stored hash";
+  cache.put(p.id, "pw", "hash-1", kNow);
+  EXPECT_FALSE(cache.hit(p.id, "pw", "hash-1", kNow + 1001)) << "expired";
+  EXPECT_FALSE(cache.hit(p.id, "other", "hash-1", kNow));
+}
+
 TEST_P(People, ImportedLegacyHashIsUpgradedOnLogin) {
   auto p = who("T003");
   std::string ssha = "{SSHA}" + crypto::base64_encode(crypto::sha1_raw(std::string("cũ-nhưng-đúng") + "salt") + "salt");
