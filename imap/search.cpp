@@ -157,6 +157,7 @@ bool uses(const Key& k, Key::Kind kind) {
 
 // What evaluation of one message may need, loaded on first use.
 struct Candidate {
+  Candidate(const MessageRecord& rec, std::uint32_t n, mailstore::Mailstore& st) : r(rec), msn(n), store(st) {}
   const MessageRecord& r;
   std::uint32_t msn;
   mailstore::Mailstore& store;
@@ -166,8 +167,13 @@ struct Candidate {
   std::optional<std::string> folded_head;
   std::optional<mime::Summary> summary;
 
+  bool gone = false;  // expunged by another session while we searched
   const std::string& bytes() {
-    if (!data) data = store.body(r);
+    if (!data) {
+      auto b = store.try_body(r);
+      gone = !b;
+      data = b ? std::move(*b) : std::string();
+    }
     return *data;
   }
   const mime::Part& part() {
@@ -199,7 +205,11 @@ struct Candidate {
     return *folded_head;
   }
   const mime::Summary& sum() {
-    if (!summary) summary = store.summary(r);
+    if (!summary) {
+      auto s = store.try_summary(r);
+      gone = gone || !s;
+      summary = s ? std::move(*s) : mime::Summary{};
+    }
     return *summary;
   }
 };
@@ -275,8 +285,8 @@ std::vector<std::uint32_t> Session::run_search(Parser& p, bool* saved_used) {
   for (const auto& r : ctx_.store.messages(sel_->box.id)) {
     std::uint32_t msn = sel_->msn(r.uid.v);
     if (!msn) continue;
-    Candidate c{r, msn, ctx_.store, {}, {}, {}, {}, {}};
-    if (eval(root, c)) {
+    Candidate c{r, msn, ctx_.store};
+    if (eval(root, c) && !c.gone) {
       out.push_back(r.uid.v);
       if (modseq_used) search_modseq_ = std::max(search_modseq_, r.modseq);
     }
@@ -394,8 +404,8 @@ void Session::cmd_sort(Parser& p, const std::string& tag, bool uid) {
   std::vector<Row> rows;
   for (auto& r : ctx_.store.messages(sel_->box.id))
     if (std::binary_search(uids.begin(), uids.end(), r.uid.v)) {
-      auto s = ctx_.store.summary(r);
-      rows.push_back({std::move(r), std::move(s)});
+      auto s = ctx_.store.try_summary(r);
+      if (s) rows.push_back({std::move(r), std::move(*s)});
     }
   auto cmp_key = [&](const Row& a, const Row& b, const std::string& k) -> int {
     auto c3 = [](const auto& x, const auto& y) { return x < y ? -1 : y < x ? 1 : 0; };
@@ -491,9 +501,10 @@ void Session::cmd_thread(Parser& p, const std::string& tag, bool uid) {
   std::vector<Msg> msgs;
   for (auto& r : ctx_.store.messages(sel_->box.id))
     if (std::binary_search(uids.begin(), uids.end(), r.uid.v)) {
-      auto s = ctx_.store.summary(r);
-      std::int64_t d = s.date ? s.date : r.internal_date;
-      msgs.push_back({uid ? r.uid.v : sel_->msn(r.uid.v), r.uid.v, d, std::move(s)});
+      auto s = ctx_.store.try_summary(r);
+      if (!s) continue;  // expunged meanwhile
+      std::int64_t d = s->date ? s->date : r.internal_date;
+      msgs.push_back({uid ? r.uid.v : sel_->msn(r.uid.v), r.uid.v, d, std::move(*s)});
     }
   std::deque<Node> pool;
   std::vector<Node*> roots;

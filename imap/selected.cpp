@@ -535,6 +535,7 @@ void Session::cmd_fetch(Parser& p, const std::string& tag, bool uid, UnixMs) {
     }
   }
   bool cte_error = false;
+  std::size_t gone = 0;
   for (const auto& r : records) {
     std::uint32_t msn = sel_->msn(r.uid.v);
     if (!msn) continue;
@@ -545,11 +546,22 @@ void Session::cmd_fetch(Parser& p, const std::string& tag, bool uid, UnixMs) {
     };
     bool have_uid = false, have_flags = false, have_modseq = false;
     std::optional<mailstore::mime::Summary> summary;
-    if (need_summary) summary = ctx_.store.summary(r);
     std::string data;
     std::optional<mailstore::mime::Part> root;
+    if (need_summary) {
+      summary = ctx_.store.try_summary(r);
+      if (!summary) {
+        ++gone;  // expunged by another session since the records were read
+        continue;
+      }
+    }
     if (need_body) {
-      data = ctx_.store.body(r);
+      auto bytes = ctx_.store.try_body(r);
+      if (!bytes) {
+        ++gone;
+        continue;
+      }
+      data = std::move(*bytes);
       root = mailstore::mime::parse(data);
     }
     for (const auto& a : atts) {
@@ -658,7 +670,7 @@ void Session::cmd_fetch(Parser& p, const std::string& tag, bool uid, UnixMs) {
   }
   sync(uid);
   if (cte_error) return tagged(tag, "NO", "[UNKNOWN-CTE] a part has an unknown transfer encoding");
-  if (records.size() < uids.size() && !changed_since)
+  if ((records.size() < uids.size() && !changed_since) || gone > 0)
     return tagged(tag, "NO", "[EXPUNGEISSUED] some messages were expunged meanwhile");
   tagged(tag, "OK", "FETCH completed");
 }

@@ -175,6 +175,10 @@ class Mailstore {
   // ENVELOPE, BODYSTRUCTURE and sort keys, computed at delivery (never reads the blob unless
   // the message predates summaries).
   mime::Summary summary(const MessageRecord& m);
+  // As body() and summary(), but nullopt when the message was expunged (its last reference
+  // dropped) after `m` was read: readers racing an EXPUNGE treat it as gone.
+  std::optional<std::string> try_body(const MessageRecord& m);
+  std::optional<mime::Summary> try_summary(const MessageRecord& m);
   Result<FlagResult> store_flags(MailboxId id, const std::vector<Uid>& uids, const FlagChange& change);
   // Removes the listed messages that carry \Deleted (all such when `uids` is empty).
   Result<std::vector<Uid>> expunge(MailboxId id, const std::vector<Uid>& uids);

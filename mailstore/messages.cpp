@@ -156,6 +156,27 @@ mime::Summary Mailstore::summary(const MessageRecord& m) {
   return mime::summarize(body(m));  // stored before summaries existed
 }
 
+std::optional<std::string> Mailstore::try_body(const MessageRecord& m) {
+  BlobRecord b;
+  {
+    auto t = index_.read();
+    auto v = t->get(blob, m.blob);
+    if (!v) return std::nullopt;
+    b = decode_blob(*v);
+  }
+  return blobs_.read(BlobLocation{b.segment, b.offset, b.length});
+}
+
+std::optional<mime::Summary> Mailstore::try_summary(const MessageRecord& m) {
+  {
+    auto t = index_.read();
+    if (auto v = t->get(schema::summary, m.blob)) return mime::decode_summary(*v);
+  }
+  auto data = try_body(m);
+  if (!data) return std::nullopt;
+  return mime::summarize(*data);
+}
+
 std::string Mailstore::body(const MessageRecord& m) {
   BlobRecord b;
   {

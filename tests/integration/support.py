@@ -114,7 +114,7 @@ class Dovecot:
     user with a plaintext password, Maildir under a temporary home. The reference IMAP server
     for BODYSTRUCTURE comparisons and benchmarks."""
 
-    def __init__(self, root, user="annv", password="secret", extra=""):
+    def __init__(self, root, user="annv", password="secret", extra="", mechanisms="plain", password_entry=None):
         import pwd
         self.root, self.user, self.password = root, user, password
         self.port = free_port()
@@ -126,7 +126,7 @@ class Dovecot:
         mail_uid, mail_gid = (os.getuid(), os.getgid()) if os.getuid() else (pwd.getpwnam("dovecot").pw_uid, pwd.getpwnam("dovecot").pw_gid)
         os.chown(os.path.join(root, "home"), mail_uid, mail_gid)
         with open(os.path.join(root, "passwd"), "w") as f:
-            f.write(f"{user}:{{PLAIN}}{password}::::::\n")
+            f.write(f"{user}:{password_entry or '{PLAIN}' + password}::::::\n")
         self.conf = os.path.join(root, "dovecot.conf")
         with open(self.conf, "w") as f:
             f.write(f"""base_dir = {root}/run
@@ -136,7 +136,7 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain
+auth_mechanisms = {mechanisms}
 first_valid_uid = 0
 default_internal_user = {me.pw_name if os.getuid() else 'dovecot'}
 default_login_user = {me.pw_name if os.getuid() else 'dovenull'}
