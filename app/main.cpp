@@ -7,6 +7,7 @@
 // 2 for a usage error.
 #include <cstdio>
 #include <cstring>
+#include <malloc.h>
 #include <iostream>
 
 #include "app/commands.hpp"
@@ -53,6 +54,12 @@ See README.md for details.
 
 int main(int argc, char** argv) {
   using namespace congvu::app;
+  // Memory: Argon2id's 19 MiB blocks must go back to the system when freed, so the mmap
+  // threshold stays fixed (glibc would otherwise raise it after the first free and keep such
+  // blocks in the heap); and a few malloc arenas serve the many worker threads (one arena per
+  // thread costs megabytes each for little speed here).
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  mallopt(M_ARENA_MAX, 4);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
