@@ -4,6 +4,7 @@
 //
 // SECURITY: listeners default to loopback; TLS 1.2+ only; the local CA key stays in
 // data_dir/tls with mode 0600.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -56,6 +57,12 @@ int cmd_serve(const Argv& argv) {
   std::string key = cfg.key_file.empty() ? local.key : cfg.key_file;
   auto tls = net::make_server_tls(cert, key);
 
+  // Thousands of idle IMAP connections need as many descriptors: the soft limit goes up to the
+  // hard one.
+  if (rlimit lim{}; getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
   // The runtime outlives the mail store: the store's committer finishes queued deliveries
   // (and posts their completions to the runtime's contexts) when it is destroyed first.
   net::Runtime rt(cfg.threads);

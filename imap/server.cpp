@@ -83,11 +83,13 @@ struct IdleSignal {
   std::size_t read_n = 0;
 };
 
+constexpr std::size_t kBuffer = 8192, kIdleBuffer = 256;
+
 class Connection {
  public:
   Connection(tcp::socket s, SessionConfig cfg, std::shared_ptr<ServerContext> ctx, Peer peer)
       : stream_(std::move(s), ctx->tls->ctx), ctx_(std::move(ctx)),
-        session_(std::move(cfg), Context{ctx_->dir, ctx_->store}, peer), buf_(8192) {}
+        session_(std::move(cfg), Context{ctx_->dir, ctx_->store}, peer), buf_(kBuffer) {}
 
   asio::awaitable<void> run(bool implicit_tls) {
     if (implicit_tls && !co_await handshake()) co_return;
@@ -175,6 +177,11 @@ class Connection {
 
   // IDLE: waits for the client's next bytes, reporting mailbox changes meanwhile.
   asio::awaitable<bool> idle_wait(Idle what) {
+    // An idling connection holds little: a small read buffer (DONE is 6 bytes), no session
+    // buffers, no TLS buffers (SSL_MODE_RELEASE_BUFFERS).
+    buf_.resize(kIdleBuffer);
+    buf_.shrink_to_fit();
+    session_.shrink();
     auto sig = std::make_shared<IdleSignal>(stream_.get_executor());
     std::uint64_t token = 0;
     if (what.mailbox) token = watch(sig, *what.mailbox);
@@ -198,8 +205,9 @@ class Connection {
     }
     if (token) ctx_->store.unwatch(token);
     if (!alive || sig->read_ec) co_return false;
-    if (!take(sig->read_n)) co_return false;
-    co_return true;
+    bool ok = take(sig->read_n);
+    buf_.resize(kBuffer);
+    co_return ok;
   }
 
   std::uint64_t watch(const std::shared_ptr<IdleSignal>& sig, mailstore::MailboxId id) {

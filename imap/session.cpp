@@ -738,6 +738,32 @@ void Session::cmd_list(Parser& p, const std::string& tag, bool lsub) {
   };
   add_account(account_);
   for (const auto& r : who.roles) add_account(r);
+  // Other people's mailboxes shared with this person (RFC 4314 'l' right), under Users/<login>/.
+  for (auto& [r, rights] : ctx_.store.shared_with(account_)) {
+    if (rights.find('l') == std::string::npos || r.account == account_) continue;
+    ListEntry e;
+    e.name = visible(r.account, r.name);
+    if (e.name.empty()) continue;
+    e.subscribed = false;
+    e.account = r.account;
+    e.stored = r.name;
+    e.record = std::move(r);
+    all.push_back(std::move(e));
+  }
+  // Their parents ("Users", "Users/<login>") are listed as \Noselect levels.
+  std::set<std::string> parents;
+  for (const auto& e : all) {
+    if (!e.name.starts_with("Users/")) continue;
+    parents.insert("Users");
+    parents.insert(e.name.substr(0, e.name.find('/', 6)));
+  }
+  for (const auto& name : parents) {
+    if (std::any_of(all.begin(), all.end(), [&](const ListEntry& o) { return o.name == name; })) continue;
+    ListEntry e;
+    e.name = name;
+    e.noselect = true;
+    all.push_back(e);
+  }
   if (!roles_.empty()) {
     ListEntry e;
     e.name = "Shared";

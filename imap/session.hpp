@@ -86,6 +86,11 @@ class Session {
   // Close when access to the mailbox was withdrawn meanwhile).
   Step idle_poll(UnixMs now);
   bool idling() const { return idle_tag_.has_value(); }
+  // Called by the server when the session goes idle: buffers are given back.
+  void shrink() {
+    reader_.shrink();
+    std::string().swap(out_);
+  }
   const std::string& login() const { return login_; }
 
   // Exposed for tests and the fuzzer: the capabilities advertised now.

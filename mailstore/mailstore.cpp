@@ -241,6 +241,18 @@ std::vector<std::pair<std::string, std::string>> Mailstore::acl(MailboxId id) {
   return out;
 }
 
+std::vector<std::pair<MailboxRecord, std::string>> Mailstore::shared_with(const std::string& identifier) {
+  auto t = index_.read();
+  std::vector<std::pair<MailboxRecord, std::string>> out;
+  kv::scan_prefix(*t, schema::acl, "", [&](std::string_view k, std::string_view v) {
+    if (k.size() > 8 && k.substr(8) == identifier) {
+      if (auto m = detail::load(*t, MailboxId{codec::get_be64(k.substr(0, 8))})) out.emplace_back(std::move(*m), std::string(v));
+    }
+    return true;
+  });
+  return out;
+}
+
 std::uint64_t Mailstore::watch(MailboxId id, Watcher w) {
   std::lock_guard lk(watch_mu_);
   auto token = next_watch_++;

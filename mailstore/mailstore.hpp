@@ -206,6 +206,8 @@ class Mailstore {
   std::string rights(MailboxId id, const Accessor& who);
   Status set_acl(MailboxId id, const std::string& identifier, const std::string& rights);
   std::vector<std::pair<std::string, std::string>> acl(MailboxId id);
+  // Mailboxes whose ACL names `identifier` (personal delegation), with the rights granted.
+  std::vector<std::pair<MailboxRecord, std::string>> shared_with(const std::string& identifier);
 
   // Removes segments with no live blob and rewrites sealed segments less than
   // `min_live` full; returns what it did.

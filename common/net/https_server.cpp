@@ -20,6 +20,8 @@ std::shared_ptr<TlsContext> make_server_tls(const std::string& cert_chain, const
   t->ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(t->ctx.native_handle(), TLS1_2_VERSION);
+  // An idle connection (10 000 IMAP IDLE sessions) keeps no 16 KiB read/write buffers.
+  SSL_CTX_set_mode(t->ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
   boost::system::error_code ec;
   t->ctx.use_certificate_chain_file(cert_chain, ec);
   if (ec) throw std::runtime_error(cert_chain + ": cannot load the certificate chain: " + ec.message());

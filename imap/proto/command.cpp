@@ -135,6 +135,13 @@ CommandReader::Event CommandReader::next() {
   }
 }
 
+void CommandReader::shrink() {
+  if (pos_ < buf_.size() || !cmd_.empty() || literal_left_ > 0) return;
+  std::string().swap(buf_);
+  std::string().swap(cmd_);
+  pos_ = 0;
+}
+
 std::optional<std::string> CommandReader::line(bool* too_long) {
   if (too_long) *too_long = false;
   std::size_t nl = buf_.find('\n', pos_);

@@ -49,6 +49,8 @@ class CommandReader {
   // line end; nullopt until a whole line is buffered. A line over max_line gives "" + error.
   std::optional<std::string> line(bool* too_long = nullptr);
   bool buffered() const { return pos_ < buf_.size(); }
+  // Gives back buffer memory when nothing is buffered (a connection going idle).
+  void shrink();
 
  private:
   void compact();

@@ -179,6 +179,10 @@ TEST_P(ImapTranscript, Runs) {
       open(1);
     }
     if (line.starts_with("@session ")) {
+      if (dump) {
+        flush(conns.at(cur));
+        std::printf("%s\n", line.c_str());
+      }
       cur = std::stoi(line.substr(9));
       if (!conns.count(cur)) open(cur);
       continue;
