@@ -7,20 +7,16 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "common/net/completion.hpp"
 #include "common/net/tls_context.hpp"
+#include "common/net/tls_socket.hpp"
 
 namespace congvu::imap {
 
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace ssl = asio::ssl;
 using asio::use_awaitable;
 using net::Completion;
 using net::tcp;
@@ -78,9 +74,8 @@ struct IdleSignal {
   explicit IdleSignal(asio::any_io_executor ex) : timer(ex) {}
   asio::steady_timer timer;
   bool changed = false;
-  bool read_done = false;
+  bool readable = false;
   boost::system::error_code read_ec;
-  std::size_t read_n = 0;
 };
 
 constexpr std::size_t kBuffer = 8192, kIdleBuffer = 256;
@@ -88,7 +83,7 @@ constexpr std::size_t kBuffer = 8192, kIdleBuffer = 256;
 class Connection {
  public:
   Connection(tcp::socket s, SessionConfig cfg, std::shared_ptr<ServerContext> ctx, Peer peer)
-      : stream_(std::move(s), ctx->tls->ctx), ctx_(std::move(ctx)),
+      : sock_(std::move(s), ctx->tls->ctx.native_handle()), ctx_(std::move(ctx)),
         session_(std::move(cfg), Context{ctx_->dir, ctx_->store}, peer), buf_(kBuffer) {}
 
   asio::awaitable<void> run(bool implicit_tls) {
@@ -96,14 +91,13 @@ class Connection {
     const std::string greeting = session_.greeting();
     if (!co_await send(greeting)) co_return;
     for (;;) {
-      beast::get_lowest_layer(stream_).expires_after(ctx_->idle_timeout);
-      auto [ec, n] = tls_ ? co_await stream_.async_read_some(asio::buffer(buf_), kTuple)
-                          : co_await stream_.next_layer().async_read_some(asio::buffer(buf_), kTuple);
+      sock_.expires_after(ctx_->idle_timeout);
+      auto [ec, n] = co_await sock_.read_some(buf_.data(), buf_.size());
       if (ec) break;
       if (!take(n)) break;
       if (!co_await drive()) break;
     }
-    co_await close();
+    co_await sock_.shutdown();
   }
 
  private:
@@ -122,7 +116,7 @@ class Connection {
 
   // Runs Session::next() on the worker pool; the result lands in step_.
   asio::awaitable<void> next() {
-    auto done = std::make_shared<Completion<bool>>(stream_.get_executor());
+    auto done = std::make_shared<Completion<bool>>(sock_.socket().get_executor());
     post_next(done);
     while (!done->value) co_await done->timer.async_wait(kTuple);
   }
@@ -137,7 +131,7 @@ class Connection {
     });
   }
   asio::awaitable<void> poll() {
-    auto done = std::make_shared<Completion<bool>>(stream_.get_executor());
+    auto done = std::make_shared<Completion<bool>>(sock_.socket().get_executor());
     post_poll(done);
     while (!done->value) co_await done->timer.async_wait(kTuple);
   }
@@ -182,37 +176,42 @@ class Connection {
     buf_.resize(kIdleBuffer);
     buf_.shrink_to_fit();
     session_.shrink();
-    auto sig = std::make_shared<IdleSignal>(stream_.get_executor());
+    auto sig = std::make_shared<IdleSignal>(sock_.socket().get_executor());
     std::uint64_t token = 0;
     if (what.mailbox) token = watch(sig, *what.mailbox);
-    start_idle_read(sig);
+    wait_readable(sig);
     bool alive = true;
-    while (!sig->read_done) {
+    while (!sig->readable) {
       if (what.shared)
         sig->timer.expires_after(std::chrono::seconds(2));
       else
         sig->timer.expires_at(asio::steady_timer::time_point::max());
       auto [ec] = co_await sig->timer.async_wait(kTuple);
       bool poll_now = sig->changed || (!ec && what.shared);
-      if (sig->read_done) break;
+      if (sig->readable) break;
       if (!poll_now || !alive) continue;
       sig->changed = false;
       co_await poll();
       Step st = std::move(step_);
       if (!st.out.empty() && !co_await send(st.out)) alive = false;
       if (std::holds_alternative<Close>(st.action)) alive = false;
-      if (!alive) beast::get_lowest_layer(stream_).close();  // ends the pending read
+      if (!alive) sock_.close();  // ends the pending wait
+      sock_.expires_after(ctx_->idle_timeout + std::chrono::minutes(1));
     }
     if (token) ctx_->store.unwatch(token);
     if (!alive || sig->read_ec) co_return false;
-    bool ok = take(sig->read_n);
+    // Readable: the client's bytes (normally DONE). A TLS record that carries no data makes
+    // this read wait for the next one.
+    auto [ec, n] = co_await sock_.read_some(buf_.data(), buf_.size());
+    if (ec) co_return false;
+    bool ok = take(n);
     buf_.resize(kBuffer);
     co_return ok;
   }
 
   std::uint64_t watch(const std::shared_ptr<IdleSignal>& sig, mailstore::MailboxId id) {
     std::weak_ptr<IdleSignal> weak = sig;
-    auto ex = stream_.get_executor();
+    auto ex = sock_.socket().get_executor();
     return ctx_->store.watch(id, [weak, ex](mailstore::MailboxId, mailstore::ModSeq) {
       asio::post(ex, [weak] {
         if (auto s = weak.lock()) {
@@ -223,56 +222,36 @@ class Connection {
     });
   }
 
-  void start_idle_read(const std::shared_ptr<IdleSignal>& sig) {
-    beast::get_lowest_layer(stream_).expires_after(ctx_->idle_timeout + std::chrono::minutes(1));
-    auto handler = [sig](boost::system::error_code ec, std::size_t n) {
-      sig->read_done = true;
+  void wait_readable(const std::shared_ptr<IdleSignal>& sig) {
+    sock_.expires_after(ctx_->idle_timeout + std::chrono::minutes(1));
+    sock_.on_readable([sig](boost::system::error_code ec) {
+      sig->readable = true;
       sig->read_ec = ec;
-      sig->read_n = n;
       sig->timer.cancel();
-    };
-    if (tls_)
-      stream_.async_read_some(asio::buffer(buf_), handler);
-    else
-      stream_.next_layer().async_read_some(asio::buffer(buf_), handler);
+    });
   }
 
   // Callers pass named objects only: GCC 12 destroys temporaries passed to coroutines too early.
   asio::awaitable<bool> send(const std::string& plain) {
     const std::string packed = deflate_ ? deflate_->compress(plain) : std::string();
     const std::string& bytes = deflate_ ? packed : plain;
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(60));
-    auto [ec, n] = tls_ ? co_await asio::async_write(stream_, asio::buffer(bytes), kTuple)
-                        : co_await asio::async_write(stream_.next_layer(), asio::buffer(bytes), kTuple);
+    sock_.expires_after(std::chrono::seconds(60));
+    auto ec = co_await sock_.write_all(bytes);
     co_return !ec;
   }
 
   asio::awaitable<bool> handshake() {
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(60));
-    auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, kTuple);
-    if (ec) co_return false;
-    tls_ = true;
-    co_return true;
+    sock_.expires_after(std::chrono::seconds(60));
+    bool ok = co_await sock_.handshake();
+    co_return ok;
   }
 
-  asio::awaitable<void> close() {
-    if (tls_ && beast::get_lowest_layer(stream_).socket().is_open()) {
-      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
-      auto [ignored] = co_await stream_.async_shutdown(kTuple);  // named: see send()
-      (void)ignored;
-    }
-    boost::system::error_code ec;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
-    beast::get_lowest_layer(stream_).close();
-  }
-
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  net::TlsSocket sock_;
   std::shared_ptr<ServerContext> ctx_;
   Session session_;
   Step step_;
   std::vector<char> buf_;
   std::unique_ptr<Deflate> deflate_;
-  bool tls_ = false;
 };
 
 }  // namespace

@@ -128,17 +128,17 @@ def main():
                                         for n in ("smtp", "submission", "smtps", "imap", "imaps", "https", "ldap", "ldaps")) +
                 f'[directory]\ndomain = "{DOMAIN}"\n[mail]\ndns_servers = "127.0.0.1:9"\ncheck_inbound = false\n')
     ready_file = os.path.join(root, "ready.json")
-    proc = subprocess.Popen([congvu, "serve", "--config", cfg, "--data", data, "--ready-file", ready_file],
-                            stderr=subprocess.DEVNULL)
+    log = open(os.path.join(root, "serve.log"), "w")
+    proc = subprocess.Popen([congvu, "serve", "--config", cfg, "--data", data, "--ready-file", ready_file], stderr=log)
     try:
         while not os.path.exists(ready_file):
             time.sleep(0.05)
         info = json.load(open(ready_file))
         subprocess.run([congvu, "group", "add", "idle-bench", "--unit", "000.00.00.H99", "--posting", "anyone",
-                        "--data", data], check=True, capture_output=True)
+                        "--config", cfg, "--data", data], check=True, capture_output=True)
         logins = []
         for i in range(1, 21):
-            out = subprocess.run([congvu, "person", "show", f"DM{i:04d}", "--json", "--data", data], check=True,
+            out = subprocess.run([congvu, "person", "show", f"DM{i:04d}", "--json", "--config", cfg, "--data", data], check=True,
                                  capture_output=True, text=True).stdout
             logins.append(json.loads(out)["login"])
         idle_mem = memory(proc.pid)
@@ -153,7 +153,7 @@ def main():
             k.start()
         ready = 0
         for _ in kids:
-            kind, _, n = q.get(timeout=900)
+            kind, _, n = q.get(timeout=300)
             ready += n
         connect_s = time.monotonic() - t_connect
         time.sleep(2)
@@ -176,6 +176,9 @@ def main():
                    "all_notified_s": last - t0}
         print(f"one delivery to the list reached all {ready} in {last - t0:.2f} s")
         print(json.dumps(summary, indent=2))
+    except BaseException:
+        print("server log:\n" + open(os.path.join(root, "serve.log")).read()[-3000:], file=sys.stderr)
+        raise
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

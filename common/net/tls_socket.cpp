@@ -1,0 +1,137 @@
+#include "common/net/tls_socket.hpp"
+
+#include <openssl/err.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace congvu::net {
+
+namespace asio = boost::asio;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+TlsSocket::TlsSocket(tcp::socket s, SSL_CTX* ctx) : sock_(std::move(s)), ctx_(ctx), deadline_(sock_.get_executor()) {}
+
+TlsSocket::~TlsSocket() {
+  if (ssl_) SSL_free(ssl_);
+}
+
+void TlsSocket::expires_after(std::chrono::steady_clock::duration d) {
+  deadline_.expires_after(d);
+  // The handler only touches the socket when the timer really expired; an aborted wait (the
+  // timer was re-armed or destroyed) does nothing.
+  deadline_.async_wait([this](const error_code& ec) {
+    if (!ec) {
+      error_code ignored;
+      sock_.close(ignored);
+    }
+  });
+}
+
+void TlsSocket::close() {
+  error_code ec;
+  deadline_.cancel();
+  sock_.shutdown(tcp::socket::shutdown_both, ec);
+  sock_.close(ec);
+}
+
+asio::awaitable<bool> TlsSocket::handshake() {
+  error_code ec;
+  sock_.native_non_blocking(true, ec);
+  if (ec) co_return false;
+  ssl_ = SSL_new(ctx_);
+  if (!ssl_ || SSL_set_fd(ssl_, static_cast<int>(sock_.native_handle())) != 1) co_return false;
+  for (;;) {
+    ERR_clear_error();
+    int r = SSL_accept(ssl_);
+    if (r == 1) break;
+    int e = SSL_get_error(ssl_, r);
+    if (e == SSL_ERROR_WANT_READ) {
+      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, kTuple);
+      if (wec) co_return false;
+    } else if (e == SSL_ERROR_WANT_WRITE) {
+      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_write, kTuple);
+      if (wec) co_return false;
+    } else {
+      co_return false;
+    }
+  }
+  handshaken_ = true;
+  co_return true;
+}
+
+asio::awaitable<std::pair<TlsSocket::error_code, std::size_t>> TlsSocket::read_some(char* data, std::size_t size) {
+  if (!tls()) {
+    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(data, size), kTuple);
+    co_return std::make_pair(ec, n);
+  }
+  for (;;) {
+    ERR_clear_error();
+    int r = SSL_read(ssl_, data, static_cast<int>(std::min<std::size_t>(size, INT32_MAX)));
+    if (r > 0) co_return std::make_pair(error_code{}, static_cast<std::size_t>(r));
+    int e = SSL_get_error(ssl_, r);
+    if (e == SSL_ERROR_WANT_READ) {
+      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, kTuple);
+      if (wec) co_return std::make_pair(wec, std::size_t{0});
+    } else if (e == SSL_ERROR_WANT_WRITE) {
+      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_write, kTuple);
+      if (wec) co_return std::make_pair(wec, std::size_t{0});
+    } else if (e == SSL_ERROR_ZERO_RETURN) {
+      co_return std::make_pair(error_code(asio::error::eof), std::size_t{0});
+    } else {
+      co_return std::make_pair(error_code(asio::error::connection_reset), std::size_t{0});
+    }
+  }
+}
+
+asio::awaitable<TlsSocket::error_code> TlsSocket::write_all(std::string_view data) {
+  if (!tls()) {
+    auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(data.data(), data.size()), kTuple);
+    (void)n;
+    co_return ec;
+  }
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ERR_clear_error();
+    int chunk = static_cast<int>(std::min<std::size_t>(data.size() - done, 1 << 20));
+    int r = SSL_write(ssl_, data.data() + done, chunk);
+    if (r > 0) {
+      done += static_cast<std::size_t>(r);
+      continue;
+    }
+    int e = SSL_get_error(ssl_, r);
+    if (e == SSL_ERROR_WANT_WRITE) {
+      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_write, kTuple);
+      if (wec) co_return wec;
+    } else if (e == SSL_ERROR_WANT_READ) {
+      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, kTuple);
+      if (wec) co_return wec;
+    } else {
+      co_return error_code(asio::error::connection_reset);
+    }
+  }
+  co_return error_code{};
+}
+
+bool TlsSocket::pending() const { return tls() && SSL_pending(ssl_) > 0; }
+
+void TlsSocket::on_readable(std::function<void(error_code)> fn) {
+  if (pending()) {
+    asio::post(sock_.get_executor(), [fn = std::move(fn)] { fn(error_code{}); });
+    return;
+  }
+  sock_.async_wait(tcp::socket::wait_read, [fn = std::move(fn)](const error_code& ec) { fn(ec); });
+}
+
+asio::awaitable<void> TlsSocket::shutdown() {
+  if (tls() && sock_.is_open()) {
+    ERR_clear_error();
+    SSL_shutdown(ssl_);  // our close_notify; the peer's is not awaited
+  }
+  close();
+  co_return;
+}
+
+}  // namespace congvu::net
