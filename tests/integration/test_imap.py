@@ -181,7 +181,10 @@ class ImapTest(support.ServerTest):
         self.assertEqual(m.delete('"Dự án/2027"')[0], "OK")
         self.assertEqual(m.delete('"Dự án"')[0], "OK")
         # Not offered: clean BAD/NO, the session goes on.
+        self.assertEqual(m.recent()[0], "OK")  # a NOOP; no message is ever \Recent
         for call in (lambda: m.getannotation("INBOX", "/comment", "value.priv"),
+                     lambda: m.setannotation("INBOX", '("/comment" ("value.priv" "x"))'),
+                     lambda: m.partial("1", "BODY[]", "0", "10"),
                      lambda: m.proxyauth("annb"),
                      lambda: m.xatom("XFOO")):
             try:
