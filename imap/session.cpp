@@ -791,7 +791,16 @@ void Session::cmd_list(Parser& p, const std::string& tag, bool lsub) {
       if (matches(pattern, candidate)) hit = true;
     }
     if (!hit) continue;
-    if ((lsub || sel_subscribed) && !e.subscribed) continue;
+    bool childinfo = false;
+    if ((lsub || sel_subscribed) && !e.subscribed) {
+      // RFC 5258 3.5: with RECURSIVEMATCH a mailbox whose children match is listed with
+      // CHILDINFO even though it does not match itself.
+      std::string prefix = e.name + "/";
+      childinfo = recursive && std::any_of(all.begin(), all.end(), [&](const ListEntry& o) {
+                    return o.subscribed && o.name.starts_with(prefix);
+                  });
+      if (!childinfo) continue;
+    }
     if (sel_special && e.special.empty()) continue;
     std::string attrs;
     auto add = [&](const std::string& a) { attrs += (attrs.empty() ? "" : " ") + a; };
@@ -799,7 +808,8 @@ void Session::cmd_list(Parser& p, const std::string& tag, bool lsub) {
     add(e.children ? "\\HasChildren" : "\\HasNoChildren");
     if (e.subscribed && !lsub && (ret_subscribed || sel_subscribed)) add("\\Subscribed");
     if (!e.special.empty()) add(e.special);  // RFC 6154: always shown
-    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + encode_name(e.name));
+    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + encode_name(e.name) +
+             (childinfo ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : ""));
     if (!ret_status.empty() && e.record) {
       std::string saved = out_;
       out_.clear();
