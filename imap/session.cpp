@@ -932,28 +932,26 @@ void Session::cmd_append(Parser& p, const std::string& tag, UnixMs now) {
     total += o.data.size();
   }
   if (!ctx_.store.fits(m->account, total)) return tagged(tag, "NO", "[OVERQUOTA] the mailbox is full");
-  std::vector<std::uint32_t> uids;
-  std::uint32_t validity = 0;
+  // MULTIAPPEND: one transaction for all the messages, so that all or none are stored.
+  std::vector<mailstore::Delivery> deliveries;
   for (auto& o : msgs) {
     mailstore::Delivery d;
     d.data = std::move(o.data);
     d.internal_date = o.date;
     d.targets.emplace_back(m->account, m->name, o.flags, o.keywords);
     d.enforce_quota = true;
-    auto r = ctx_.store.deliver(d);
-    if (!r) {
-      // MULTIAPPEND is all or nothing: take back what this command added.
-      if (!uids.empty()) {
-        std::vector<mailstore::Uid> back;
-        for (auto u : uids) back.push_back(mailstore::Uid{u});
-        (void)ctx_.store.store_flags(m->record->id, back, mailstore::FlagChange{mailstore::FlagOp::add, mailstore::deleted, {}, {}});
-        (void)ctx_.store.expunge(m->record->id, back);
-      }
-      bool quota = r.error().message.find("quota") != std::string::npos;
-      return tagged(tag, "NO", (quota ? "[OVERQUOTA] " : "[SERVERBUG] ") + r.error().message);
-    }
-    validity = r->placed.front().uidvalidity;
-    uids.push_back(r->placed.front().uid.v);
+    deliveries.push_back(std::move(d));
+  }
+  auto r = ctx_.store.deliver_all(deliveries);
+  if (!r) {
+    bool quota = r.error().message.find("quota") != std::string::npos;
+    return tagged(tag, "NO", (quota ? "[OVERQUOTA] " : "[SERVERBUG] ") + r.error().message);
+  }
+  std::vector<std::uint32_t> uids;
+  std::uint32_t validity = 0;
+  for (const auto& receipt : *r) {
+    validity = receipt.placed.front().uidvalidity;
+    uids.push_back(receipt.placed.front().uid.v);
   }
   if (sel_ && sel_->box.id == m->record->id) sync(true);
   tagged(tag, "OK", "[APPENDUID " + std::to_string(validity) + " " + to_set(uids) + "] APPEND completed");

@@ -168,6 +168,8 @@ class Mailstore {
   // Announces a delivery that is coming (see Expectation).
   Expectation expect_delivery() { return Expectation(committer_.get()); }
   Result<Receipt> deliver(const Delivery& d);
+  // Several messages in one transaction: all are stored, or none (IMAP MULTIAPPEND).
+  Result<std::vector<Receipt>> deliver_all(const std::vector<Delivery>& ds);
 
   // Index records of the messages with uid in [from, to], in UID order.
   std::vector<MessageRecord> messages(MailboxId id, Uid from = Uid{1}, Uid to = Uid{UINT32_MAX});

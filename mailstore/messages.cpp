@@ -33,6 +33,66 @@ Error error_of(std::exception_ptr e) {
   }
 }
 
+// Places one delivery in the transaction: the blob (referenced, or indexed when new), a
+// message in every target mailbox, and the outbound queue entry. Reruns start over.
+void apply_delivery(kv::WriteTxn& t, DeliveryState& st, BlobStore& blobs, const Mailstore& ms) {
+  st.receipt = Receipt{st.sha, false, {}};
+  st.changed.clear();
+  const Delivery& d = *st.d;
+  std::uint64_t n = d.targets.size() + (d.outbound.empty() ? 0 : 1);
+  if (!detail::ref_blob(t, st.sha, n)) {
+    // Unknown (or collected since the check above): write it now if not yet written.
+    if (!st.written) st.written = blobs.append(st.sha, d.data);
+    detail::add_blob(t, st.sha, *st.written, n);
+    if (st.summary.empty()) st.summary = mime::encode(mime::summarize(d.data));
+    t.put(schema::summary, st.sha, st.summary);
+    st.receipt.new_blob = true;
+  }
+  // Mailbox records are loaded once per mailbox even when a group lists it twice.
+  std::map<std::string, MailboxRecord> boxes;
+  for (const auto& target : d.targets) {
+    std::string key = mailbox_key(target.account, detail::normalize_name(target.mailbox));
+    auto it = boxes.find(key);
+    if (it == boxes.end()) {
+      auto m = detail::find(t, target.account, target.mailbox);
+      if (!m && target.mailbox != "INBOX") {
+        // A special-use target (Junk for quarantined mail) brings the whole set.
+        detail::ensure_account(t, target.account, d.internal_date);
+        m = detail::find(t, target.account, target.mailbox);
+      }
+      if (!m) m = detail::ensure_inbox(t, target.account, d.internal_date);
+      it = boxes.emplace(key, *m).first;
+    }
+    if (d.enforce_quota && detail::usage(t, target.account).bytes + d.data.size() > ms.quota(target.account))
+      detail::rollback(Errc::conflict, "over quota");
+    MessageRecord proto;
+    proto.blob = st.sha;
+    proto.size = d.data.size();
+    proto.internal_date = d.internal_date;
+    proto.flags = target.flags & kAllFlags;
+    proto.keywords = target.keywords;
+    Uid uid = detail::place(t, it->second, proto);
+    st.receipt.placed.push_back(Placement{it->second.id, it->second.uidvalidity, uid});
+  }
+  for (auto& [k, m] : boxes) {
+    detail::save(t, m);
+    st.changed.push_back(m.id);
+  }
+  if (!d.outbound.empty()) {
+    QueueEntry q;
+    q.id = detail::next_counter(t, "next_queue", 1);
+    q.blob = st.sha;
+    q.size = d.data.size();
+    q.sender = d.sender;
+    q.envid = d.envid;
+    q.ret_full = d.ret_full;
+    q.created = q.next_attempt = d.internal_date;
+    q.rcpts = d.outbound;
+    t.put(schema::queue, queue_key(q.id), encode(q));
+    st.receipt.queued = q.id;
+  }
+}
+
 }  // namespace
 
 void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Result<Receipt>)> done,
@@ -61,63 +121,7 @@ void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Re
       committer_->submit(std::move(job), std::move(fin));
   };
   submit(
-      [this, st](kv::WriteTxn& t) {
-        st->receipt = Receipt{st->sha, false, {}};
-        st->changed.clear();
-        const Delivery& d = *st->d;
-        std::uint64_t n = d.targets.size() + (d.outbound.empty() ? 0 : 1);
-        if (!detail::ref_blob(t, st->sha, n)) {
-          // Unknown (or collected since the check above): write it now if not yet written.
-          if (!st->written) st->written = blobs_.append(st->sha, d.data);
-          detail::add_blob(t, st->sha, *st->written, n);
-          if (st->summary.empty()) st->summary = mime::encode(mime::summarize(d.data));
-          t.put(schema::summary, st->sha, st->summary);
-          st->receipt.new_blob = true;
-        }
-        // Mailbox records are loaded once per mailbox even when a group lists it twice.
-        std::map<std::string, MailboxRecord> boxes;
-        for (const auto& target : d.targets) {
-          std::string key = mailbox_key(target.account, detail::normalize_name(target.mailbox));
-          auto it = boxes.find(key);
-          if (it == boxes.end()) {
-            auto m = detail::find(t, target.account, target.mailbox);
-            if (!m && target.mailbox != "INBOX") {
-              // A special-use target (Junk for quarantined mail) brings the whole set.
-              detail::ensure_account(t, target.account, d.internal_date);
-              m = detail::find(t, target.account, target.mailbox);
-            }
-            if (!m) m = detail::ensure_inbox(t, target.account, d.internal_date);
-            it = boxes.emplace(key, *m).first;
-          }
-          if (d.enforce_quota && detail::usage(t, target.account).bytes + d.data.size() > quota(target.account))
-            detail::rollback(Errc::conflict, "over quota");
-          MessageRecord proto;
-          proto.blob = st->sha;
-          proto.size = d.data.size();
-          proto.internal_date = d.internal_date;
-          proto.flags = target.flags & kAllFlags;
-          proto.keywords = target.keywords;
-          Uid uid = detail::place(t, it->second, proto);
-          st->receipt.placed.push_back(Placement{it->second.id, it->second.uidvalidity, uid});
-        }
-        for (auto& [k, m] : boxes) {
-          detail::save(t, m);
-          st->changed.push_back(m.id);
-        }
-        if (!d.outbound.empty()) {
-          QueueEntry q;
-          q.id = detail::next_counter(t, "next_queue", 1);
-          q.blob = st->sha;
-          q.size = d.data.size();
-          q.sender = d.sender;
-          q.envid = d.envid;
-          q.ret_full = d.ret_full;
-          q.created = q.next_attempt = d.internal_date;
-          q.rcpts = d.outbound;
-          t.put(schema::queue, queue_key(q.id), encode(q));
-          st->receipt.queued = q.id;
-        }
-      },
+      [this, st](kv::WriteTxn& t) { apply_delivery(t, *st, blobs_, *this); },
       [this, st, done = std::move(done)](std::exception_ptr e) {
         if (e) {
           done(error_of(e));
@@ -126,6 +130,39 @@ void Mailstore::deliver(std::shared_ptr<const Delivery> d, std::function<void(Re
         publish(st->changed);
         done(std::move(st->receipt));
       });
+}
+
+Result<std::vector<Receipt>> Mailstore::deliver_all(const std::vector<Delivery>& ds) {
+  std::vector<DeliveryState> states(ds.size());
+  {
+    auto t = index_.read();
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+      if (ds[i].targets.empty() && ds[i].outbound.empty())
+        return make_error(Errc::invalid_argument, "a delivery needs at least one target");
+      states[i].d = std::make_shared<const Delivery>(ds[i]);
+      states[i].sha = crypto::sha256_raw(ds[i].data);
+      if (!t->get(blob, states[i].sha)) {
+        states[i].written = blobs_.append(states[i].sha, ds[i].data);
+        states[i].summary = mime::encode(mime::summarize(ds[i].data));
+      }
+    }
+  }
+  std::vector<MailboxId> changed;
+  try {
+    committer_->run([&](kv::WriteTxn& t) {
+      changed.clear();
+      for (auto& st : states) {
+        apply_delivery(t, st, blobs_, *this);
+        changed.insert(changed.end(), st.changed.begin(), st.changed.end());
+      }
+    });
+  } catch (...) {
+    return error_of(std::current_exception());
+  }
+  publish(changed);
+  std::vector<Receipt> out;
+  for (auto& st : states) out.push_back(std::move(st.receipt));
+  return out;
 }
 
 Result<Receipt> Mailstore::deliver(const Delivery& d) {

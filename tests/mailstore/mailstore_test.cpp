@@ -273,6 +273,34 @@ TEST_P(MailstoreTest, QuotaIsEnforcedForAppend) {
   expect_consistent();
 }
 
+TEST_P(MailstoreTest, DeliverAllIsOneTransaction) {
+  settings_.person_quota_bytes = 100;
+  reopen();
+  deliver("first\r\n", {{alice}});
+  auto make = [&](const std::string& data) {
+    Delivery d;
+    d.data = data;
+    d.internal_date = kNow;
+    d.targets = {{alice}};
+    d.enforce_quota = true;
+    return d;
+  };
+  // The second message does not fit: neither is stored.
+  auto r = ms().deliver_all({make(std::string(40, 'a')), make(std::string(60, 'b'))});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "over quota");
+  EXPECT_EQ(box(alice, "INBOX").messages, 1u);
+  expect_consistent();
+  // Both fit: both stored, in order, with consecutive UIDs; the same bytes twice share a blob.
+  auto ok = ms().deliver_all({make("x\r\n"), make("x\r\n")});
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  ASSERT_EQ(ok->size(), 2u);
+  EXPECT_EQ((*ok)[0].placed[0].uid, Uid{2});
+  EXPECT_EQ((*ok)[1].placed[0].uid, Uid{3});
+  EXPECT_EQ(box(alice, "INBOX").messages, 3u);
+  expect_consistent();
+}
+
 TEST_P(MailstoreTest, ChangeFeedWakesWatchers) {
   ms().ensure_account(alice, kNow);
   auto in = box(alice, "INBOX");
