@@ -652,7 +652,6 @@ struct ListEntry {
   bool children = false;
   bool subscribed = false;
   std::string special;
-  std::string account, stored;
 };
 }  // namespace
 
@@ -730,8 +729,6 @@ void Session::cmd_list(Parser& p, const std::string& tag, bool lsub) {
       if (e.name.empty()) continue;
       e.subscribed = r.subscribed;
       e.special = mailstore::special_use_attr(r.use);
-      e.account = account;
-      e.stored = r.name;
       e.record = std::move(r);
       all.push_back(std::move(e));
     }
@@ -745,8 +742,6 @@ void Session::cmd_list(Parser& p, const std::string& tag, bool lsub) {
     e.name = visible(r.account, r.name);
     if (e.name.empty()) continue;
     e.subscribed = false;
-    e.account = r.account;
-    e.stored = r.name;
     e.record = std::move(r);
     all.push_back(std::move(e));
   }
@@ -813,15 +808,14 @@ void Session::cmd_list(Parser& p, const std::string& tag, bool lsub) {
     if (!ret_status.empty() && e.record) {
       std::string saved = out_;
       out_.clear();
-      status_for(e.account, e.stored, *e.record, ret_status, encode_name(e.name));
+      status_for(*e.record, ret_status, encode_name(e.name));
       out_ = saved + out_;
     }
   }
   tagged(tag, "OK", std::string(lsub ? "LSUB" : "LIST") + " completed");
 }
 
-void Session::status_for(const std::string& account, const std::string&, const MailboxRecord& r,
-                         const std::vector<std::string>& items, const std::string& wire_name) {
+void Session::status_for(const MailboxRecord& r, const std::vector<std::string>& items, const std::string& wire_name) {
   std::string out;
   auto add = [&](const std::string& k, std::uint64_t v) { out += (out.empty() ? "" : " ") + k + " " + std::to_string(v); };
   for (const auto& item : items) {
@@ -841,7 +835,6 @@ void Session::status_for(const std::string& account, const std::string&, const M
     } else
       throw ParseError("unknown STATUS item " + item);
   }
-  (void)account;
   untagged("STATUS " + wire_name + " (" + out + ")");
 }
 
@@ -867,7 +860,7 @@ void Session::cmd_status(Parser& p, const std::string& tag) {
   if (std::find(items.begin(), items.end(), "HIGHESTMODSEQ") != items.end()) condstore_ = true;
   // A STATUS of the selected mailbox reports its changes first.
   if (sel_ && sel_->box.id == m->record->id) sync(true);
-  status_for(m->account, m->name, *m->record, items, encode_name(m->visible));
+  status_for(*m->record, items, encode_name(m->visible));
   tagged(tag, "OK", "STATUS completed");
 }
 

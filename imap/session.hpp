@@ -121,8 +121,7 @@ class Session {
   void cmd_subscribe(proto::Parser& p, const std::string& tag, bool on);
   void cmd_list(proto::Parser& p, const std::string& tag, bool lsub);
   void cmd_status(proto::Parser& p, const std::string& tag);
-  void status_for(const std::string& account, const std::string& stored, const mailstore::MailboxRecord& r,
-                  const std::vector<std::string>& items, const std::string& wire_name);
+  void status_for(const mailstore::MailboxRecord& r, const std::vector<std::string>& items, const std::string& wire_name);
   void cmd_append(proto::Parser& p, const std::string& tag, UnixMs now);
   void cmd_namespace(proto::Parser& p, const std::string& tag);
   void cmd_enable(proto::Parser& p, const std::string& tag);
