@@ -227,14 +227,12 @@ bool header_matches(Candidate& c, const std::string& name, const std::string& ne
 
 }  // namespace
 
-std::vector<std::uint32_t> Session::run_search(Parser& p, bool* saved_used) {
-  // [CHARSET x] keys
+std::vector<MessageRecord> Session::run_search(Parser& p) {
   auto keys = parse_keys(p, 0, false);
   Key root;
   root.kind = Key::and_;
   root.kids = std::move(keys);
-  if (saved_used) *saved_used = false;
-  std::vector<std::uint32_t> out;
+  std::vector<MessageRecord> out;
   if (sel_->uids.empty()) return out;
   const std::uint32_t n = static_cast<std::uint32_t>(sel_->uids.size());
   const std::uint32_t max_uid = sel_->uids.back();
@@ -261,17 +259,9 @@ std::vector<std::uint32_t> Session::run_search(Parser& p, bool* saved_used) {
       case Key::larger: return c.r.size > static_cast<std::uint64_t>(k.n);
       case Key::smaller: return c.r.size < static_cast<std::uint64_t>(k.n);
       case Key::uids:
-        if (k.set.saved) {
-          if (saved_used) *saved_used = true;
-          return std::find(sel_->saved.begin(), sel_->saved.end(), c.r.uid.v) != sel_->saved.end();
-        }
-        return k.set.contains(c.r.uid.v, max_uid);
       case Key::msns:
-        if (k.set.saved) {
-          if (saved_used) *saved_used = true;
-          return std::find(sel_->saved.begin(), sel_->saved.end(), c.r.uid.v) != sel_->saved.end();
-        }
-        return k.set.contains(c.msn, n);
+        if (k.set.saved) return std::find(sel_->saved.begin(), sel_->saved.end(), c.r.uid.v) != sel_->saved.end();
+        return k.kind == Key::uids ? k.set.contains(c.r.uid.v, max_uid) : k.set.contains(c.msn, n);
       case Key::not_: return !eval(k.kids[0], c);
       case Key::or_: return eval(k.kids[0], c) || eval(k.kids[1], c);
       case Key::and_:
@@ -282,15 +272,41 @@ std::vector<std::uint32_t> Session::run_search(Parser& p, bool* saved_used) {
     }
     return false;
   };
-  for (const auto& r : ctx_.store.messages(sel_->box.id)) {
+  for (auto& r : ctx_.store.messages(sel_->box.id)) {
     std::uint32_t msn = sel_->msn(r.uid.v);
     if (!msn) continue;
     Candidate c{r, msn, ctx_.store};
     if (eval(root, c) && !c.gone) {
-      out.push_back(r.uid.v);
       if (modseq_used) search_modseq_ = std::max(search_modseq_, r.modseq);
+      out.push_back(std::move(r));
     }
   }
+  return out;
+}
+
+namespace {
+
+bool known_charset(const std::string& cs) { return cs == "UTF-8" || cs == "US-ASCII"; }
+
+}  // namespace
+
+struct Session::Matched {
+  MessageRecord r;
+  mime::Summary s;
+};
+
+std::optional<std::vector<Session::Matched>> Session::search_with_summaries(Parser& p, const std::string& tag) {
+  if (!known_charset(upper(p.astring()))) {
+    tagged(tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
+    return std::nullopt;
+  }
+  p.sp();
+  search_modseq_ = 0;
+  auto records = run_search(p);
+  p.end();
+  std::vector<Matched> out;
+  for (auto& r : records)
+    if (auto s = ctx_.store.try_summary(r)) out.push_back({std::move(r), std::move(*s)});  // else expunged meanwhile
   return out;
 }
 
@@ -323,17 +339,15 @@ void Session::cmd_search(Parser& p, const std::string& tag, bool uid) {
     p.sp();
     std::string cs = upper(p.astring());
     p.sp();
-    if (cs != "UTF-8" && cs != "US-ASCII") {
-      return tagged(tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
-    }
+    if (!known_charset(cs)) return tagged(tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
   }
   if (rev2_ && !esearch) {
     esearch = true;
     r_all = true;
   }
   search_modseq_ = 0;
-  bool saved_used = false;
-  auto uids = run_search(p, &saved_used);
+  std::vector<std::uint32_t> uids;
+  for (const auto& r : run_search(p)) uids.push_back(r.uid.v);
   p.end();
   std::vector<std::uint32_t> ids;
   for (auto u : uids) ids.push_back(uid ? u : sel_->msn(u));
@@ -359,15 +373,6 @@ void Session::cmd_search(Parser& p, const std::string& tag, bool uid) {
   tagged(tag, "OK", "SEARCH completed");
 }
 
-namespace {
-
-std::string charset_arg(Parser& p) {
-  std::string cs = upper(p.astring());
-  return cs;
-}
-
-}  // namespace
-
 void Session::cmd_sort(Parser& p, const std::string& tag, bool uid) {
   p.sp();
   p.expect('(');
@@ -391,22 +396,10 @@ void Session::cmd_sort(Parser& p, const std::string& tag, bool uid) {
   p.expect(')');
   if (reverse || crits.empty()) throw ParseError("REVERSE must precede a sort key");
   p.sp();
-  std::string cs = charset_arg(p);
-  if (cs != "UTF-8" && cs != "US-ASCII") return tagged(tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
-  p.sp();
-  search_modseq_ = 0;
-  auto uids = run_search(p, nullptr);
-  p.end();
-  struct Row {
-    MessageRecord r;
-    mime::Summary s;
-  };
-  std::vector<Row> rows;
-  for (auto& r : ctx_.store.messages(sel_->box.id))
-    if (std::binary_search(uids.begin(), uids.end(), r.uid.v)) {
-      auto s = ctx_.store.try_summary(r);
-      if (s) rows.push_back({std::move(r), std::move(*s)});
-    }
+  auto matched = search_with_summaries(p, tag);
+  if (!matched) return;
+  using Row = Matched;
+  std::vector<Row>& rows = *matched;
   auto cmp_key = [&](const Row& a, const Row& b, const std::string& k) -> int {
     auto c3 = [](const auto& x, const auto& y) { return x < y ? -1 : y < x ? 1 : 0; };
     if (k == "ARRIVAL") return c3(a.r.internal_date, b.r.internal_date);
@@ -486,12 +479,8 @@ void Session::cmd_thread(Parser& p, const std::string& tag, bool uid) {
   std::string alg = p.keyword();
   if (alg != "ORDEREDSUBJECT" && alg != "REFERENCES") throw ParseError("unknown thread algorithm " + alg);
   p.sp();
-  std::string cs = charset_arg(p);
-  if (cs != "UTF-8" && cs != "US-ASCII") return tagged(tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
-  p.sp();
-  search_modseq_ = 0;
-  auto uids = run_search(p, nullptr);
-  p.end();
+  auto matched = search_with_summaries(p, tag);
+  if (!matched) return;
   struct Msg {
     std::uint32_t id;
     std::uint32_t uid;
@@ -499,13 +488,10 @@ void Session::cmd_thread(Parser& p, const std::string& tag, bool uid) {
     mime::Summary s;
   };
   std::vector<Msg> msgs;
-  for (auto& r : ctx_.store.messages(sel_->box.id))
-    if (std::binary_search(uids.begin(), uids.end(), r.uid.v)) {
-      auto s = ctx_.store.try_summary(r);
-      if (!s) continue;  // expunged meanwhile
-      std::int64_t d = s->date ? s->date : r.internal_date;
-      msgs.push_back({uid ? r.uid.v : sel_->msn(r.uid.v), r.uid.v, d, std::move(*s)});
-    }
+  for (auto& m : *matched) {
+    std::int64_t d = m.s.date ? m.s.date : m.r.internal_date;
+    msgs.push_back({uid ? m.r.uid.v : sel_->msn(m.r.uid.v), m.r.uid.v, d, std::move(m.s)});
+  }
   std::deque<Node> pool;
   std::vector<Node*> roots;
   auto by_date = [](const Node* a, const Node* b) {

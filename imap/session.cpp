@@ -40,8 +40,6 @@ namespace {
 
 constexpr std::uint64_t kPreAuthLiteral = 8192;
 
-bool valid_utf8(std::string_view s) { return text::valid_utf8(s); }
-
 // LIST pattern matching: '*' matches anything, '%' anything but the hierarchy delimiter.
 bool matches(std::string_view pat, std::string_view name) {
   std::vector<char> prev(name.size() + 1, 0), cur(name.size() + 1, 0);
@@ -544,12 +542,12 @@ std::string Session::encode_name(const std::string& utf8) const {
 
 std::optional<std::string> Session::decode_name(const std::string& wire) const {
   if (utf8_ || rev2_) {
-    if (!valid_utf8(wire)) return std::nullopt;
+    if (!text::valid_utf8(wire)) return std::nullopt;
     return wire;
   }
   if (auto d = proto::mutf7_decode(wire)) return d;
   // Clients that send raw UTF-8 without enabling it: accepted when valid.
-  if (valid_utf8(wire) && std::any_of(wire.begin(), wire.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
+  if (text::valid_utf8(wire) && std::any_of(wire.begin(), wire.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
     return wire;
   return std::nullopt;
 }

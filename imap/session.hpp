@@ -150,7 +150,12 @@ class Session {
   void report_expunged(const std::vector<std::uint32_t>& uids);
   std::vector<std::uint32_t> resolve_set(const proto::SeqSet& set, bool uid) const;
   std::string flags_text(std::uint8_t flags, const std::vector<std::string>& keywords) const;
-  std::vector<std::uint32_t> run_search(proto::Parser& p, bool* saved_used = nullptr);
+  // The selected mailbox's messages matching the search keys at `p`, in UID order.
+  std::vector<mailstore::MessageRecord> run_search(proto::Parser& p);
+  // SORT and THREAD: "charset SP keys" to the end of the command, each match with its summary
+  // (messages expunged meanwhile left out); nullopt once NO [BADCHARSET] has been answered.
+  struct Matched;
+  std::optional<std::vector<Matched>> search_with_summaries(proto::Parser& p, const std::string& tag);
   void untagged(const std::string& line) { out_ += "* " + line + "\r\n"; }
   void tagged(const std::string& tag, const std::string& status, const std::string& text) {
     out_ += tag + " " + status + " " + text + "\r\n";

@@ -24,13 +24,6 @@ bool ieq(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  return out;
-}
-
 bool wsp(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view trim(std::string_view s) {
@@ -348,7 +341,7 @@ void parse_part(std::string_view msg, Part& p, std::size_t begin, std::size_t en
   if (p.is_multipart()) {
     parse_multipart(msg, p, depth, budget);
   } else if (ieq(p.type, "message") && (ieq(p.subtype, "rfc822") || ieq(p.subtype, "global"))) {
-    std::string enc = lower(p.encoding.value_or("7bit"));
+    std::string enc = text::ascii_lower(p.encoding.value_or("7bit"));
     if (enc != "base64" && enc != "quoted-printable") {
       Part inner;
       parse_part(msg, inner, p.body, end, depth + 1, false, budget);
@@ -678,7 +671,7 @@ const Part* find(const Part& root, std::string_view path) {
 // ---- decoding
 
 std::string to_utf8(std::string_view bytes, std::string_view charset) {
-  std::string cs = lower(trim(charset));
+  std::string cs = text::ascii_lower(trim(charset));
   if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") return std::string(bytes);
   UErrorCode err = U_ZERO_ERROR;
   std::string out(bytes.size() * 4 + 16, '\0');
@@ -788,7 +781,7 @@ std::string decode_words(std::string_view s) {
 }
 
 std::optional<std::string> transfer_decode(std::string_view raw, std::string_view encoding) {
-  std::string enc = lower(trim(encoding));
+  std::string enc = text::ascii_lower(trim(encoding));
   if (enc.empty() || enc == "7bit" || enc == "8bit" || enc == "binary") return std::string(raw);
   if (enc == "base64") return b64_lenient(raw);
   if (enc == "quoted-printable") return qp_decode(raw, false);
@@ -873,7 +866,7 @@ std::optional<std::int64_t> parse_rfc5322_date(std::string_view v) {
     int day = std::stoi(w[k]);
     int mon = -1;
     for (int m = 0; m < 12; ++m)
-      if (lower(w[k + 1]).substr(0, 3) == months[m]) mon = m;
+      if (text::ascii_lower(w[k + 1]).substr(0, 3) == months[m]) mon = m;
     int year = std::stoi(w[k + 2]);
     if (year < 50) year += 2000;
     else if (year < 1000) year += 1900;

@@ -32,36 +32,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "..", "shared")
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-import support  # noqa: E402  (Dovecot helper, free ports)
+sys.path.insert(0, HERE)
+import support  # noqa: E402  (the Dovecot helper)
+from benchlib import RssSampler  # noqa: E402
 
 PASSWORD = "CongVu-demo-2026"
 USER = "annv"
-
-
-class RssSampler(threading.Thread):
-    def __init__(self, pids):
-        super().__init__(daemon=True)
-        self.pids, self.peak, self.done = pids, 0, threading.Event()
-
-    def run(self):
-        while not self.done.is_set():
-            total = 0
-            for pid in self.pids():
-                try:
-                    with open(f"/proc/{pid}/smaps_rollup") as f:
-                        for line in f:
-                            if line.startswith("Pss:"):
-                                total += int(line.split()[1]) * 1024
-                except OSError:
-                    pass
-            self.peak = max(self.peak, total)
-            time.sleep(0.1)
 
 
 def tree(root_pid):
@@ -90,29 +71,14 @@ class Client:
     SALTED = {}
 
     def login(self):
-        import base64
-        import hashlib
-        import hmac
-        nonce = base64.b64encode(os.urandom(18)).decode()
-        first_bare = f"n={USER},r={nonce}"
+        scram = support.Scram(USER, PASSWORD, Client.SALTED)
         self.n += 1
         tag = b"c%d" % self.n
-        self.s.sendall(tag + b" AUTHENTICATE SCRAM-SHA-256 " + base64.b64encode(("n,," + first_bare).encode()) + b"\r\n")
+        self.s.sendall(tag + b" AUTHENTICATE SCRAM-SHA-256 " + scram.first() + b"\r\n")
         line = self.f.readline()
         if not line.startswith(b"+ "):
             raise RuntimeError(line)
-        server_first = base64.b64decode(line[2:].strip()).decode()
-        attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
-        key = (attrs["s"], attrs["i"])
-        if key not in Client.SALTED:
-            Client.SALTED[key] = hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), base64.b64decode(attrs["s"]), int(attrs["i"]))
-        salted = Client.SALTED[key]
-        client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-        without_proof = f"c=biws,r={attrs['r']}"
-        auth_msg = f"{first_bare},{server_first},{without_proof}".encode()
-        sig = hmac.new(hashlib.sha256(client_key).digest(), auth_msg, "sha256").digest()
-        proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, sig))).decode()
-        self.s.sendall(base64.b64encode(f"{without_proof},p={proof}".encode()) + b"\r\n")
+        self.s.sendall(scram.final(line[2:]) + b"\r\n")
         while True:
             line = self.f.readline()
             if line.startswith(b"+ "):  # server final message as a challenge

@@ -13,9 +13,6 @@ Usage: imap_idle_bench.py --build build/bench [--connections 10000] [--clients 4
 """
 import argparse
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import multiprocessing
 import os
@@ -27,6 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import support  # noqa: E402  (the SCRAM client)
 
 PASSWORD = "CongVu-demo-2026"
 DOMAIN = "tinhmau.gov.test"
@@ -46,22 +46,10 @@ async def one(port, ctx, login, salted, ready, notified, go):
     reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname="127.0.0.1",
                                                    limit=65536)
     await reader.readline()
-    nonce = base64.b64encode(os.urandom(12)).decode()
-    first_bare = f"n={login},r={nonce}"
-    writer.write(b"a AUTHENTICATE SCRAM-SHA-256 " + base64.b64encode(("n,," + first_bare).encode()) + b"\r\n")
+    scram = support.Scram(login, PASSWORD, salted)
+    writer.write(b"a AUTHENTICATE SCRAM-SHA-256 " + scram.first() + b"\r\n")
     line = await reader.readline()
-    server_first = base64.b64decode(line[2:].strip()).decode()
-    attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
-    key = (attrs["s"], attrs["i"])
-    if key not in salted:
-        salted[key] = hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), base64.b64decode(attrs["s"]), int(attrs["i"]))
-    sp = salted[key]
-    client_key = hmac.new(sp, b"Client Key", "sha256").digest()
-    without_proof = f"c=biws,r={attrs['r']}"
-    auth_msg = f"{first_bare},{server_first},{without_proof}".encode()
-    sig = hmac.new(hashlib.sha256(client_key).digest(), auth_msg, "sha256").digest()
-    proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, sig))).decode()
-    writer.write(base64.b64encode(f"{without_proof},p={proof}".encode()) + b"\r\n")
+    writer.write(scram.final(line[2:]) + b"\r\n")
     while True:
         line = await reader.readline()
         if line.startswith(b"+ "):

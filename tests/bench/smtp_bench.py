@@ -18,38 +18,12 @@ import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
-import threading
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RssSampler(threading.Thread):
-    """Peak of the summed PSS (proportional set size: shared pages split among their users, so
-    Postfix's many processes are not counted once per process) of the processes `pids()`."""
-
-    def __init__(self, pids):
-        super().__init__(daemon=True)
-        self.pids, self.peak, self.done = pids, 0, threading.Event()
-
-    def run(self):
-        while not self.done.is_set():
-            total = 0
-            for pid in self.pids():
-                try:
-                    with open(f"/proc/{pid}/smaps_rollup") as f:
-                        for line in f:
-                            if line.startswith("Pss:"):
-                                total += int(line.split()[1]) * 1024
-                except OSError:
-                    pass
-            self.peak = max(self.peak, total)
-            time.sleep(0.05)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import RssSampler, free_port  # noqa: E402
 
 
 def postfix_pids(conf):

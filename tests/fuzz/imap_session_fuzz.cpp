@@ -6,24 +6,14 @@
 #include <memory>
 #include <string>
 
-#include "directory/demo.hpp"
+#include "tests/support/demo_world.hpp"
 #include "imap/session.hpp"
 #include "mailstore/mailstore.hpp"
 
 namespace {
 using namespace congvu;
 
-struct World {
-  std::unique_ptr<kv::Store> dstore = kv::open_memory(directory::schema::table_names());
-  std::unique_ptr<directory::Directory> dir;
-  mailstore::OpenedStore mail = mailstore::open_memory();
-  World() {
-    directory::Settings s;
-    s.argon2 = {1, 64, 1};
-    dir = std::make_unique<directory::Directory>(*dstore, s);
-    (void)dir->write(directory::Actor{"fuzz"}, 1795280400000, [](directory::Change& c) { return directory::seed_demo(c, "2026-01-01"); });
-  }
-};
+using World = test::DemoWorld;
 
 }  // namespace
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "directory/demo.hpp"
+#include "tests/support/demo_world.hpp"
 #include "directory/sasl.hpp"
 #include "mailstore/mailstore.hpp"
 #include "smtp/session.hpp"
@@ -14,18 +14,8 @@
 namespace {
 using namespace congvu;
 
-struct World {
-  std::unique_ptr<kv::Store> dstore = kv::open_memory(directory::schema::table_names());
-  std::unique_ptr<directory::Directory> dir;
-  mailstore::OpenedStore mail = mailstore::open_memory();
-  std::unique_ptr<smtp::Recipients> recipients;
-  World() {
-    directory::Settings s;
-    s.argon2 = {1, 64, 1};
-    dir = std::make_unique<directory::Directory>(*dstore, s);
-    (void)dir->write(directory::Actor{"fuzz"}, 1795280400000, [](directory::Change& c) { return directory::seed_demo(c, "2026-01-01"); });
-    recipients = std::make_unique<smtp::Recipients>(*dir, *mail.store);
-  }
+struct World : test::DemoWorld {
+  std::unique_ptr<smtp::Recipients> recipients = std::make_unique<smtp::Recipients>(*dir, *mail.store);
 };
 
 void check_reply(const std::string& out) {

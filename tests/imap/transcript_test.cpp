@@ -22,36 +22,15 @@
 #include <map>
 #include <sstream>
 
-#include "directory/demo.hpp"
+#include "tests/support/demo_world.hpp"
+#include "tests/support/transcript.hpp"
 #include "imap/session.hpp"
 #include "mailstore/mailstore.hpp"
 
 namespace congvu::imap {
 namespace {
 
-namespace fs = std::filesystem;
 constexpr UnixMs kNow = 1795280400000;  // 2026-11-21T17:00:00Z
-
-std::string unescape(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 >= s.size()) {
-      out += s[i];
-      continue;
-    }
-    char c = s[++i];
-    out += c == 'r' ? '\r' : c == 'n' ? '\n' : c == '0' ? '\0' : c == 't' ? '\t' : c;
-  }
-  return out;
-}
-
-std::vector<std::string> transcripts() {
-  std::vector<std::string> v;
-  for (const auto& e : fs::directory_iterator(std::string(CONGVU_SOURCE_DIR) + "/tests/transcripts/imap"))
-    if (e.path().extension() == ".txt") v.push_back(e.path().stem().string());
-  std::sort(v.begin(), v.end());
-  return v;
-}
 
 // '*' in an expected line matches any run of characters, except where it stands alone as the
 // untagged marker ("* " at the start).
@@ -78,37 +57,10 @@ struct Conn {
 
 class ImapTranscript : public testing::TestWithParam<std::string> {
  protected:
-  ImapTranscript() {
-    dstore_ = kv::open_memory(directory::schema::table_names());
-    directory::Settings s;
-    s.argon2 = {1, 64, 1};
-    dir_ = std::make_unique<directory::Directory>(*dstore_, s);
-    auto r = dir_->write(directory::Actor{"test"}, kNow, [](directory::Change& c) { return directory::seed_demo(c, "2026-01-01"); });
-    if (!r) throw std::runtime_error(r.error().message);
-    mail_ = mailstore::open_memory();
-  }
+  ImapTranscript() : world_(kNow), dir_(world_.dir), mail_(world_.mail) {}
 
-  std::string account_of(const std::string& address) {
-    return dir_->read([&](directory::Snapshot& s) {
-      auto o = s.address_owner(address);
-      if (!o) throw std::runtime_error("no address " + address);
-      if (o->kind == directory::AddressOwner::unit) return mailstore::unit_account(o->key);
-      return mailstore::person_account(*PersonId::from_bytes(o->key));
-    });
-  }
-
-  static void split(const std::string& out, std::deque<std::string>& lines) {
-    std::size_t pos = 0;
-    while (pos < out.size()) {
-      auto e = out.find("\r\n", pos);
-      if (e == std::string::npos) {
-        lines.push_back(out.substr(pos) + "<no CRLF>");
-        break;
-      }
-      lines.push_back(out.substr(pos, e - pos));
-      pos = e + 2;
-    }
-  }
+  std::string account_of(const std::string& address) { return world_.account_of(address); }
+  static void split(const std::string& out, std::deque<std::string>& lines) { test::split_lines(out, lines); }
 
   void pump(Conn& c, const std::string& bytes) {
     if (!bytes.empty()) c.s->feed(bytes);
@@ -130,9 +82,9 @@ class ImapTranscript : public testing::TestWithParam<std::string> {
     split(out, c.lines);
   }
 
-  std::unique_ptr<kv::Store> dstore_;
-  std::unique_ptr<directory::Directory> dir_;
-  mailstore::OpenedStore mail_;
+  test::DemoWorld world_;
+  std::unique_ptr<directory::Directory>& dir_;
+  mailstore::OpenedStore& mail_;
 };
 
 TEST_P(ImapTranscript, Runs) {
@@ -196,7 +148,7 @@ TEST_P(ImapTranscript, Runs) {
       auto rest = line.substr(9);
       auto sp = rest.find(' ');
       mailstore::Delivery d;
-      d.data = unescape(rest.substr(sp + 1));
+      d.data = test::unescape(rest.substr(sp + 1));
       d.internal_date = kNow;
       d.targets.emplace_back(account_of(rest.substr(0, sp)));
       ASSERT_TRUE(mail_.store->deliver(d)) << where;
@@ -205,14 +157,14 @@ TEST_P(ImapTranscript, Runs) {
       split(st.out, c.lines);
       if (std::holds_alternative<Close>(st.action)) c.closed = true;
     } else if (line.starts_with("C: ")) {
-      pump(c, unescape(line.substr(3)) + "\r\n");
+      pump(c, test::unescape(line.substr(3)) + "\r\n");
     } else if (line.starts_with("C< ")) {
-      pump(c, unescape(line.substr(3)));
+      pump(c, test::unescape(line.substr(3)));
     } else if (line.starts_with("C* ")) {
       auto rest = line.substr(3);
       auto sp = rest.find(' ');
       std::string bytes;
-      for (int k = std::stoi(rest.substr(0, sp)); k > 0; --k) bytes += unescape(rest.substr(sp + 1));
+      for (int k = std::stoi(rest.substr(0, sp)); k > 0; --k) bytes += test::unescape(rest.substr(sp + 1));
       pump(c, bytes);
     } else if (line.starts_with("S: ")) {
       if (dump) continue;
@@ -239,7 +191,7 @@ TEST_P(ImapTranscript, Runs) {
     EXPECT_TRUE(c.lines.empty()) << path << ": session " << k << " sent more: " << (c.lines.empty() ? "" : c.lines.front());
 }
 
-INSTANTIATE_TEST_SUITE_P(Imap, ImapTranscript, testing::ValuesIn(transcripts()),
+INSTANTIATE_TEST_SUITE_P(Imap, ImapTranscript, testing::ValuesIn(test::transcripts("imap")),
                          [](const testing::TestParamInfo<std::string>& i) {
                            std::string s = i.param;
                            for (auto& ch : s)

@@ -5,11 +5,9 @@ on one mailbox, the unit's official inbox under Shared/<slug> and its loss on tr
 limits and bad input."""
 import base64
 import imaplib
-import os
 import smtplib
 import socket
 import ssl
-import subprocess
 import time
 
 import support
@@ -32,6 +30,13 @@ class ImapTest(support.ServerTest):
     def tearDown(self):
         self.stop(self.proc)
         super().tearDown()
+
+    def raw(self):
+        """A TLS socket on the IMAPS port, past the greeting, and a file to read its lines."""
+        s = self.ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.port)), server_hostname="127.0.0.1")
+        f = s.makefile("rb")
+        f.readline()
+        return s, f
 
     def client(self, user="annv", password=PASSWORD):
         m = imaplib.IMAP4_SSL("127.0.0.1", self.port, ssl_context=self.ctx)
@@ -76,32 +81,17 @@ class ImapTest(support.ServerTest):
         m.logout()
 
     def test_authenticate_scram_sha_256(self):
-        # SCRAM-SHA-256 by hand (RFC 5802/7677) over a raw TLS socket, with SASL-IR.
-        import hashlib
-        import hmac
-        s = self.ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.port)), server_hostname="127.0.0.1")
-        f = s.makefile("rb")
-        f.readline()
-        nonce = base64.b64encode(os.urandom(18)).decode()
-        first_bare = f"n=annv,r={nonce}"
-        s.sendall(b"a AUTHENTICATE SCRAM-SHA-256 " + base64.b64encode(("n,," + first_bare).encode()) + b"\r\n")
+        # SCRAM-SHA-256 (RFC 5802/7677) over a raw TLS socket, with SASL-IR; the server's
+        # signature in its final message is checked too.
+        s, f = self.raw()
+        scram = support.Scram("annv", PASSWORD)
+        s.sendall(b"a AUTHENTICATE SCRAM-SHA-256 " + scram.first() + b"\r\n")
         line = f.readline()
         self.assertTrue(line.startswith(b"+ "), line)
-        server_first = base64.b64decode(line[2:].strip()).decode()
-        attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
-        salted = hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), base64.b64decode(attrs["s"]), int(attrs["i"]))
-        client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-        stored = hashlib.sha256(client_key).digest()
-        without_proof = f"c=biws,r={attrs['r']}"
-        auth_msg = f"{first_bare},{server_first},{without_proof}".encode()
-        sig = hmac.new(stored, auth_msg, "sha256").digest()
-        proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, sig))).decode()
-        s.sendall(base64.b64encode(f"{without_proof},p={proof}".encode()) + b"\r\n")
+        s.sendall(scram.final(line[2:]) + b"\r\n")
         line = f.readline()
         self.assertTrue(line.startswith(b"+ "), line)
-        server_final = base64.b64decode(line[2:].strip()).decode()
-        server_key = hmac.new(salted, b"Server Key", "sha256").digest()
-        self.assertEqual(server_final, "v=" + base64.b64encode(hmac.new(server_key, auth_msg, "sha256").digest()).decode())
+        self.assertEqual(base64.b64decode(line[2:].strip()).decode(), scram.server_signature)
         s.sendall(b"\r\n")
         self.assertTrue(f.readline().startswith(b"a OK"))
         s.close()
@@ -200,9 +190,7 @@ class ImapTest(support.ServerTest):
     def test_idle_hears_smtp_delivery_within_a_second(self):
         m = self.client()
         m.select("INBOX")
-        s = self.ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.port)), server_hostname="127.0.0.1")
-        f = s.makefile("rb")
-        f.readline()
+        s, f = self.raw()
         s.sendall(f"a LOGIN annv {PASSWORD}\r\nb SELECT INBOX\r\nc IDLE\r\n".encode())
         while not f.readline().startswith(b"+ idling"):
             pass
@@ -262,9 +250,7 @@ class ImapTest(support.ServerTest):
         other = self.client("annv")
         self.assertEqual(other.select("Shared/sonv-vanphong")[0], "NO")
         # An IDLE session on the shared inbox ends when the transfer lands.
-        s = self.ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.port)), server_hostname="127.0.0.1")
-        f = s.makefile("rb")
-        f.readline()
+        s, f = self.raw()
         s.sendall(f"a LOGIN {login} {PASSWORD}\r\nb SELECT Shared/sonv-vanphong\r\nc IDLE\r\n".encode())
         while not f.readline().startswith(b"+ idling"):
             pass
@@ -336,9 +322,7 @@ class ImapTest(support.ServerTest):
     # ---- limits and bad input
 
     def test_bad_input(self):
-        s = self.ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.port)), server_hostname="127.0.0.1")
-        f = s.makefile("rb")
-        f.readline()
+        s, f = self.raw()
         # A literal before login larger than 8 KiB is refused before it is sent.
         s.sendall(b"a LOGIN {100000}\r\n")
         self.assertTrue(f.readline().startswith(b"a NO [TOOBIG]"))

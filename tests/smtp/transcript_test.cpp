@@ -19,7 +19,8 @@
 #include <sstream>
 #include <thread>
 
-#include "directory/demo.hpp"
+#include "tests/support/demo_world.hpp"
+#include "tests/support/transcript.hpp"
 #include "directory/sasl.hpp"
 #include "mailstore/mailstore.hpp"
 #include "smtp/session.hpp"
@@ -27,51 +28,15 @@
 namespace congvu::smtp {
 namespace {
 
-namespace fs = std::filesystem;
 constexpr UnixMs kNow = 1795280400000;  // 2026-11-21T17:00:00Z
-
-std::string unescape(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 >= s.size()) {
-      out += s[i];
-      continue;
-    }
-    char c = s[++i];
-    out += c == 'r' ? '\r' : c == 'n' ? '\n' : c == '0' ? '\0' : c == 't' ? '\t' : c;
-  }
-  return out;
-}
-
-std::vector<std::string> transcripts() {
-  std::vector<std::string> v;
-  for (const auto& e : fs::directory_iterator(std::string(CONGVU_SOURCE_DIR) + "/tests/transcripts/smtp"))
-    if (e.path().extension() == ".txt") v.push_back(e.path().stem().string());
-  std::sort(v.begin(), v.end());
-  return v;
-}
 
 class Transcript : public testing::TestWithParam<std::string> {
  protected:
-  Transcript() {
-    dstore_ = kv::open_memory(directory::schema::table_names());
-    directory::Settings s;
-    s.argon2 = {1, 64, 1};
-    dir_ = std::make_unique<directory::Directory>(*dstore_, s);
-    auto r = dir_->write(directory::Actor{"test"}, kNow, [](directory::Change& c) { return directory::seed_demo(c, "2026-01-01"); });
-    if (!r) throw std::runtime_error(r.error().message);
-    mail_ = mailstore::open_memory();
+  Transcript() : world_(kNow), dir_(world_.dir), mail_(world_.mail) {
     recipients_ = std::make_unique<Recipients>(*dir_, *mail_.store);
   }
 
-  std::string account_of(const std::string& address) {
-    return dir_->read([&](directory::Snapshot& s) {
-      auto o = s.address_owner(address);
-      if (!o) throw std::runtime_error("no address " + address);
-      if (o->kind == directory::AddressOwner::unit) return mailstore::unit_account(o->key);
-      return mailstore::person_account(*PersonId::from_bytes(o->key));
-    });
-  }
+  std::string account_of(const std::string& address) { return world_.account_of(address); }
 
   // Feeds the client's bytes and runs the session until it waits for input or ends,
   // performing its actions as the server would.
@@ -100,21 +65,12 @@ class Transcript : public testing::TestWithParam<std::string> {
         s.sasl_result(sasl_->step(a->response, kNow));
       }
     }
-    std::size_t pos = 0;
-    while (pos < out.size()) {
-      auto e = out.find("\r\n", pos);
-      if (e == std::string::npos) {
-        lines.push_back(out.substr(pos) + "<no CRLF>");
-        break;
-      }
-      lines.push_back(out.substr(pos, e - pos));
-      pos = e + 2;
-    }
+    test::split_lines(out, lines);
   }
 
-  std::unique_ptr<kv::Store> dstore_;
-  std::unique_ptr<directory::Directory> dir_;
-  mailstore::OpenedStore mail_;
+  test::DemoWorld world_;
+  std::unique_ptr<directory::Directory>& dir_;
+  mailstore::OpenedStore& mail_;
   std::unique_ptr<Recipients> recipients_;
   std::unique_ptr<directory::SaslConn> sasl_;
   StaticDns dns_;
@@ -172,9 +128,9 @@ TEST_P(Transcript, Runs) {
   for (const auto& [ln, l] : script) {
     std::string where = path + ":" + std::to_string(ln);
     if (l == "C:" || l.starts_with("C: ")) {
-      pending += unescape(l.substr(std::min<std::size_t>(3, l.size()))) + "\r\n";
+      pending += test::unescape(l.substr(std::min<std::size_t>(3, l.size()))) + "\r\n";
     } else if (l.starts_with("C< ")) {
-      pending += unescape(l.substr(3));
+      pending += test::unescape(l.substr(3));
     } else if (l.starts_with("S: ")) {
       flush();
       std::string want = l.substr(3);
@@ -210,7 +166,7 @@ TEST_P(Transcript, Runs) {
         ss >> address >> index;
         std::string text;
         std::getline(ss, text);
-        text = unescape(text.substr(1));
+        text = test::unescape(text.substr(1));
         auto m = mail_.store->mailbox(account_of(address), "INBOX");
         ASSERT_TRUE(m) << where;
         auto msgs = mail_.store->messages(m->id);
@@ -232,7 +188,7 @@ TEST_P(Transcript, Runs) {
   EXPECT_TRUE(got.empty()) << path << ": unexpected server line at the end: '" << (got.empty() ? "" : got.front()) << "'";
 }
 
-INSTANTIATE_TEST_SUITE_P(Smtp, Transcript, testing::ValuesIn(transcripts()),
+INSTANTIATE_TEST_SUITE_P(Smtp, Transcript, testing::ValuesIn(test::transcripts("smtp")),
                          [](const testing::TestParamInfo<std::string>& i) {
                            std::string n = i.param;
                            for (auto& c : n)
