@@ -256,27 +256,41 @@ std::vector<std::pair<MailboxRecord, std::string>> Mailstore::shared_with(const 
 std::uint64_t Mailstore::watch(MailboxId id, Watcher w) {
   std::lock_guard lk(watch_mu_);
   auto token = next_watch_++;
-  watchers_.emplace(token, std::make_pair(id, std::move(w)));
+  watchers_[id].emplace(token, std::move(w));
+  watch_boxes_.emplace(token, id);
   return token;
 }
 
 void Mailstore::unwatch(std::uint64_t token) {
   std::lock_guard lk(watch_mu_);
-  watchers_.erase(token);
+  auto it = watch_boxes_.find(token);
+  if (it == watch_boxes_.end()) return;
+  auto box = watchers_.find(it->second);
+  box->second.erase(token);
+  if (box->second.empty()) watchers_.erase(box);
+  watch_boxes_.erase(it);
 }
 
 void Mailstore::publish(const std::vector<MailboxId>& changed) {
   if (changed.empty()) return;
-  std::vector<std::pair<MailboxId, Watcher>> calls;
+  std::vector<MailboxId> ids = changed;
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<std::pair<MailboxId, std::vector<Watcher>>> calls;
   {
     std::lock_guard lk(watch_mu_);
-    if (watchers_.empty()) return;
-    for (const auto& [token, w] : watchers_)
-      if (std::find(changed.begin(), changed.end(), w.first) != changed.end()) calls.push_back(w);
+    for (MailboxId id : ids) {
+      auto box = watchers_.find(id);
+      if (box == watchers_.end()) continue;
+      auto& fns = calls.emplace_back(id, std::vector<Watcher>{}).second;
+      for (const auto& [token, fn] : box->second) fns.push_back(fn);
+    }
   }
+  if (calls.empty()) return;
   auto t = index_.read();
-  for (auto& [id, fn] : calls)
-    if (auto m = detail::load(*t, id)) fn(id, m->highest_modseq);
+  for (auto& [id, fns] : calls)
+    if (auto m = detail::load(*t, id))  // once per mailbox, however many sessions watch it
+      for (auto& fn : fns) fn(id, m->highest_modseq);
 }
 
 OpenedStore open(const std::string& data_dir, std::uint64_t map_size_mb, Settings settings, bool read_only) {

@@ -236,7 +236,9 @@ class Mailstore {
   std::unique_ptr<kv::GroupCommitter> committer_;
   std::mutex watch_mu_;
   std::uint64_t next_watch_ = 1;
-  std::map<std::uint64_t, std::pair<MailboxId, Watcher>> watchers_;
+  // By mailbox, so that a commit finds its watchers without scanning every idle session.
+  std::map<MailboxId, std::map<std::uint64_t, Watcher>> watchers_;
+  std::map<std::uint64_t, MailboxId> watch_boxes_;  // token -> mailbox, for unwatch
 };
 
 // Opens DATA_DIR/mail.mdb and DATA_DIR/mail/blobs.
