@@ -436,6 +436,34 @@ std::string header_fields(std::string_view head, const std::vector<std::string>&
   return out;
 }
 
+// The bytes a BODY[...] or BINARY[...] item names; nullopt when the part does not exist (or,
+// for BINARY, is a multipart or has an encoding not known: then unknown_cte is set).
+std::optional<std::string> section_bytes(const Session::Fetch& a, const std::string& data,
+                                         const mailstore::mime::Part& root, bool& unknown_cte) {
+  using F = Session::Fetch;
+  namespace mime = mailstore::mime;
+  const mime::Part* target = mime::find(root, a.part);
+  if (!target) return std::nullopt;
+  std::string_view msg = data;
+  auto slice = [&](std::size_t from, std::size_t to) { return std::string(msg.substr(from, to - from)); };
+  if (a.kind != F::section) {  // BINARY: the decoded content of a single part
+    if (a.part.empty()) return data;
+    if (target->is_multipart()) return std::nullopt;
+    auto decoded = mime::transfer_decode(msg.substr(target->body, target->end - target->body), target->encoding.value_or(""));
+    unknown_cte = !decoded;
+    return decoded;
+  }
+  if (a.what.empty()) return a.part.empty() ? data : slice(target->body, target->end);
+  if (a.what == "MIME") return slice(target->begin, target->body);
+  // HEADER, TEXT and HEADER.FIELDS of a part number name the message inside a message/rfc822.
+  const mime::Part* m = target;
+  if (!a.part.empty()) m = target->is_message() ? &target->parts.front() : nullptr;
+  if (!m) return std::string();
+  if (a.what == "HEADER") return slice(m->begin, m->body);
+  if (a.what == "TEXT") return slice(m->body, m->end);
+  return header_fields(msg.substr(m->begin, m->body - m->begin), a.fields, a.what == "HEADER.FIELDS.NOT");
+}
+
 }  // namespace
 
 void Session::cmd_fetch(Parser& p, const std::string& tag, bool uid, UnixMs) {
@@ -605,43 +633,11 @@ void Session::cmd_fetch(Parser& p, const std::string& tag, bool uid, UnixMs) {
         case Fetch::section:
         case Fetch::binary:
         case Fetch::binary_size: {
-          const mailstore::mime::Part* target = mailstore::mime::find(*root, a.part);
-          std::string bytes;
-          bool exists = target != nullptr;
-          if (exists && a.kind == Fetch::section) {
-            std::string_view msg = data;
-            const mailstore::mime::Part* m = target;
-            if (a.what == "HEADER" || a.what == "TEXT" || a.what == "HEADER.FIELDS" || a.what == "HEADER.FIELDS.NOT") {
-              if (!a.part.empty()) m = target->is_message() ? &target->parts.front() : nullptr;
-            }
-            if (!m) {
-              bytes.clear();
-            } else if (a.what.empty()) {
-              bytes = a.part.empty() ? data : std::string(msg.substr(target->body, target->end - target->body));
-            } else if (a.what == "MIME") {
-              bytes = std::string(msg.substr(target->begin, target->body - target->begin));
-            } else if (a.what == "HEADER") {
-              bytes = std::string(msg.substr(m->begin, m->body - m->begin));
-            } else if (a.what == "TEXT") {
-              bytes = std::string(msg.substr(m->body, m->end - m->body));
-            } else {
-              bytes = header_fields(msg.substr(m->begin, m->body - m->begin), a.fields, a.what == "HEADER.FIELDS.NOT");
-            }
-          } else if (exists) {
-            if (a.part.empty()) {
-              bytes = data;
-            } else if (target->is_multipart()) {
-              exists = false;
-            } else {
-              auto decoded = mailstore::mime::transfer_decode(
-                  std::string_view(data).substr(target->body, target->end - target->body), target->encoding.value_or(""));
-              if (decoded) bytes = std::move(*decoded);
-              if (!decoded) {
-                cte_error = true;
-                exists = false;
-              }
-            }
-          }
+          bool unknown_cte = false;
+          auto found = section_bytes(a, data, *root, unknown_cte);
+          cte_error = cte_error || unknown_cte;
+          bool exists = found.has_value();
+          std::string bytes = found ? std::move(*found) : std::string();
           if (a.kind == Fetch::binary_size) {
             item(a.label + " " + std::to_string(bytes.size()));
             break;
