@@ -14,6 +14,7 @@
 
 #include "app/commands.hpp"
 #include "app/router.hpp"
+#include "common/crypto.hpp"
 #include "common/files.hpp"
 #include "common/json.hpp"
 #include "common/net/https_server.hpp"
@@ -102,13 +103,24 @@ int cmd_serve(const Argv& argv) {
   std::vector<std::pair<std::string, std::uint16_t>> ports;
   // Filled once every listener is bound (requests arrive only after rt.run()).
   auto mail_endpoints = std::make_shared<MailEndpoints>();
+  auto web_services = std::make_shared<WebServices>();
+  // Token signing keys: made on the first start, encrypted under data_dir/secrets.
+  std::string key_passphrase = directory::load_or_make_key_passphrase(cfg.data_dir);
+  directory::KeyRing keys(key_passphrase);
+  {
+    auto made = dir.write(directory::Actor{"system:keys"}, now, [&](directory::Change& c) -> Result<bool> { return keys.ensure(c); });
+    if (!made) throw std::runtime_error("cannot create the token signing keys: " + made.error().message);
+    if (*made) log_line("made the token signing keys (RS256, ES256, EdDSA); `congvu keys rotate` replaces them");
+  }
+  // The login page hashes passwords and every IdP write waits for a durable commit.
+  Workers web_workers(std::max(4u, 2 * std::thread::hardware_concurrency()));
   mail_endpoints->domain = cfg.directory.domain;
   mail_endpoints->hostname = cfg.hostname;
   for (const auto& name : config::Config::listener_names()) {
     const auto& l = cfg.listen.at(name);
     if (!l.enabled()) continue;
     if (name == "https") {
-      auto& lis = net::listen_https(rt, l.host, l.port, tls, make_router(dir, mail_endpoints));
+      auto& lis = net::listen_https(rt, l.host, l.port, tls, make_router(dir, mail_endpoints, web_services), &web_workers);
       ports.emplace_back(name, lis.port());
       log_line("https listening on " + l.host + ":" + std::to_string(lis.port()));
     }
@@ -141,6 +153,17 @@ int cmd_serve(const Argv& argv) {
     if (name == "imap") mail_endpoints->imap = port;
     if (name == "smtps") mail_endpoints->smtps = port;
     if (name == "submission") mail_endpoints->submission = port;
+    if (name == "https") {
+      idp::ProviderConfig pc;
+      pc.issuer = cfg.idp.issuer.empty() ? "https://" + cfg.hostname + (port == 443 ? "" : ":" + std::to_string(port))
+                                         : cfg.idp.issuer;
+      pc.access_ttl = pc.id_ttl = static_cast<UnixMs>(cfg.idp.access_token_minutes) * 60 * 1000;
+      pc.refresh_ttl = static_cast<UnixMs>(cfg.idp.refresh_token_days) * 24 * 3600 * 1000;
+      pc.session_ttl = static_cast<UnixMs>(cfg.idp.session_hours) * 3600 * 1000;
+      pc.csrf_key = crypto::sha256_raw("congvu csrf\n" + key_passphrase);
+      log_line("OpenID Connect issuer " + pc.issuer);
+      web_services->idp = std::make_unique<idp::Provider>(dir, keys, pc);
+    }
   }
   if (a.has("--ready-file")) {
     std::string json = "{\"pid\":" + std::to_string(getpid()) + ",\"ports\":{";

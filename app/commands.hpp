@@ -47,5 +47,7 @@ int cmd_tls(const Argv& argv);
 int cmd_mail(const Argv& argv);
 int cmd_dkim(const Argv& argv);
 int cmd_queue(const Argv& argv);
+int cmd_client(const Argv& argv);
+int cmd_keys(const Argv& argv);
 
 }  // namespace congvu::app

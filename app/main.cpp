@@ -46,6 +46,14 @@ Mail (WHO: a login or address, or a unit's official address)
   dkim list | dkim keygen --selector S [--algorithm rsa|ed25519] [--bits 2048] [--domain D]
   queue list | queue flush | queue delete ID
 
+Single sign-on
+  client add ID [--type confidential|public] [--auth client_secret_basic|client_secret_post|private_key_jwt]
+             [--jwk FILE] --redirect-uri URI... [--post-logout-uri URI] [--backchannel-logout-uri URI]
+             [--grant G,...] [--scope S,...] [--claim C,...] [--first-party] [--require-mfa]
+             [--id-token-alg RS256|ES256|EdDSA] [--name NAME]
+  client list | client show ID | client remove ID
+  keys list | keys rotate
+
 WHO is an id, a staff number, a login or an address. Dates are YYYY-MM-DD (Asia/Ho_Chi_Minh).
 See README.md for details.
 )";
@@ -80,6 +88,8 @@ int main(int argc, char** argv) {
     if (cmd == "mail") return cmd_mail(rest);
     if (cmd == "dkim") return cmd_dkim(rest);
     if (cmd == "queue") return cmd_queue(rest);
+    if (cmd == "client") return cmd_client(rest);
+    if (cmd == "keys") return cmd_keys(rest);
     throw UsageError("unknown command '" + cmd + "'");
   } catch (const UsageError& e) {
     std::cerr << "congvu: " << e.what() << "\n(run `congvu --help` for usage)\n";

@@ -4,8 +4,11 @@
 
 namespace congvu::app {
 
-net::HttpHandler make_router(directory::Directory& dir, std::shared_ptr<const MailEndpoints> mail) {
-  return [&dir, mail](const net::HttpRequest& req) {
+net::HttpHandler make_router(directory::Directory& dir, std::shared_ptr<const MailEndpoints> mail,
+                             std::shared_ptr<const WebServices> services) {
+  return [&dir, mail, services](const net::HttpRequest& req) {
+    if (services->idp)
+      if (auto r = services->idp->handle(req, system_now_ms())) return std::move(*r);
     std::string path = req.target.substr(0, req.target.find('?'));
     std::string lower_path = text::ascii_lower(path);
     if (lower_path == "/autodiscover/autodiscover.xml") {

@@ -1,16 +1,23 @@
-// The one HTTPS router of the server (port 8443). idp/ and directory/ will mount their
-// handlers here; for now it serves the landing page, the health check and mail client
-// autoconfiguration (Thunderbird autoconfig, Outlook Autodiscover).
+// The one HTTPS router of the server (port 8443): the OpenID Connect provider (idp/), the
+// landing page, the health check and mail client autoconfiguration (Thunderbird autoconfig,
+// Outlook Autodiscover). directory/ will mount SCIM and the admin page here.
 #pragma once
 
 #include "app/autoconfig.hpp"
 #include "common/net/http.hpp"
 #include "directory/directory.hpp"
+#include "idp/provider.hpp"
 
 namespace congvu::app {
 
 // `mail`: where mail clients connect (for autoconfiguration); read when a request arrives, so
 // the caller may fill in ports after binding.
-net::HttpHandler make_router(directory::Directory& dir, std::shared_ptr<const MailEndpoints> mail);
+// `idp`: the OpenID Connect provider, set once the issuer is known (after binding); its paths
+// go to it.
+struct WebServices {
+  std::unique_ptr<idp::Provider> idp;
+};
+net::HttpHandler make_router(directory::Directory& dir, std::shared_ptr<const MailEndpoints> mail,
+                             std::shared_ptr<const WebServices> services);
 
 }  // namespace congvu::app

@@ -140,7 +140,7 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
                                                   std::string(e.description()) + " (see `congvu config example`)");
   }
   Ctx ctx{file, std::nullopt};
-  check_keys(ctx, root, "the top level", {"server", "tls", "listen", "directory", "mail"});
+  check_keys(ctx, root, "the top level", {"server", "tls", "listen", "directory", "mail", "idp"});
   if (auto* s = section(ctx, root, "server")) {
     check_keys(ctx, *s, "[server]", {"data_dir", "threads", "hostname", "demo"});
     get_str(ctx, *s, "data_dir", "[server]", cfg.data_dir, "e.g. \"/var/lib/congvu\"");
@@ -229,6 +229,17 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     get_int(ctx, *s, "imap_threads", "[mail]", m.imap_threads, 1, 1024, "threads running IMAP commands (32)");
     if (const auto* n = s->get("dmarc"); n && m.dmarc != "honor" && m.dmarc != "tag")
       ctx.fail(*n, "[mail] dmarc must be \"honor\" (refuse or quarantine as the sender's domain asks) or \"tag\" (only record the result)");
+  }
+  if (auto* s = section(ctx, root, "idp")) {
+    check_keys(ctx, *s, "[idp]", {"issuer", "access_token_minutes", "refresh_token_days", "session_hours"});
+    auto& i = cfg.idp;
+    get_str(ctx, *s, "issuer", "[idp]", i.issuer, "e.g. \"https://sso.tinhmau.gov.vn\"");
+    if (const auto* n = s->get("issuer");
+        n && !i.issuer.empty() && (i.issuer.rfind("https://", 0) != 0 || i.issuer.back() == '/' || i.issuer.find_first_of("?#") != std::string::npos))
+      ctx.fail(*n, "[idp] issuer must be an https:// URL without a trailing slash, query or fragment");
+    get_int(ctx, *s, "access_token_minutes", "[idp]", i.access_token_minutes, 1, 1440, "lifetime of access and ID tokens");
+    get_int(ctx, *s, "refresh_token_days", "[idp]", i.refresh_token_days, 1, 365, "lifetime of a refresh token family");
+    get_int(ctx, *s, "session_hours", "[idp]", i.session_hours, 1, 720, "lifetime of a single sign-on session");
   }
   if (ctx.error) return *ctx.error;
   return cfg;
@@ -326,6 +337,17 @@ check_inbound = true
 imap_plaintext_loopback = false
 # Threads that run IMAP commands (they wait for disk syncs, so more than cores).
 imap_threads = 32
+
+[idp]
+# The issuer URL that applications are configured with (discovery lives under it). Empty:
+# https://<hostname>:<https port>.
+issuer = ""
+# Lifetime of access and ID tokens (minutes); applications refresh them.
+access_token_minutes = 10
+# How long a refresh token family lives (days) before the person must sign in again.
+refresh_token_days = 30
+# How long a single sign-on session lasts (hours): a working day.
+session_hours = 10
 )";
 }
 

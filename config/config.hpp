@@ -57,6 +57,14 @@ struct MailConfig {
   std::uint64_t imap_threads = 32;       // threads running IMAP commands
 };
 
+// [idp]: the OpenID Connect provider.
+struct IdpConfig {
+  std::string issuer;  // "https://host[:port]"; empty: https://<hostname>:<https port>
+  std::uint64_t access_token_minutes = 10;
+  std::uint64_t refresh_token_days = 30;
+  std::uint64_t session_hours = 10;
+};
+
 struct Config {
   std::string source = "(built-in defaults)";
   // [server]
@@ -70,6 +78,7 @@ struct Config {
   std::map<std::string, Listen> listen;
   DirectoryConfig directory;
   MailConfig mail;
+  IdpConfig idp;
 
   Config();
   // The listener names, in the order they are documented.

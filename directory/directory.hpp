@@ -112,6 +112,8 @@ class Snapshot {
   std::optional<Group> group(std::string_view name);
   std::vector<Group> groups();
   std::vector<Person> group_members(const Group& g);
+  // The names of the groups `p` belongs to now (static membership, or a derived group's rule).
+  std::vector<std::string> groups_of(const Person& p);
   std::vector<Person> members(std::string_view unit_code, bool subtree);
   // Active people of the unit whose position holds its role mailbox.
   std::vector<Person> role_holders(std::string_view unit_code);

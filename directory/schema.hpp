@@ -19,6 +19,13 @@
 //   group_member group name + '\0' + id                ""          (static groups)
 //   audit        be64 seq                              AuditRecord (hash-chained)
 //   event        be64 seq                              'A' applied | 'P' pending, + the event row
+//   signing_key  kid                                   KeyRecord (PEM encrypted; directory/keys.hpp)
+//   client       client id                             Client record (directory/clients.hpp)
+//   revoked      'j' + jti | 'f' + grant family id     be64 expiry (ms): refused until then
+//   sso          SHA-256 of the session cookie         SSO session (idp/store.hpp)
+//   code         SHA-256 of the authorization code     code record (idp/store.hpp)
+//   refresh      SHA-256 of the refresh token          refresh record (idp/store.hpp)
+//   consent      person id + client id                 granted scopes, space-separated
 #pragma once
 
 #include <string>
@@ -32,7 +39,8 @@ namespace congvu::directory::schema {
 
 enum Table : kv::TableId {
   meta, person, login, addr, addr_base, staffno, unit, unit_child, member, assignment, name,
-  cred, group, group_member, audit, event, token_count, kTableCount
+  cred, group, group_member, audit, event, token_count,
+  signing_key, client, revoked, sso, code, refresh, consent, kTableCount
 };
 
 std::vector<std::string> table_names();

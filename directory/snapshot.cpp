@@ -1,4 +1,5 @@
 // Reads of the directory: lookups, the unit tree, history, groups, role mailboxes.
+#include <algorithm>
 #include <filesystem>
 
 #include "common/codec.hpp"
@@ -137,6 +138,29 @@ std::vector<Person> Snapshot::members(std::string_view unit_code, bool with_subt
       if (auto p = person(*PersonId::from_bytes(k.substr(prefix.size())))) out.push_back(std::move(*p));
       return true;
     });
+  }
+  return out;
+}
+
+std::vector<std::string> Snapshot::groups_of(const Person& p) {
+  std::vector<std::string> out;
+  std::vector<std::string> ancestors;  // the person's unit and every unit above it
+  for (std::string code = p.unit; !code.empty() && ancestors.size() < 64;) {
+    ancestors.push_back(code);
+    auto u = unit(code);
+    code = u ? u->parent : std::string();
+  }
+  for (const auto& g : groups()) {
+    bool in = false;
+    if (g.kind == GroupKind::static_members) {
+      in = t_.get(schema::group_member, schema::join0(g.name, p.id.bytes())).has_value();
+    } else if (p.status == PersonStatus::active && !p.unit.empty()) {
+      bool unit_ok = g.unit.empty() || (g.subtree ? std::find(ancestors.begin(), ancestors.end(), g.unit) != ancestors.end()
+                                                  : p.unit == g.unit);
+      bool position_ok = g.positions.empty() || std::find(g.positions.begin(), g.positions.end(), p.position) != g.positions.end();
+      in = unit_ok && position_ok;
+    }
+    if (in) out.push_back(g.name);
   }
   return out;
 }

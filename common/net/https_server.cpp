@@ -1,5 +1,6 @@
 #include "common/net/https_server.hpp"
 
+#include "common/net/completion.hpp"
 #include "common/net/tls_context.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -46,7 +47,15 @@ HttpRequest to_plain(const http::request<http::string_body>& req, const std::str
   return r;
 }
 
-asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<TlsContext> tls, HttpHandler handler) {
+HttpResponse run_handler(const HttpHandler& handler, const HttpRequest& req) {
+  try {
+    return handler(req);
+  } catch (const std::exception&) {
+    return HttpResponse{500, "text/plain; charset=utf-8", {}, "internal error\n"};
+  }
+}
+
+asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<TlsContext> tls, HttpHandler handler, Workers* pool) {
   std::string peer;
   boost::system::error_code ec;
   auto ep = socket.remote_endpoint(ec);
@@ -64,10 +73,18 @@ asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<TlsContext> tl
     if (rec) break;
     auto req = parser.release();
     HttpResponse out;
-    try {
-      out = handler(to_plain(req, peer));
-    } catch (const std::exception&) {
-      out = HttpResponse{500, "text/plain; charset=utf-8", {}, "internal error\n"};
+    if (pool) {
+      auto done = std::make_shared<Completion<HttpResponse>>(co_await asio::this_coro::executor);
+      auto plain = std::make_shared<HttpRequest>(to_plain(req, peer));
+      std::function<void()> job = [done, plain, handler] { Completion<HttpResponse>::set(done, run_handler(handler, *plain)); };
+      pool->post(std::move(job));
+      while (!done->value) {
+        auto [tec] = co_await done->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        (void)tec;
+      }
+      out = std::move(*done->value);
+    } else {
+      out = run_handler(handler, to_plain(req, peer));
     }
     http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
     res.set(http::field::server, "congvu");
@@ -76,7 +93,18 @@ asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<TlsContext> tl
     res.set("X-Content-Type-Options", "nosniff");
     res.set("Referrer-Policy", "no-referrer");
     res.set(http::field::cache_control, "no-store");
-    for (const auto& [k, v] : out.headers) res.set(k, v);
+    for (const auto& [k, v] : out.headers) {
+      if (k != "Set-Cookie") {
+        res.set(k, v);
+        continue;
+      }
+      for (std::size_t i = 0; i <= v.size();) {
+        auto j = v.find('\n', i);
+        if (j == std::string::npos) j = v.size();
+        if (j > i) res.insert(http::field::set_cookie, v.substr(i, j - i));
+        i = j + 1;
+      }
+    }
     res.body() = std::move(out.body);
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
@@ -95,8 +123,8 @@ asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<TlsContext> tl
 }  // namespace
 
 Listener& listen_https(Runtime& rt, const std::string& host, std::uint16_t port, std::shared_ptr<TlsContext> tls,
-                       HttpHandler handler) {
-  return rt.listen(host, port, [tls, handler](tcp::socket s) { return session(std::move(s), tls, handler); });
+                       HttpHandler handler, Workers* pool) {
+  return rt.listen(host, port, [tls, handler, pool](tcp::socket s) { return session(std::move(s), tls, handler, pool); });
 }
 
 }  // namespace congvu::net

@@ -1,0 +1,133 @@
+#include "idp/pages.hpp"
+
+#include "idp/web.hpp"
+
+namespace congvu::idp {
+
+using web::html;
+
+namespace {
+
+std::string page(std::string_view title, std::string_view main) {
+  std::string out =
+      "<!doctype html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>";
+  out += title;
+  out += " · Congvu</title><link rel=\"stylesheet\" href=\"/idp/style.css\"></head><body>"
+         "<header><p class=\"brand\">Congvu · Hệ thống đăng nhập một lần "
+         "<span lang=\"en\">(single sign-on)</span></p></header><main>";
+  out += main;
+  out += "</main><footer><p>Hỗ trợ: liên hệ bộ phận công nghệ thông tin của đơn vị. "
+         "<span lang=\"en\">Help: ask your unit's IT staff.</span></p></footer></body></html>\n";
+  return out;
+}
+
+std::string hidden(std::string_view name, std::string_view value) {
+  return "<input type=\"hidden\" name=\"" + html(name) + "\" value=\"" + html(value) + "\">";
+}
+
+const char* scope_vi(std::string_view s) {
+  if (s == "openid") return "Biết bạn là ai (mã định danh)";
+  if (s == "profile") return "Họ tên và tên đăng nhập";
+  if (s == "email") return "Địa chỉ thư công vụ";
+  if (s == "unit") return "Đơn vị, chức vụ và nhóm";
+  if (s == "offline_access") return "Duy trì truy cập khi bạn không trực tuyến";
+  if (s == "mail") return "Đọc và gửi thư công vụ thay bạn";
+  return nullptr;
+}
+const char* scope_en(std::string_view s) {
+  if (s == "openid") return "Know who you are (identifier)";
+  if (s == "profile") return "Your name and login";
+  if (s == "email") return "Your official mail address";
+  if (s == "unit") return "Your unit, position and groups";
+  if (s == "offline_access") return "Keep access while you are offline";
+  if (s == "mail") return "Read and send official mail for you";
+  return nullptr;
+}
+
+}  // namespace
+
+std::string login_html(const LoginView& v) {
+  std::string m = "<h1>Đăng nhập <span lang=\"en\">· Sign in</span></h1>";
+  if (!v.client_name.empty())
+    m += "<p>Để tiếp tục vào <strong>" + html(v.client_name) + "</strong>. <span lang=\"en\">To continue to " +
+         html(v.client_name) + ".</span></p>";
+  if (!v.error_vi.empty())
+    m += "<p class=\"error\" role=\"alert\" id=\"login-error\">" + html(v.error_vi) + " <span lang=\"en\">" +
+         html(v.error_en) + "</span></p>";
+  std::string described = v.error_vi.empty() ? "" : " aria-describedby=\"login-error\"";
+  m += "<form method=\"post\" action=\"/login\">" + hidden("csrf", v.csrf) + hidden("return_to", v.return_to) +
+       "<div class=\"field\"><label for=\"login\">Tên đăng nhập hoặc địa chỉ thư "
+       "<span lang=\"en\">(login or mail address)</span></label>"
+       "<input id=\"login\" name=\"login\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" "
+       "spellcheck=\"false\" required" + described + " value=\"" + html(v.login) + "\"" +
+       (v.login.empty() ? " autofocus" : "") + "></div>"
+       "<div class=\"field\"><label for=\"password\">Mật khẩu <span lang=\"en\">(password)</span></label>"
+       "<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required" +
+       described + (v.login.empty() ? "" : " autofocus") + "></div>"
+       "<button type=\"submit\">Đăng nhập <span lang=\"en\">· Sign in</span></button></form>";
+  return page("Đăng nhập", m);
+}
+
+std::string consent_html(const ConsentView& v) {
+  std::string m = "<h1>Cho phép truy cập <span lang=\"en\">· Allow access</span></h1>"
+                  "<p><strong>" + html(v.client_name) + "</strong> muốn dùng tài khoản của " + html(v.person_name) +
+                  ". <span lang=\"en\">wants to use this account.</span></p><ul>";
+  for (const auto& s : v.scopes) {
+    const char* vi = scope_vi(s);
+    const char* en = scope_en(s);
+    m += "<li>" + (vi ? html(vi) + " <span lang=\"en\">(" + html(en) + ")</span>" : html(s)) + "</li>";
+  }
+  m += "</ul><form method=\"post\" action=\"/consent\">" + hidden("csrf", v.csrf) + hidden("return_to", v.return_to) +
+       "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"allow\">Cho phép "
+       "<span lang=\"en\">· Allow</span></button>"
+       "<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Từ chối "
+       "<span lang=\"en\">· Deny</span></button></div></form>";
+  return page("Cho phép truy cập", m);
+}
+
+std::string message_html(std::string_view title_vi, std::string_view title_en, std::string_view text_vi,
+                         std::string_view text_en) {
+  std::string m = "<h1>" + html(title_vi) + " <span lang=\"en\">· " + html(title_en) + "</span></h1><p>" +
+                  html(text_vi) + "</p><p lang=\"en\">" + html(text_en) + "</p>";
+  return page(html(title_vi), m);
+}
+
+std::string logout_confirm_html(const LogoutView& v) {
+  std::string m = "<h1>Đăng xuất <span lang=\"en\">· Sign out</span></h1>"
+                  "<p>Đăng xuất khỏi mọi ứng dụng dùng tài khoản này? "
+                  "<span lang=\"en\">Sign out of every application using this account?</span></p>"
+                  "<form method=\"post\" action=\"/oidc/logout\">" + hidden("csrf", v.csrf) + hidden("confirm", "yes");
+  if (!v.id_token_hint.empty()) m += hidden("id_token_hint", v.id_token_hint);
+  if (!v.post_logout_redirect_uri.empty()) m += hidden("post_logout_redirect_uri", v.post_logout_redirect_uri);
+  if (!v.state.empty()) m += hidden("state", v.state);
+  if (!v.client_id.empty()) m += hidden("client_id", v.client_id);
+  m += "<button type=\"submit\">Đăng xuất <span lang=\"en\">· Sign out</span></button></form>";
+  return page("Đăng xuất", m);
+}
+
+std::string_view style_css() {
+  return R"css(*{box-sizing:border-box}
+html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",Arial,sans-serif;font-size:100%;line-height:1.5;color:#1b1b1b;background:#f4f5f7}
+body{margin:0}
+header{background:#9b1c1c;color:#fff;padding:.75rem 1rem}
+.brand{margin:0;font-weight:600}
+main{max-width:28rem;margin:1.5rem auto;padding:1.25rem;background:#fff;border:1px solid #d0d4da;border-radius:.5rem}
+h1{font-size:1.4rem;margin:0 0 1rem}
+[lang=en]{color:#4a4f57}
+h1 [lang=en],button [lang=en]{color:inherit;font-weight:400}
+.field{margin-bottom:1rem}
+label{display:block;font-weight:600;margin-bottom:.25rem}
+input[type=text],input[type=password]{width:100%;font-size:1rem;padding:.6rem;border:1px solid #6b7280;border-radius:.3rem}
+input:focus,button:focus{outline:3px solid #1d4ed8;outline-offset:2px}
+button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:.3rem;background:#1d4ed8;color:#fff;cursor:pointer;min-height:2.75rem}
+button.secondary{background:#fff;color:#1b1b1b;border:1px solid #6b7280}
+.buttons{display:flex;flex-wrap:wrap;gap:.75rem}
+.error{background:#fdecec;border-left:4px solid #9b1c1c;padding:.5rem .75rem;color:#7f1d1d}
+.error [lang=en]{color:#7f1d1d}
+footer{max-width:28rem;margin:0 auto 2rem;padding:0 1.25rem;font-size:.875rem;color:#4a4f57}
+)css";
+}
+
+}  // namespace congvu::idp

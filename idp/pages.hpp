@@ -1,0 +1,38 @@
+// The IdP's HTML: the login page, the consent screen and message pages. Vietnamese first with
+// English beside it, no external assets (one stylesheet served by Congvu at /idp/style.css),
+// usable at 360 px, labelled form controls, errors announced with role="alert".
+// Pure functions: every value they put into HTML is escaped here.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace congvu::idp {
+
+struct LoginView {
+  std::string csrf;
+  std::string return_to;   // where to go after login (a path on this server)
+  std::string login;       // prefilled
+  std::string error_vi, error_en;
+  std::string client_name; // the application asking, when known
+};
+std::string login_html(const LoginView& v);
+
+struct ConsentView {
+  std::string csrf, return_to, client_name, person_name;
+  std::vector<std::string> scopes;
+};
+std::string consent_html(const ConsentView& v);
+
+std::string message_html(std::string_view title_vi, std::string_view title_en, std::string_view text_vi,
+                         std::string_view text_en);
+
+struct LogoutView {
+  std::string csrf, id_token_hint, post_logout_redirect_uri, state, client_id;
+};
+std::string logout_confirm_html(const LogoutView& v);
+
+std::string_view style_css();
+
+}  // namespace congvu::idp

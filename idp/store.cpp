@@ -1,0 +1,121 @@
+#include "idp/store.hpp"
+
+#include "common/codec.hpp"
+#include "common/crypto.hpp"
+#include "directory/directory.hpp"
+#include "directory/jose.hpp"
+
+namespace congvu::idp {
+
+namespace {
+constexpr std::uint8_t kSsoV1 = 1, kCodeV1 = 1, kRefreshV1 = 1;
+
+PersonId read_person(codec::Reader& r) {
+  auto id = PersonId::from_bytes(r.str_view());
+  if (!id) throw codec::DecodeError("bad person id");
+  return *id;
+}
+bool read_flag(codec::Reader& r) {
+  auto b = r.u8();
+  if (b > 1) throw codec::DecodeError("flag is not 0 or 1");
+  return b == 1;
+}
+void expect(codec::Reader& r, std::uint8_t v, const char* what) {
+  if (r.u8() != v) throw codec::DecodeError(std::string("unknown ") + what + " record version");
+}
+}  // namespace
+
+std::string encode(const SsoSession& s) {
+  codec::Writer w;
+  w.u8(kSsoV1).str(s.sid).str(s.person.bytes()).i64(s.created).i64(s.auth_time).i64(s.last_seen).i64(s.expires)
+      .str(s.amr).strs(s.clients);
+  return w.take();
+}
+
+SsoSession decode_sso(std::string_view v) {
+  codec::Reader r(v);
+  expect(r, kSsoV1, "SSO session");
+  SsoSession s;
+  s.sid = r.str();
+  s.person = read_person(r);
+  s.created = r.i64();
+  s.auth_time = r.i64();
+  s.last_seen = r.i64();
+  s.expires = r.i64();
+  s.amr = r.str();
+  s.clients = r.strs();
+  r.expect_done();
+  return s;
+}
+
+std::string encode(const CodeRecord& c) {
+  codec::Writer w;
+  w.u8(kCodeV1).str(c.client_id).str(c.redirect_uri).str(c.scope).str(c.nonce).str(c.code_challenge).str(c.sid)
+      .str(c.amr).str(c.family).str(c.person.bytes()).i64(c.auth_time).i64(c.expires).u8(c.used ? 1 : 0);
+  return w.take();
+}
+
+CodeRecord decode_code(std::string_view v) {
+  codec::Reader r(v);
+  expect(r, kCodeV1, "authorization code");
+  CodeRecord c;
+  c.client_id = r.str();
+  c.redirect_uri = r.str();
+  c.scope = r.str();
+  c.nonce = r.str();
+  c.code_challenge = r.str();
+  c.sid = r.str();
+  c.amr = r.str();
+  c.family = r.str();
+  c.person = read_person(r);
+  c.auth_time = r.i64();
+  c.expires = r.i64();
+  c.used = read_flag(r);
+  r.expect_done();
+  return c;
+}
+
+std::string encode(const RefreshRecord& t) {
+  codec::Writer w;
+  w.u8(kRefreshV1).str(t.client_id).str(t.scope).str(t.sid).str(t.family).str(t.amr).str(t.person.bytes())
+      .i64(t.auth_time).i64(t.expires).i64(t.family_expires).u8(t.used ? 1 : 0);
+  return w.take();
+}
+
+RefreshRecord decode_refresh(std::string_view v) {
+  codec::Reader r(v);
+  expect(r, kRefreshV1, "refresh token");
+  RefreshRecord t;
+  t.client_id = r.str();
+  t.scope = r.str();
+  t.sid = r.str();
+  t.family = r.str();
+  t.amr = r.str();
+  t.person = read_person(r);
+  t.auth_time = r.i64();
+  t.expires = r.i64();
+  t.family_expires = r.i64();
+  t.used = read_flag(r);
+  r.expect_done();
+  return t;
+}
+
+std::string new_secret() { return directory::jose::b64url(crypto::random_string(32)); }
+std::string secret_key(std::string_view secret) { return crypto::sha256_raw(secret); }
+
+std::optional<SsoSession> find_session(directory::Snapshot& s, std::string_view cookie, UnixMs now) {
+  if (cookie.empty()) return std::nullopt;
+  auto raw = s.get_raw(directory::schema::sso, secret_key(cookie));
+  if (!raw) return std::nullopt;
+  auto sess = decode_sso(*raw);
+  if (now >= sess.expires) return std::nullopt;
+  return sess;
+}
+
+void put_session(directory::Change& c, std::string_view cookie, const SsoSession& s) {
+  c.put(directory::schema::sso, secret_key(cookie), encode(s));
+}
+
+void drop_session(directory::Change& c, std::string_view cookie) { c.del(directory::schema::sso, secret_key(cookie)); }
+
+}  // namespace congvu::idp

@@ -1,0 +1,59 @@
+// The IdP's state in directory.mdb (tables sso, code, refresh, consent; see
+// directory/schema.hpp): SSO sessions, authorization codes and refresh tokens, each keyed by the
+// SHA-256 of the secret the browser or client holds, so that a copy of the database gives no
+// usable cookie, code or token. Records are written durably before the secret is handed out.
+// Pure encodings plus a few helpers on a directory Snapshot/Change.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ids.hpp"
+#include "common/time.hpp"
+
+namespace congvu::directory {
+class Snapshot;
+class Change;
+}  // namespace congvu::directory
+
+namespace congvu::idp {
+
+struct SsoSession {
+  std::string sid;         // public id (ID token `sid`, back-channel logout)
+  PersonId person;
+  UnixMs created = 0, auth_time = 0, last_seen = 0, expires = 0;
+  std::string amr;         // "pwd" or "pwd otp"
+  std::vector<std::string> clients;  // clients that received tokens in this session
+};
+
+struct CodeRecord {
+  std::string client_id, redirect_uri, scope, nonce, code_challenge, sid, amr, family;
+  PersonId person;
+  UnixMs auth_time = 0, expires = 0;
+  bool used = false;
+};
+
+struct RefreshRecord {
+  std::string client_id, scope, sid, family, amr;
+  PersonId person;
+  UnixMs auth_time = 0, expires = 0, family_expires = 0;
+  bool used = false;  // rotated: presenting it again is reuse, and revokes the family
+};
+
+std::string encode(const SsoSession& s);
+SsoSession decode_sso(std::string_view v);
+std::string encode(const CodeRecord& c);
+CodeRecord decode_code(std::string_view v);
+std::string encode(const RefreshRecord& r);
+RefreshRecord decode_refresh(std::string_view v);
+
+// A new 256-bit secret in base64url, and the key it is stored under.
+std::string new_secret();
+std::string secret_key(std::string_view secret);
+
+std::optional<SsoSession> find_session(directory::Snapshot& s, std::string_view cookie, UnixMs now);
+void put_session(directory::Change& c, std::string_view cookie, const SsoSession& s);
+void drop_session(directory::Change& c, std::string_view cookie);
+
+}  // namespace congvu::idp

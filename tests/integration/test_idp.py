@@ -1,0 +1,401 @@
+"""The OpenID Connect provider against a real relying party library: Debian's python3-authlib
+does the code flow with PKCE, refresh and client credentials, verifies ID tokens against JWKS;
+a `requests` session plays the browser on the login page and the consent screen (cookies,
+CSRF tokens). Security cases: redirect_uri mismatch, PKCE missing or wrong, code replay
+(revokes its tokens), refresh reuse (revokes the family), open redirects, revocation,
+suspension, login throttling per address, private_key_jwt, and a transfer seen by the next
+token. TLS is verified against the server's local CA everywhere."""
+import html
+import http.client
+import json
+import re
+import ssl
+import time
+import urllib.parse
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey, jwt
+
+import support
+
+PASSWORD = "CongVu-demo-2026"
+RP = "https://127.0.0.1:9/cb"  # never contacted: the test reads the redirect itself
+SCOPE = "openid profile email unit offline_access"
+
+
+class IdpTest(support.ServerTest):
+    def setUp(self):
+        super().setUp()
+        self.port = support.free_port()
+        self.issuer = f"https://127.0.0.1:{self.port}"
+        listen = "".join(f'{n} = "off"\n' for n in support.LISTENERS if n != "https")
+        config = self.write("idp.toml", f'[listen]\nhttps = "127.0.0.1:{self.port}"\n{listen}'
+                            f'[idp]\nissuer = "{self.issuer}"\n')
+        self.proc, self.info = self.start(config=config)
+        self.ca = self.info["ca"]
+        self.meta = requests.get(self.issuer + "/.well-known/openid-configuration", verify=self.ca).json()
+        self.jwks = requests.get(self.meta["jwks_uri"], verify=self.ca).json()
+
+    def tearDown(self):
+        self.stop(self.proc)
+        super().tearDown()
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def add_client(self, client_id, *args):
+        out = support.run_json("client", "add", client_id, *args, data=self.data)
+        return out.get("client_secret")
+
+    def browser(self):
+        b = requests.Session()
+        b.trust_env = False  # REQUESTS_CA_BUNDLE would otherwise override `verify`
+        b.verify = self.ca
+        return b
+
+    def form_fields(self, page):
+        return {m.group(1): html.unescape(m.group(2))
+                for m in re.finditer(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)}
+
+    def login(self, b, url, login="annv", password=PASSWORD, consent=True):
+        """Follows `url` through the login page (and consent) to the relying party's redirect;
+        returns that redirect URL (code or error)."""
+        r = b.get(url, allow_redirects=False)
+        for _ in range(10):
+            if r.status_code in (302, 303):
+                loc = urllib.parse.urljoin(r.url, r.headers["Location"])
+                if not loc.startswith(self.issuer):
+                    return loc
+                r = b.get(loc, allow_redirects=False)
+                continue
+            self.assertEqual(r.status_code, 200, r.text)
+            fields = self.form_fields(r.text)
+            if 'action="/login"' in r.text:
+                fields.update(login=login, password=password)
+                r = b.post(self.issuer + "/login", data=fields, allow_redirects=False)
+                self.assertEqual(r.status_code, 303, r.text)
+            elif 'action="/consent"' in r.text:
+                fields["decision"] = "allow" if consent else "deny"
+                r = b.post(self.issuer + "/consent", data=fields, allow_redirects=False)
+            else:
+                self.fail("unexpected page: " + r.text)
+        self.fail("too many steps")
+
+    def rp(self, client_id, secret=None, **kw):
+        s = OAuth2Session(client_id, secret, scope=SCOPE, redirect_uri=RP, code_challenge_method="S256",
+                          token_endpoint_auth_method="client_secret_basic" if secret else "none", **kw)
+        s.trust_env = False
+        s.verify = self.ca
+        return s
+
+    def code_flow(self, session, b=None, **auth_params):
+        verifier = "v" * 20 + str(time.monotonic_ns()) + "x" * 20
+        url, state = session.create_authorization_url(self.meta["authorization_endpoint"], code_verifier=verifier,
+                                                      nonce="n-123", **auth_params)
+        callback = self.login(b or self.browser(), url)
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(callback).query)
+        self.assertEqual(q["state"], [state])
+        self.assertEqual(q["iss"], [self.issuer])
+        token = session.fetch_token(self.meta["token_endpoint"], authorization_response=callback, code_verifier=verifier)
+        return token
+
+    def id_claims(self, id_token, aud):
+        claims = jwt.decode(id_token, JsonWebKey.import_key_set(self.jwks),
+                            claims_options={"iss": {"essential": True, "value": self.issuer},
+                                            "aud": {"essential": True, "value": aud}})
+        claims.validate()
+        return claims
+
+    def userinfo(self, access_token):
+        return requests.get(self.meta["userinfo_endpoint"], headers={"Authorization": "Bearer " + access_token},
+                            verify=self.ca)
+
+    # --- tests ---------------------------------------------------------------------------
+
+    def test_discovery_and_jwks(self):
+        self.assertEqual(self.meta["issuer"], self.issuer)
+        self.assertEqual(self.meta["code_challenge_methods_supported"], ["S256"])
+        self.assertIn("RS256", self.meta["id_token_signing_alg_values_supported"])
+        algs = sorted(k["alg"] for k in self.jwks["keys"])
+        self.assertEqual(algs, ["ES256", "EdDSA", "RS256"])
+        for k in self.jwks["keys"]:
+            self.assertNotIn("d", k)  # public parts only
+
+    def test_code_flow_pkce_confidential_and_refresh_rotation(self):
+        secret = self.add_client("docs", "--redirect-uri", RP, "--name", "Quản lý văn bản")
+        rp = self.rp("docs", secret)
+        token = self.code_flow(rp)
+        claims = self.id_claims(token["id_token"], "docs")
+        self.assertEqual(claims["nonce"], "n-123")
+        self.assertEqual(claims["preferred_username"], "annv")
+        self.assertEqual(claims["name"], "Nguyễn Văn An")
+        self.assertEqual(claims["unit_code"], "000.00.01.H99")
+        self.assertEqual(claims["unit_name"], "Văn phòng Ủy ban nhân dân tỉnh")
+        self.assertEqual(claims["unit_path"], ["Ủy ban nhân dân tỉnh Mẫu", "Văn phòng Ủy ban nhân dân tỉnh"])
+        self.assertEqual(claims["position"], "Giám đốc")
+        self.assertEqual(claims["amr"], ["pwd"])
+        self.assertNotIn("birthdate", claims)  # personal data only when configured
+        sub = claims["sub"]
+        info = self.userinfo(token["access_token"])
+        self.assertEqual(info.status_code, 200, info.text)
+        self.assertEqual(info.json()["sub"], sub)
+        self.assertEqual(info.json()["email"], "annv@tinhmau.test")
+
+        # Rotation: a new refresh token each time; the old one presented again revokes all.
+        first_refresh = token["refresh_token"]
+        new = rp.refresh_token(self.meta["token_endpoint"], refresh_token=first_refresh)
+        self.assertNotEqual(new["refresh_token"], first_refresh)
+        self.assertEqual(self.id_claims(new["id_token"], "docs")["sub"], sub)
+        self.assertEqual(self.userinfo(new["access_token"]).status_code, 200)
+        reuse = requests.post(self.meta["token_endpoint"], auth=("docs", secret), verify=self.ca,
+                              data={"grant_type": "refresh_token", "refresh_token": first_refresh})
+        self.assertEqual(reuse.status_code, 400)
+        self.assertEqual(reuse.json()["error"], "invalid_grant")
+        later = requests.post(self.meta["token_endpoint"], auth=("docs", secret), verify=self.ca,
+                              data={"grant_type": "refresh_token", "refresh_token": new["refresh_token"]})
+        self.assertEqual(later.json()["error"], "invalid_grant", "the family is revoked after reuse")
+        r = self.userinfo(new["access_token"])
+        self.assertEqual(r.status_code, 401)
+        self.assertIn('error="invalid_token"', r.headers["WWW-Authenticate"])
+
+    def test_public_client_requires_pkce(self):
+        self.add_client("spa", "--type", "public", "--redirect-uri", RP, "--first-party")
+        b = self.browser()
+        # No code_challenge: refused at the authorization endpoint, back to the client.
+        q = urllib.parse.urlencode({"client_id": "spa", "redirect_uri": RP, "response_type": "code",
+                                    "scope": "openid", "state": "s1"})
+        loc = self.login(b, self.meta["authorization_endpoint"] + "?" + q)
+        params = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
+        self.assertEqual(params["error"], ["invalid_request"])
+        self.assertEqual(params["state"], ["s1"])
+        # With PKCE: works, no secret, and the verifier is checked.
+        rp = self.rp("spa")
+        token = self.code_flow(rp, b)
+        self.assertEqual(self.id_claims(token["id_token"], "spa")["preferred_username"], "annv")
+
+    def test_pkce_verifier_missing_or_wrong_and_code_replay(self):
+        secret = self.add_client("docs", "--redirect-uri", RP, "--first-party")
+        b = self.browser()
+        rp = self.rp("docs", secret)
+        verifier = "a" * 64
+        url, _ = rp.create_authorization_url(self.meta["authorization_endpoint"], code_verifier=verifier)
+        code = urllib.parse.parse_qs(urllib.parse.urlparse(self.login(b, url)).query)["code"][0]
+        post = lambda **d: requests.post(self.meta["token_endpoint"], auth=("docs", secret), verify=self.ca,
+                                         data={"grant_type": "authorization_code", "code": code,
+                                               "redirect_uri": RP, **d})
+        self.assertEqual(post().json()["error"], "invalid_grant")                          # missing
+        self.assertEqual(post(code_verifier="b" * 64).json()["error"], "invalid_grant")   # wrong
+        good = post(code_verifier=verifier)
+        self.assertEqual(good.status_code, 200, good.text)
+        access = good.json()["access_token"]
+        self.assertEqual(self.userinfo(access).status_code, 200)
+        replay = post(code_verifier=verifier)
+        self.assertEqual(replay.json()["error"], "invalid_grant")
+        self.assertEqual(self.userinfo(access).status_code, 401, "a replayed code revokes its tokens")
+        refresh = requests.post(self.meta["token_endpoint"], auth=("docs", secret), verify=self.ca,
+                                data={"grant_type": "refresh_token", "refresh_token": good.json()["refresh_token"]})
+        self.assertEqual(refresh.json()["error"], "invalid_grant")
+
+    def test_redirect_uri_mismatch_is_shown_not_redirected(self):
+        self.add_client("docs", "--redirect-uri", RP)
+        b = self.browser()
+        for uri in (RP + "/evil", "https://evil.example/cb", RP.upper(), ""):
+            q = urllib.parse.urlencode({"client_id": "docs", "redirect_uri": uri, "response_type": "code",
+                                        "scope": "openid", "state": "x"})
+            r = b.get(self.meta["authorization_endpoint"] + "?" + q, allow_redirects=False)
+            self.assertEqual(r.status_code, 400, uri)
+            self.assertNotIn("Location", r.headers)
+            self.assertIn("redirect_uri", r.text)
+        r = b.get(self.meta["authorization_endpoint"] + "?client_id=nobody&redirect_uri=" + urllib.parse.quote(RP),
+                  allow_redirects=False)
+        self.assertEqual(r.status_code, 400)
+        self.assertNotIn("Location", r.headers)
+
+    def test_login_page_open_redirect_csrf_and_wrong_password(self):
+        b = self.browser()
+        page = b.get(self.issuer + "/login?return_to=https://evil.example/")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn('lang="vi"', page.text)
+        cookie = page.headers["Set-Cookie"]
+        for attr in ("__Host-congvu=", "Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+            self.assertIn(attr, cookie)
+        fields = self.form_fields(page.text)
+        self.assertEqual(fields["return_to"], "/")
+        # Without the CSRF token (or with another browser's), nothing happens.
+        bad = b.post(self.issuer + "/login", data={"login": "annv", "password": PASSWORD, "return_to": "/"},
+                     allow_redirects=False)
+        self.assertEqual(bad.status_code, 403)
+        other = self.browser()
+        other.get(self.issuer + "/login")
+        stolen = other.post(self.issuer + "/login", data={**fields, "login": "annv", "password": PASSWORD},
+                            allow_redirects=False)
+        self.assertEqual(stolen.status_code, 403)
+        wrong = b.post(self.issuer + "/login", data={**fields, "login": "annv", "password": "nope"},
+                       allow_redirects=False)
+        self.assertEqual(wrong.status_code, 401)
+        self.assertIn('role="alert"', wrong.text)
+        for target in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+            before = b.cookies.get("__Host-congvu")
+            ok = b.post(self.issuer + "/login", data={**fields, "return_to": target, "login": "annv",
+                                                      "password": PASSWORD}, allow_redirects=False)
+            self.assertEqual(ok.status_code, 303, ok.text)
+            self.assertEqual(ok.headers["Location"], "/")
+            # The cookie changes at every login (no session fixation).
+            self.assertNotEqual(ok.cookies.get("__Host-congvu"), before)
+            self.assertIsNotNone(ok.cookies.get("__Host-congvu"))
+            fields["csrf"] = self.form_fields(b.get(self.issuer + "/login").text)["csrf"]
+
+    def test_consent_deny_and_prompt_none(self):
+        secret = self.add_client("portal", "--redirect-uri", RP, "--name", "Cổng dịch vụ công")
+        rp = self.rp("portal", secret)
+        b = self.browser()
+        url, state = rp.create_authorization_url(self.meta["authorization_endpoint"], code_verifier="c" * 50,
+                                                 prompt="none")
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.login(b, url)).query)
+        self.assertEqual(q["error"], ["login_required"])
+        url, state = rp.create_authorization_url(self.meta["authorization_endpoint"], code_verifier="c" * 50)
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.login(b, url, consent=False)).query)
+        self.assertEqual(q["error"], ["access_denied"])
+        self.assertEqual(q["state"], [state])
+        # Signed in now but no consent yet: prompt=none must say so.
+        url, _ = rp.create_authorization_url(self.meta["authorization_endpoint"], code_verifier="c" * 50,
+                                             prompt="none")
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.login(b, url)).query)
+        self.assertEqual(q["error"], ["consent_required"])
+        # After consent, prompt=none gets a code silently (single sign-on).
+        self.code_flow(rp, b)
+        url, _ = rp.create_authorization_url(self.meta["authorization_endpoint"], code_verifier="c" * 50,
+                                             prompt="none")
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.login(b, url, password="unused")).query)
+        self.assertIn("code", q)
+
+    def test_client_credentials_introspection_revocation(self):
+        secret = self.add_client("hrsync", "--grant", "client_credentials", "--auth", "client_secret_post",
+                                 "--scope", "scim:read,scim:write")
+        rs = self.add_client("resource", "--redirect-uri", RP)
+        tok = requests.post(self.meta["token_endpoint"], verify=self.ca,
+                            data={"grant_type": "client_credentials", "scope": "scim:read",
+                                  "client_id": "hrsync", "client_secret": secret}).json()
+        self.assertNotIn("refresh_token", tok)
+        self.assertNotIn("id_token", tok)
+        # Basic is not the registered method for this client: refused.
+        basic = requests.post(self.meta["token_endpoint"], verify=self.ca, auth=("hrsync", secret),
+                              data={"grant_type": "client_credentials", "scope": "scim:read"})
+        self.assertEqual(basic.status_code, 401)
+        self.assertEqual(basic.json()["error"], "invalid_client")
+        bad_scope = requests.post(self.meta["token_endpoint"], verify=self.ca,
+                                  data={"grant_type": "client_credentials", "scope": "openid",
+                                        "client_id": "hrsync", "client_secret": secret})
+        self.assertEqual(bad_scope.json()["error"], "invalid_scope")
+        intro = lambda t: requests.post(self.meta["introspection_endpoint"], auth=("resource", rs), verify=self.ca,
+                                        data={"token": t}).json()
+        info = intro(tok["access_token"])
+        self.assertTrue(info["active"])
+        self.assertEqual(info["client_id"], "hrsync")
+        self.assertEqual(info["aud"], ["scim"])
+        self.assertEqual(info["scope"], "scim:read")
+        self.assertFalse(intro("not-a-token")["active"])
+        unauth = requests.post(self.meta["introspection_endpoint"], verify=self.ca, data={"token": tok["access_token"]})
+        self.assertEqual(unauth.status_code, 401)
+        # Access token for scim only: userinfo refuses it (wrong audience).
+        self.assertEqual(self.userinfo(tok["access_token"]).status_code, 401)
+        rev = requests.post(self.meta["revocation_endpoint"], verify=self.ca,
+                            data={"token": tok["access_token"], "client_id": "hrsync", "client_secret": secret})
+        self.assertEqual(rev.status_code, 200)
+        self.assertFalse(intro(tok["access_token"])["active"])
+
+    def test_private_key_jwt(self):
+        from authlib.jose import JsonWebKey as JWK
+        key = JWK.generate_key("EC", "P-256", is_private=True)
+        pub = key.as_dict(is_private=False)
+        pub["kid"] = "k1"
+        jwk_file = self.write("client.jwk", json.dumps(pub))
+        self.add_client("signer", "--grant", "client_credentials", "--jwk", jwk_file, "--scope", "scim:read")
+
+        def assertion(aud, jti):
+            now = int(time.time())
+            return jwt.encode({"alg": "ES256", "kid": "k1"},
+                              {"iss": "signer", "sub": "signer", "aud": aud, "jti": jti, "iat": now, "exp": now + 60},
+                              key).decode()
+
+        def ask(a):
+            return requests.post(self.meta["token_endpoint"], verify=self.ca, data={
+                "grant_type": "client_credentials", "scope": "scim:read",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": a})
+        a = assertion(self.meta["token_endpoint"], "j1")
+        self.assertEqual(ask(a).status_code, 200)
+        self.assertEqual(ask(a).status_code, 401, "an assertion is good once")
+        self.assertEqual(ask(assertion("https://other.example/token", "j2")).status_code, 401)
+        other = JWK.generate_key("EC", "P-256", is_private=True)
+        now = int(time.time())
+        forged = jwt.encode({"alg": "ES256", "kid": "k1"}, {"iss": "signer", "sub": "signer", "jti": "j3",
+                                                           "aud": self.issuer, "exp": now + 60}, other).decode()
+        self.assertEqual(ask(forged).status_code, 401)
+
+    def test_suspension_and_transfer(self):
+        secret = self.add_client("docs", "--redirect-uri", RP, "--first-party")
+        rp = self.rp("docs", secret)
+        token = self.code_flow(rp)
+        support.run("person", "transfer", "annv", "--to", "000.00.02.H99", "--position", "Phó Giám đốc",
+                    "--decision", "12/QĐ-UBND", data=self.data)
+        new = rp.refresh_token(self.meta["token_endpoint"], refresh_token=token["refresh_token"])
+        claims = self.id_claims(new["id_token"], "docs")
+        self.assertEqual(claims["unit_code"], "000.00.02.H99")
+        self.assertEqual(claims["unit_name"], "Sở Nội vụ")
+        self.assertEqual(claims["position"], "Phó Giám đốc")
+        self.assertEqual(self.userinfo(new["access_token"]).json()["unit_code"], "000.00.02.H99")
+        support.run("person", "suspend", "annv", "--reason", "test", data=self.data)
+        r = self.userinfo(new["access_token"])
+        self.assertEqual(r.status_code, 401)
+        self.assertIn("suspended", r.headers["WWW-Authenticate"])
+        again = requests.post(self.meta["token_endpoint"], auth=("docs", secret), verify=self.ca,
+                              data={"grant_type": "refresh_token", "refresh_token": new["refresh_token"]})
+        self.assertEqual(again.json()["error"], "invalid_grant")
+
+    def test_throttle_is_per_address(self):
+        """Failures from one address slow that address down, never the person elsewhere."""
+        def attempt(source, password):
+            ctx = ssl.create_default_context(cafile=self.ca)
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx, source_address=(source, 0))
+            conn.request("GET", "/login")
+            page = conn.getresponse()
+            body = page.read().decode()
+            cookie = page.getheader("Set-Cookie").split(";")[0]
+            fields = self.form_fields(body)
+            fields.update(login="annv", password=password)
+            conn.request("POST", "/login", body=urllib.parse.urlencode(fields),
+                         headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+            r = conn.getresponse()
+            r.read()
+            conn.close()
+            return r.status
+        statuses = [attempt("127.0.0.2", "wrong") for _ in range(8)]
+        self.assertEqual(statuses[:5], [401] * 5)
+        self.assertIn(429, statuses[5:])
+        self.assertEqual(attempt("127.0.0.2", PASSWORD), 429, "the attacker's address waits")
+        self.assertEqual(attempt("127.0.0.3", PASSWORD), 303, "the person logs in from elsewhere")
+
+    def test_logout(self):
+        secret = self.add_client("docs", "--redirect-uri", RP, "--first-party", "--post-logout-uri", RP + "/bye")
+        rp = self.rp("docs", secret)
+        b = self.browser()
+        token = self.code_flow(rp, b)
+        # An unregistered post-logout URI is refused, and the session stays.
+        r = b.get(self.meta["end_session_endpoint"], params={"id_token_hint": token["id_token"],
+                                                             "post_logout_redirect_uri": "https://evil.example/"},
+                  allow_redirects=False)
+        self.assertEqual(r.status_code, 400)
+        r = b.get(self.meta["end_session_endpoint"], params={"id_token_hint": token["id_token"],
+                                                             "post_logout_redirect_uri": RP + "/bye", "state": "z"},
+                  allow_redirects=False)
+        self.assertEqual(r.status_code, 303)
+        self.assertEqual(r.headers["Location"], RP + "/bye?state=z")
+        # The session is gone: prompt=none now needs a login.
+        url, _ = rp.create_authorization_url(self.meta["authorization_endpoint"], code_verifier="d" * 50, prompt="none")
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.login(b, url)).query)
+        self.assertEqual(q["error"], ["login_required"])
+
+
+if __name__ == "__main__":
+    support.main()
