@@ -1,0 +1,49 @@
+// The IdP's parsers of untrusted input: form and query decoding, cookies, Basic credentials,
+// compact JWS (headers, base64url), public JWKs, and the stored IdP records. None may crash or
+// read out of bounds; decode_form must refuse repeated names.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/codec.hpp"
+#include "directory/clients.hpp"
+#include "directory/jose.hpp"
+#include "idp/store.hpp"
+#include "idp/web.hpp"
+
+using namespace congvu;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string in(reinterpret_cast<const char*>(data), size);
+  if (auto f = idp::web::decode_form(in)) {
+    for (const auto& [k, v] : *f) (void)idp::web::percent_encode(k + v);
+  }
+  net::HttpRequest r;
+  r.headers["cookie"] = in;
+  r.headers["authorization"] = "Basic " + in;
+  (void)idp::web::cookies(r);
+  (void)idp::web::basic_credentials(r);
+  r.headers["authorization"] = "Bearer " + in;
+  (void)idp::web::bearer(r);
+  (void)idp::web::html(in);
+  if (auto p = directory::jose::parse_compact(in)) (void)p->kid;
+  (void)directory::jose::b64url_decode(in);
+  (void)directory::jose::SigningKey::from_public_jwk(in);
+  try {
+    (void)idp::decode_sso(in);
+  } catch (const codec::DecodeError&) {
+  }
+  try {
+    (void)idp::decode_code(in);
+  } catch (const codec::DecodeError&) {
+  }
+  try {
+    (void)idp::decode_refresh(in);
+  } catch (const codec::DecodeError&) {
+  }
+  try {
+    (void)directory::decode_client(in);
+  } catch (const codec::DecodeError&) {
+  }
+  return 0;
+}

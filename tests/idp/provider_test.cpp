@@ -1,0 +1,175 @@
+// The token service driven through Provider::handle() on both stores, with a fixed clock: the
+// browser steps (login form with CSRF, authorize), the code exchange with PKCE, refresh
+// rotation and reuse detection, code replay, and the expiry of codes.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <regex>
+
+#include "common/crypto.hpp"
+#include "idp/provider.hpp"
+#include "idp/web.hpp"
+#include "tests/support/directory_fixture.hpp"
+
+namespace congvu::test {
+namespace {
+
+namespace json = boost::json;
+using namespace directory;
+
+constexpr const char* kRedirect = "https://docs.test/cb";
+const std::string kVerifier(64, 'v');
+
+class ProviderTest : public DirectoryTest {
+ protected:
+  ProviderTest() : keys_("test passphrase 0123456789"), idp_(dir_, keys_, config()) {}
+  static idp::ProviderConfig config() {
+    idp::ProviderConfig c;
+    c.issuer = "https://sso.test";
+    c.csrf_key = "k";
+    return c;
+  }
+  void SetUp() override {
+    import_province();
+    ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) -> Result<bool> { return keys_.ensure(c); }));
+    ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.set_password(who("T001").id, "pw-T001-long"); }));
+    Client c;
+    c.id = "docs";
+    c.redirect_uris = {kRedirect};
+    c.first_party = true;
+    auto s = dir_.write(actor_, kNow, [&](Change& ch) { return add_client(ch, c); });
+    ASSERT_TRUE(s);
+    secret_ = *s;
+  }
+
+  net::HttpResponse call(std::string method, std::string target, std::string body = {}, bool basic = false) {
+    net::HttpRequest r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    r.body = std::move(body);
+    r.peer = "127.0.0.1";
+    if (r.method == "POST") r.headers["content-type"] = "application/x-www-form-urlencoded";
+    if (!cookie_.empty()) r.headers["cookie"] = "__Host-congvu=" + cookie_;
+    if (basic) r.headers["authorization"] = "Basic " + crypto::base64_encode("docs:" + secret_);
+    auto res = idp_.handle(r, now_);
+    EXPECT_TRUE(res.has_value()) << r.target;
+    if (auto it = res->headers.find("Set-Cookie"); it != res->headers.end()) {
+      std::smatch m;
+      if (std::regex_search(it->second, m, std::regex("__Host-congvu=([^;]*)"))) cookie_ = m[1];
+    }
+    return *res;
+  }
+  static std::string param(const std::string& url, const std::string& name) {
+    auto q = idp::web::decode_form(idp::web::query_of(url));
+    return q && q->count(name) ? q->at(name) : std::string();
+  }
+  std::string authorize_url() {
+    std::string challenge = jose::b64url(crypto::sha256_raw(kVerifier));
+    return idp::web::with_params("/oidc/authorize", {{"client_id", "docs"}, {"redirect_uri", kRedirect},
+                                                     {"response_type", "code"}, {"scope", "openid unit"},
+                                                     {"state", "st"}, {"code_challenge", challenge},
+                                                     {"code_challenge_method", "S256"}});
+  }
+  // Signs in through the login form and returns the code that the authorize step hands out.
+  std::string sign_in_and_get_code() {
+    auto r = call("GET", authorize_url());
+    EXPECT_EQ(r.status, 303);
+    std::string login_url = r.headers["Location"];
+    auto page = call("GET", login_url);
+    std::smatch m;
+    EXPECT_TRUE(std::regex_search(page.body, m, std::regex("name=\"csrf\" value=\"([^\"]+)\"")));
+    std::string csrf = m[1];
+    auto posted = call("POST", "/login", "csrf=" + csrf + "&login=T001&password=wrong&return_to=" +
+                                             idp::web::percent_encode(param(login_url, "return_to")));
+    EXPECT_EQ(posted.status, 401);
+    posted = call("POST", "/login", "csrf=" + csrf + "&login=nguyen.van.an&password=x");
+    auto person = who("T001");
+    posted = call("POST", "/login", "csrf=" + csrf + "&login=" + person.login + "&password=pw-T001-long&return_to=" +
+                                         idp::web::percent_encode(param(login_url, "return_to")));
+    EXPECT_EQ(posted.status, 303) << posted.body;
+    auto back = call("GET", posted.headers["Location"]);
+    EXPECT_EQ(back.status, 303);
+    std::string loc = back.headers["Location"];
+    EXPECT_EQ(loc.rfind(kRedirect, 0), 0u) << loc;
+    EXPECT_EQ(param(loc, "state"), "st");
+    return param(loc, "code");
+  }
+  json::object exchange(const std::string& code, const std::string& verifier, int expect_status) {
+    auto r = call("POST", "/oidc/token",
+                  "grant_type=authorization_code&code=" + code + "&redirect_uri=" + idp::web::percent_encode(kRedirect) +
+                      "&code_verifier=" + verifier, true);
+    EXPECT_EQ(r.status, expect_status) << r.body;
+    return json::parse(r.body).as_object();
+  }
+  json::object refresh(const std::string& token, int expect_status) {
+    auto r = call("POST", "/oidc/token", "grant_type=refresh_token&refresh_token=" + token, true);
+    EXPECT_EQ(r.status, expect_status) << r.body;
+    return json::parse(r.body).as_object();
+  }
+  bool userinfo_ok(const json::object& tokens) {
+    net::HttpRequest r;
+    r.method = "GET";
+    r.target = "/oidc/userinfo";
+    r.headers["authorization"] = "Bearer " + std::string(tokens.at("access_token").as_string());
+    return idp_.handle(r, now_)->status == 200;
+  }
+
+  KeyRing keys_;
+  idp::Provider idp_;
+  std::string secret_, cookie_;
+  UnixMs now_ = kNow;
+};
+
+TEST_P(ProviderTest, CodeFlowWithPkceThenRefreshRotation) {
+  std::string code = sign_in_and_get_code();
+  auto tokens = exchange(code, kVerifier, 200);
+  EXPECT_TRUE(userinfo_ok(tokens));
+  std::string id_token(tokens.at("id_token").as_string());
+  auto payload = json::parse(*jose::b64url_decode(id_token.substr(id_token.find('.') + 1, id_token.rfind('.') - id_token.find('.') - 1))).as_object();
+  EXPECT_EQ(payload.at("unit_code").as_string(), "000.01.02.H99");
+  EXPECT_EQ(payload.at("sub").as_string(), who("T001").id.str());
+
+  now_ += 1000;
+  std::string r1(tokens.at("refresh_token").as_string());
+  auto next = refresh(r1, 200);
+  std::string r2(next.at("refresh_token").as_string());
+  EXPECT_NE(r1, r2);
+  EXPECT_TRUE(userinfo_ok(next));
+  // Reuse of r1: refused, and r2 with every access token of the family dies with it.
+  EXPECT_EQ(refresh(r1, 400).at("error").as_string(), "invalid_grant");
+  EXPECT_EQ(refresh(r2, 400).at("error").as_string(), "invalid_grant");
+  EXPECT_FALSE(userinfo_ok(next));
+  EXPECT_FALSE(userinfo_ok(tokens));
+}
+
+TEST_P(ProviderTest, PkceAndCodeReplay) {
+  std::string code = sign_in_and_get_code();
+  EXPECT_EQ(exchange(code, std::string(64, 'w'), 400).at("error").as_string(), "invalid_grant");
+  EXPECT_EQ(exchange(code, "short", 400).at("error").as_string(), "invalid_grant");
+  auto tokens = exchange(code, kVerifier, 200);
+  EXPECT_TRUE(userinfo_ok(tokens));
+  EXPECT_EQ(exchange(code, kVerifier, 400).at("error").as_string(), "invalid_grant");
+  EXPECT_FALSE(userinfo_ok(tokens));  // the replay revoked what the code issued
+  EXPECT_EQ(refresh(std::string(tokens.at("refresh_token").as_string()), 400).at("error").as_string(), "invalid_grant");
+}
+
+TEST_P(ProviderTest, CodesExpireAndBelongToTheirRedirect) {
+  std::string code = sign_in_and_get_code();
+  auto r = call("POST", "/oidc/token", "grant_type=authorization_code&code=" + code +
+                                           "&redirect_uri=https%3A%2F%2Fdocs.test%2Fother&code_verifier=" + kVerifier, true);
+  EXPECT_EQ(r.status, 400);
+  now_ += 61 * 1000;
+  EXPECT_EQ(exchange(code, kVerifier, 400).at("error").as_string(), "invalid_grant");
+  // Repeated parameters are malformed (RFC 6749 3.1).
+  r = call("POST", "/oidc/token", "grant_type=refresh_token&grant_type=refresh_token", true);
+  EXPECT_EQ(r.status, 400);
+  // A wrong client secret is invalid_client with 401.
+  secret_ = "nope";
+  r = call("POST", "/oidc/token", "grant_type=refresh_token&refresh_token=x", true);
+  EXPECT_EQ(r.status, 401);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ProviderTest, testing::Values(Backend::lmdb, Backend::memory), backend_name);
+
+}  // namespace
+}  // namespace congvu::test
