@@ -162,6 +162,7 @@ int cmd_serve(const Argv& argv) {
       pc.session_ttl = static_cast<UnixMs>(cfg.idp.session_hours) * 3600 * 1000;
       pc.csrf_key = crypto::sha256_raw("congvu csrf\n" + key_passphrase);
       log_line("OpenID Connect issuer " + pc.issuer);
+      dir.enable_tokens(&keys, pc.issuer);
       web_services->idp = std::make_unique<idp::Provider>(dir, keys, pc);
     }
   }

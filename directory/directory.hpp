@@ -28,6 +28,7 @@
 #include "directory/model.hpp"
 #include "directory/password.hpp"
 #include "directory/schema.hpp"
+#include "directory/tokens.hpp"
 
 namespace congvu::directory {
 
@@ -246,6 +247,19 @@ class Directory {
   // time, and a changed password misses the cache.
   Result<Person> authenticate(std::string_view who, std::string_view password, UnixMs now);
 
+  // Access tokens of Congvu's IdP as credentials (OAUTHBEARER/XOAUTH2 in mail, bearer tokens
+  // in SCIM): enabled by the server once it knows the issuer; `keys` must outlive this.
+  void enable_tokens(KeyRing* keys, std::string issuer) {
+    keys_ = keys;
+    issuer_ = std::move(issuer);
+  }
+  bool tokens_enabled() const { return keys_ != nullptr; }
+  const std::string& token_issuer() const { return issuer_; }
+  Result<AccessToken> verify_token(std::string_view token, std::string_view audience, std::string_view scope, UnixMs now) {
+    if (!keys_) return make_error(Errc::unauthorized, "tokens are not accepted here");
+    return read([&](Snapshot& s) { return verify_access_token(*keys_, s, token, issuer_, audience, scope, now); });
+  }
+
  private:
   struct Rollback {
     Error error;
@@ -254,6 +268,8 @@ class Directory {
   Settings settings_;
   kv::GroupCommitter* committer_;
   CredentialCache cache_;
+  KeyRing* keys_ = nullptr;
+  std::string issuer_;
 };
 
 // Opens directory.mdb in `data_dir` (created if needed).

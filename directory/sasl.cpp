@@ -129,7 +129,65 @@ struct SaslConn::Impl {
   sasl_conn_t* conn = nullptr;
   Directory* dir = nullptr;
   UnixMs now = 0;
+  std::string bearer;          // "OAUTHBEARER" or "XOAUTH2" while one of them runs
+  std::string bearer_failure;  // the error sent as a challenge; the next step fails
 };
+
+std::optional<BearerMessage> parse_bearer_message(std::string_view mechanism, std::string_view m) {
+  BearerMessage out;
+  std::string_view pairs;
+  if (mechanism == "OAUTHBEARER") {
+    // gs2-header = gs2-cbind-flag "," [ "a=" saslname ] "," ; channel binding is not offered.
+    if (m.size() < 3 || (m[0] != 'n' && m[0] != 'y') || m[1] != ',') return std::nullopt;
+    auto comma = m.find(',', 2);
+    if (comma == std::string_view::npos) return std::nullopt;
+    std::string_view authzid = m.substr(2, comma - 2);
+    if (!authzid.empty()) {
+      if (authzid.substr(0, 2) != "a=") return std::nullopt;
+      // saslname: "=2C" is ',' and "=3D" is '='.
+      std::string_view raw = authzid.substr(2);
+      for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] != '=') {
+          out.user += raw[i];
+        } else if (raw.substr(i, 3) == "=2C") {
+          out.user += ',';
+          i += 2;
+        } else if (raw.substr(i, 3) == "=3D") {
+          out.user += '=';
+          i += 2;
+        } else {
+          return std::nullopt;
+        }
+      }
+    }
+    pairs = m.substr(comma + 1);
+    if (pairs.empty() || pairs.front() != '\x01') return std::nullopt;
+    pairs.remove_prefix(1);
+  } else if (mechanism == "XOAUTH2") {
+    pairs = m;
+  } else {
+    return std::nullopt;
+  }
+  // kvpair *( kvpair ) kvsep: each pair ends with ^A, and an empty pair ends the message.
+  if (pairs.size() < 2 || pairs.substr(pairs.size() - 2) != "\x01\x01") return std::nullopt;
+  pairs.remove_suffix(1);
+  while (!pairs.empty()) {
+    auto end = pairs.find('\x01');
+    std::string_view kv = pairs.substr(0, end);
+    pairs.remove_prefix(end + 1);
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    std::string_view key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    if (key == "auth") {
+      if (value.size() < 8 || !(value.substr(0, 7) == "Bearer " || value.substr(0, 7) == "bearer ")) return std::nullopt;
+      out.token = std::string(value.substr(7));
+    } else if (key == "user" && mechanism == "XOAUTH2") {
+      out.user = std::string(value);
+    }
+  }
+  if (out.token.empty()) return std::nullopt;
+  return out;
+}
 
 SaslConn::SaslConn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -173,8 +231,56 @@ SaslResult SaslConn::finish(int rc, const char* out, unsigned outlen) {
   return r;
 }
 
+SaslResult SaslConn::bearer_step(const std::string& message) {
+  SaslResult r;
+  if (!impl_->bearer_failure.empty()) {
+    // The client acknowledged the error challenge (RFC 7628 3.2.3): the exchange fails.
+    r.kind = SaslResult::failure;
+    r.reason = impl_->bearer_failure;
+    return r;
+  }
+  auto msg = parse_bearer_message(impl_->bearer, message);
+  std::string why;
+  std::optional<Person> person;
+  if (!msg) {
+    why = "malformed " + impl_->bearer + " message";
+  } else {
+    auto t = impl_->dir->verify_token(msg->token, kAudMail, "mail", impl_->now);
+    if (!t) why = t.error().message;
+    else if (!t->person) why = "the token has no person";
+    else {
+      person = impl_->dir->read([&](Snapshot& s) { return s.person(*t->person); });
+      // The user named in the message, when there is one, must be the token's person.
+      if (person && !msg->user.empty()) {
+        auto named = impl_->dir->read([&](Snapshot& s) { return s.resolve(msg->user); });
+        if (!named || named->id != person->id) {
+          why = "the token belongs to someone else than " + msg->user;
+          person.reset();
+        }
+      }
+    }
+  }
+  if (person) {
+    r.kind = SaslResult::success;
+    r.user = person->login;
+    return r;
+  }
+  impl_->bearer_failure = why.empty() ? "invalid token" : why;
+  r.kind = SaslResult::challenge;
+  r.data = impl_->bearer == "XOAUTH2"
+               ? std::string(R"({"status":"401","schemes":"bearer","scope":"mail"})")
+               : R"({"status":"invalid_token","scope":"mail","openid-configuration":")" +
+                     impl_->dir->token_issuer() + R"(/.well-known/openid-configuration"})";
+  return r;
+}
+
 SaslResult SaslConn::start(const std::string& mechanism, const std::optional<std::string>& initial, UnixMs now) {
   impl_->now = now;
+  if ((mechanism == "OAUTHBEARER" || mechanism == "XOAUTH2") && impl_->dir->tokens_enabled()) {
+    impl_->bearer = mechanism;
+    if (!initial) return SaslResult{SaslResult::challenge, "", "", ""};
+    return bearer_step(*initial);
+  }
   const char* out = nullptr;
   unsigned outlen = 0;
   int rc = sasl_server_start(impl_->conn, mechanism.c_str(), initial ? initial->data() : nullptr,
@@ -184,6 +290,7 @@ SaslResult SaslConn::start(const std::string& mechanism, const std::optional<std
 
 SaslResult SaslConn::step(const std::string& response, UnixMs now) {
   impl_->now = now;
+  if (!impl_->bearer.empty()) return bearer_step(response);
   const char* out = nullptr;
   unsigned outlen = 0;
   int rc = sasl_server_step(impl_->conn, response.data(), static_cast<unsigned>(response.size()), &out, &outlen);
@@ -197,6 +304,15 @@ SaslEngine::SaslEngine() {
   int rc = sasl_server_init(g_global_callbacks, "congvu");
   if (rc != SASL_OK)
     throw std::runtime_error(std::string("Cyrus SASL: cannot initialise: ") + sasl_errstring(rc, nullptr, nullptr));
+}
+
+std::vector<std::string> SaslEngine::mechanisms(const Directory& dir) {
+  std::vector<std::string> m = {"PLAIN", "LOGIN", "SCRAM-SHA-256"};
+  if (dir.tokens_enabled()) {
+    m.emplace_back("OAUTHBEARER");
+    m.emplace_back("XOAUTH2");
+  }
+  return m;
 }
 
 SaslEngine& SaslEngine::get() {

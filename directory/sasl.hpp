@@ -6,6 +6,9 @@
 //    in the `SCRAM-SHA-256$iter:salt$StoredKey:ServerKey` form the SCRAM plugin expects.
 // Nothing is read from /etc/sasl2 (GETOPT and GETCONFPATH callbacks); no sasldb, no saslauthd,
 // no plaintext secrets. Only active people authenticate.
+// OAUTHBEARER (RFC 7628) and XOAUTH2 are served here too, in Congvu's own code (Debian ships no
+// server plugin for them): the bearer token is an access token of Congvu's IdP, verified
+// in-process (audience "mail", scope "mail"), offered once Directory::enable_tokens was called.
 //
 // Thread-safety: the engine is process-wide (Cyrus SASL's init is); a SaslConn belongs to one
 // session and may be used from any one thread at a time. step() may take tens of
@@ -22,6 +25,14 @@
 namespace congvu::directory {
 
 class Directory;
+
+// The bearer token and the user named in an OAUTHBEARER (GS2 header + kvpairs) or XOAUTH2
+// (user=...^Aauth=Bearer ...^A^A) client message; nullopt when malformed.
+struct BearerMessage {
+  std::string user;   // may be empty (OAUTHBEARER allows omitting the authzid)
+  std::string token;
+};
+std::optional<BearerMessage> parse_bearer_message(std::string_view mechanism, std::string_view message);
 
 struct SaslResult {
   enum Kind { challenge, success, failure } kind = failure;
@@ -44,6 +55,7 @@ class SaslConn {
   struct Impl;
   explicit SaslConn(std::unique_ptr<Impl> impl);
   SaslResult finish(int rc, const char* out, unsigned outlen);
+  SaslResult bearer_step(const std::string& message);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -53,8 +65,9 @@ class SaslEngine {
   static SaslEngine& get();
   // A server connection for `service` ("smtp", "imap", "ldap") answering for `dir`.
   std::unique_ptr<SaslConn> connect(Directory& dir, const std::string& service, const std::string& hostname);
-  // The mechanisms Congvu offers (and that the installed plugins provide).
-  std::vector<std::string> mechanisms() const { return {"PLAIN", "LOGIN", "SCRAM-SHA-256"}; }
+  // The mechanisms Congvu offers: the installed plugins', and the bearer ones when `dir`
+  // verifies tokens.
+  static std::vector<std::string> mechanisms(const Directory& dir);
 
  private:
   SaslEngine();

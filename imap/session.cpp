@@ -87,7 +87,8 @@ std::string Session::capabilities() const {
     if (!tls_ && !cfg_.plaintext_ok)
       c += " LOGINDISABLED";
     else
-      c += " AUTH=PLAIN AUTH=SCRAM-SHA-256";
+      c += ctx_.dir.tokens_enabled() ? " AUTH=PLAIN AUTH=SCRAM-SHA-256 AUTH=OAUTHBEARER AUTH=XOAUTH2"
+                                     : " AUTH=PLAIN AUTH=SCRAM-SHA-256";
     return c;
   }
   c += " NAMESPACE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS UIDPLUS MOVE CONDSTORE QRESYNC"
@@ -367,7 +368,9 @@ void Session::cmd_authenticate(Parser& p, const std::string& tag, UnixMs now) {
   }
   p.end();
   if (!tls_ && !cfg_.plaintext_ok) return tagged(tag, "NO", "[PRIVACYREQUIRED] use STARTTLS first");
-  if (mech != "PLAIN" && mech != "SCRAM-SHA-256") return tagged(tag, "NO", "unsupported mechanism " + mech);
+  bool bearer = mech == "OAUTHBEARER" || mech == "XOAUTH2";
+  if (mech != "PLAIN" && mech != "SCRAM-SHA-256" && !(bearer && ctx_.dir.tokens_enabled()))
+    return tagged(tag, "NO", "unsupported mechanism " + mech);
   sasl_ = directory::SaslEngine::get().connect(ctx_.dir, "imap", cfg_.hostname);
   auto r = sasl_->start(mech, initial, now);
   sasl_tag_ = tag;

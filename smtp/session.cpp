@@ -46,7 +46,7 @@ void Session::feed(std::string_view bytes) {
 std::vector<std::string> Session::mechanisms() const {
   // Offered only where they may be used: on submission, over TLS.
   if (!submission() || !peer_.tls) return {};
-  return {"PLAIN", "LOGIN", "SCRAM-SHA-256"};
+  return directory::SaslEngine::mechanisms(recipients_.directory());
 }
 
 void Session::reset_transaction() {

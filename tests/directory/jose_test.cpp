@@ -8,6 +8,7 @@
 #include "directory/clients.hpp"
 #include "directory/jose.hpp"
 #include "directory/keys.hpp"
+#include "directory/sasl.hpp"
 #include "directory/tokens.hpp"
 #include "tests/support/directory_fixture.hpp"
 
@@ -187,6 +188,36 @@ TEST_P(Tokens, ClientsStoreOnlyASecretDigest) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Tokens, testing::Values(Backend::lmdb, Backend::memory), backend_name);
+
+}  // namespace
+}  // namespace congvu::test
+
+namespace congvu::test {
+namespace {
+
+TEST(BearerSasl, ParsesOauthbearerAndXoauth2Messages) {
+  using directory::parse_bearer_message;
+  auto m = parse_bearer_message("OAUTHBEARER", std::string("n,a=an=2Cnv=3D@x.test,\x01host=h\x01port=993\x01" "auth=Bearer T0K\x01\x01"));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->user, "an,nv=@x.test");
+  EXPECT_EQ(m->token, "T0K");
+  m = parse_bearer_message("OAUTHBEARER", std::string("n,,\x01" "auth=Bearer abc\x01\x01"));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->user, "");
+  m = parse_bearer_message("XOAUTH2", std::string("user=annv@x.test\x01" "auth=Bearer abc\x01\x01"));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->user, "annv@x.test");
+  EXPECT_EQ(m->token, "abc");
+  for (std::string bad : {std::string("n,,auth=Bearer abc\x01\x01"),               // no kvsep after the header
+                          std::string("p=x,,\x01" "auth=Bearer abc\x01\x01"),        // channel binding
+                          std::string("n,a=x=zz,\x01" "auth=Bearer abc\x01\x01"),    // bad saslname escape
+                          std::string("n,,\x01" "auth=Basic abc\x01\x01"),           // not a bearer token
+                          std::string("n,,\x01" "auth=Bearer abc\x01"),              // unterminated
+                          std::string("n,,\x01host=h\x01\x01"),                      // no token
+                          std::string("")})
+    EXPECT_FALSE(parse_bearer_message("OAUTHBEARER", bad)) << bad;
+  EXPECT_FALSE(parse_bearer_message("PLAIN", std::string("user=a\x01" "auth=Bearer x\x01\x01")));
+}
 
 }  // namespace
 }  // namespace congvu::test

@@ -1,6 +1,7 @@
 // The IdP's parsers of untrusted input: form and query decoding, cookies, Basic credentials,
 // compact JWS (headers, base64url), public JWKs, and the stored IdP records. None may crash or
-// read out of bounds; decode_form must refuse repeated names.
+// read out of bounds; decode_form must refuse repeated names. Also the OAUTHBEARER/XOAUTH2
+// client messages of the mail protocols.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -8,6 +9,7 @@
 #include "common/codec.hpp"
 #include "directory/clients.hpp"
 #include "directory/jose.hpp"
+#include "directory/sasl.hpp"
 #include "idp/store.hpp"
 #include "idp/web.hpp"
 
@@ -28,6 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)idp::web::html(in);
   if (auto p = directory::jose::parse_compact(in)) (void)p->kid;
   (void)directory::jose::b64url_decode(in);
+  (void)directory::parse_bearer_message("OAUTHBEARER", in);
+  (void)directory::parse_bearer_message("XOAUTH2", in);
   (void)directory::jose::SigningKey::from_public_jwk(in);
   try {
     (void)idp::decode_sso(in);

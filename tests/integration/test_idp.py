@@ -5,8 +5,11 @@ CSRF tokens). Security cases: redirect_uri mismatch, PKCE missing or wrong, code
 (revokes its tokens), refresh reuse (revokes the family), open redirects, revocation,
 suspension, login throttling per address, private_key_jwt, and a transfer seen by the next
 token. TLS is verified against the server's local CA everywhere."""
+import base64
 import html
 import http.client
+import imaplib
+import smtplib
 import json
 import re
 import ssl
@@ -29,9 +32,10 @@ class IdpTest(support.ServerTest):
         super().setUp()
         self.port = support.free_port()
         self.issuer = f"https://127.0.0.1:{self.port}"
-        listen = "".join(f'{n} = "off"\n' for n in support.LISTENERS if n != "https")
-        config = self.write("idp.toml", f'[listen]\nhttps = "127.0.0.1:{self.port}"\n{listen}'
-                            f'[idp]\nissuer = "{self.issuer}"\n')
+        listen = "".join(f'{n} = "off"\n' for n in support.LISTENERS if n not in ("https", "imaps", "submission"))
+        config = self.write("idp.toml", f'[listen]\nhttps = "127.0.0.1:{self.port}"\nimaps = "127.0.0.1:0"\n'
+                            f'submission = "127.0.0.1:0"\n{listen}'
+                            f'[idp]\nissuer = "{self.issuer}"\n[mail]\n{support.NO_DNS}')
         self.proc, self.info = self.start(config=config)
         self.ca = self.info["ca"]
         self.meta = requests.get(self.issuer + "/.well-known/openid-configuration", verify=self.ca).json()
@@ -395,6 +399,80 @@ class IdpTest(support.ServerTest):
         url, _ = rp.create_authorization_url(self.meta["authorization_endpoint"], code_verifier="d" * 50, prompt="none")
         q = urllib.parse.parse_qs(urllib.parse.urlparse(self.login(b, url)).query)
         self.assertEqual(q["error"], ["login_required"])
+
+    def test_mail_clients_log_in_with_tokens(self):
+        """OAUTHBEARER and XOAUTH2 with a real access token, in IMAP and SMTP submission."""
+        secret = self.add_client("mailapp", "--redirect-uri", RP, "--first-party",
+                                 "--scope", "openid,profile,email,mail,offline_access")
+        rp = OAuth2Session("mailapp", secret, scope="openid email mail", redirect_uri=RP,
+                           code_challenge_method="S256")
+        rp.trust_env = False
+        rp.verify = self.ca
+        token = self.code_flow(rp)["access_token"]
+        ctx = ssl.create_default_context(cafile=self.ca)
+        user = "annv@tinhmau.test"
+        oauthbearer = f"n,a={user},\x01host=127.0.0.1\x01port=993\x01auth=Bearer {token}\x01\x01"
+        xoauth2 = f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+        imap = imaplib.IMAP4_SSL("127.0.0.1", self.info["ports"]["imaps"], ssl_context=ctx)
+        self.assertIn("AUTH=OAUTHBEARER", imap.capabilities)
+        self.assertIn("AUTH=XOAUTH2", imap.capabilities)
+        typ, _ = imap.authenticate("OAUTHBEARER", lambda _: oauthbearer.encode())
+        self.assertEqual(typ, "OK")
+        self.assertEqual(imap.select("INBOX")[0], "OK")
+        imap.logout()
+        imap = imaplib.IMAP4_SSL("127.0.0.1", self.info["ports"]["imaps"], ssl_context=ctx)
+        self.assertEqual(imap.authenticate("XOAUTH2", lambda _: xoauth2.encode())[0], "OK")
+        imap.logout()
+
+        smtp = smtplib.SMTP("127.0.0.1", self.info["ports"]["submission"])
+        smtp.starttls(context=ctx)
+        smtp.ehlo("client.test")
+        self.assertIn("OAUTHBEARER", smtp.esmtp_features["auth"])
+        code, _ = smtp.docmd("AUTH", "XOAUTH2 " + base64.b64encode(xoauth2.encode()).decode())
+        self.assertEqual(code, 235)
+        smtp.sendmail(user, [user], f"From: {user}\r\nTo: {user}\r\nSubject: token\r\n\r\nsent with a token\r\n".encode())
+        smtp.quit()
+        smtp = smtplib.SMTP("127.0.0.1", self.info["ports"]["submission"])
+        smtp.starttls(context=ctx)
+        smtp.ehlo("client.test")
+        code, _ = smtp.docmd("AUTH", "OAUTHBEARER " + base64.b64encode(oauthbearer.encode()).decode())
+        self.assertEqual(code, 235)
+        smtp.quit()
+
+        def imap_refused(message, mech="OAUTHBEARER"):
+            conn = imaplib.IMAP4_SSL("127.0.0.1", self.info["ports"]["imaps"], ssl_context=ctx)
+            challenges = []
+            def respond(challenge):
+                challenges.append(challenge)
+                return message.encode() if len(challenges) == 1 else b"\x01"
+            with self.assertRaises(imaplib.IMAP4.error):
+                conn.authenticate(mech, respond)
+            conn.logout()
+            return challenges
+
+        # Someone else's address with my token.
+        imap_refused(oauthbearer.replace(user, "ngocttb@tinhmau.test"))
+        # A token for userinfo only (no "mail" scope, no "mail" audience).
+        rp2 = self.rp("mailapp", secret)
+        rp2.scope = "openid profile"
+        other = self.code_flow(rp2)["access_token"]
+        challenges = imap_refused(oauthbearer.replace(token, other))
+        error = json.loads(challenges[-1] if challenges[-1] else b"{}")
+        self.assertEqual(error.get("status"), "invalid_token")
+        self.assertIn("/.well-known/openid-configuration", error.get("openid-configuration", ""))
+        # Revoked: refused from then on, in SMTP too.
+        requests.post(self.meta["revocation_endpoint"], auth=("mailapp", secret), verify=self.ca, data={"token": token})
+        imap_refused(oauthbearer)
+        smtp = smtplib.SMTP("127.0.0.1", self.info["ports"]["submission"])
+        smtp.starttls(context=ctx)
+        smtp.ehlo("client.test")
+        code, challenge = smtp.docmd("AUTH", "XOAUTH2 " + base64.b64encode(xoauth2.encode()).decode())
+        self.assertEqual(code, 334)
+        self.assertEqual(json.loads(base64.b64decode(challenge))["status"], "401")
+        code, _ = smtp.docmd("")
+        self.assertEqual(code, 535)
+        smtp.quit()
 
 
 if __name__ == "__main__":
