@@ -7,6 +7,7 @@
 
 #include "app/commands.hpp"
 #include "directory/clients.hpp"
+#include "directory/factors.hpp"
 #include "directory/keys.hpp"
 
 namespace congvu::app {
@@ -159,6 +160,47 @@ int cmd_keys(const Argv& argv) {
     return 0;
   }
   throw UsageError("unknown keys subcommand '" + sub + "'");
+}
+
+}  // namespace congvu::app
+
+namespace congvu::app {
+
+// `congvu app-password add WHO --name N | list WHO | remove WHO ID`: app passwords for mail
+// clients (the self-service page offers the same).
+int cmd_app_password(const Argv& argv) {
+  Args a(argv, {"--data", "--config", "--name"}, {"--json"});
+  std::string sub = a.positional(0, "a subcommand: add, list, remove");
+  std::string who = a.positional(1, "WHO");
+  Env env = open_env(a);
+  auto person = env.dir->read([&](directory::Snapshot& s) { return s.resolve(who); });
+  if (!person) return fail(env, make_error(Errc::not_found, "no person '" + who + "'"));
+  if (sub == "add") {
+    a.max_positionals(2);
+    directory::AppPassword made;
+    auto r = env.dir->write(env.actor, env.now, [&](directory::Change& c) {
+      return directory::add_app_password(c, person->id, a.require("--name"), &made);
+    });
+    if (!r) return fail(env, r.error());
+    if (env.json) std::cout << "{\"id\":\"" << made.id << "\",\"password\":\"" << *r << "\"}\n";
+    else std::cout << "app password " << made.id << " for " << person->address << ": " << *r << "\n(shown once)\n";
+    return 0;
+  }
+  if (sub == "list") {
+    a.max_positionals(2);
+    for (const auto& p : env.dir->read([&](directory::Snapshot& s) { return directory::app_passwords(s, person->id); }))
+      std::cout << p.id << "  " << rfc3339(p.created) << "  " << p.name << "\n";
+    return 0;
+  }
+  if (sub == "remove") {
+    a.max_positionals(3);
+    std::string id = a.positional(2, "the app password ID");
+    auto r = env.dir->write(env.actor, env.now, [&](directory::Change& c) { return directory::remove_app_password(c, person->id, id); });
+    if (!r) return fail(env, r.error());
+    std::cout << "removed app password " << id << "\n";
+    return 0;
+  }
+  throw UsageError("unknown app-password subcommand '" + sub + "'");
 }
 
 }  // namespace congvu::app

@@ -161,6 +161,7 @@ int cmd_serve(const Argv& argv) {
       pc.refresh_ttl = static_cast<UnixMs>(cfg.idp.refresh_token_days) * 24 * 3600 * 1000;
       pc.session_ttl = static_cast<UnixMs>(cfg.idp.session_hours) * 3600 * 1000;
       pc.csrf_key = crypto::sha256_raw("congvu csrf\n" + key_passphrase);
+      pc.factor_key = crypto::sha256_raw("congvu totp\n" + key_passphrase);
       log_line("OpenID Connect issuer " + pc.issuer);
       dir.enable_tokens(&keys, pc.issuer);
       web_services->idp = std::make_unique<idp::Provider>(dir, keys, pc);

@@ -49,5 +49,6 @@ int cmd_dkim(const Argv& argv);
 int cmd_queue(const Argv& argv);
 int cmd_client(const Argv& argv);
 int cmd_keys(const Argv& argv);
+int cmd_app_password(const Argv& argv);
 
 }  // namespace congvu::app

@@ -53,6 +53,7 @@ Single sign-on
              [--id-token-alg RS256|ES256|EdDSA] [--name NAME]
   client list | client show ID | client remove ID
   keys list | keys rotate
+  app-password add WHO --name NAME | app-password list WHO | app-password remove WHO ID
 
 WHO is an id, a staff number, a login or an address. Dates are YYYY-MM-DD (Asia/Ho_Chi_Minh).
 See README.md for details.
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
     if (cmd == "queue") return cmd_queue(rest);
     if (cmd == "client") return cmd_client(rest);
     if (cmd == "keys") return cmd_keys(rest);
+    if (cmd == "app-password") return cmd_app_password(rest);
     throw UsageError("unknown command '" + cmd + "'");
   } catch (const UsageError& e) {
     std::cerr << "congvu: " << e.what() << "\n(run `congvu --help` for usage)\n";

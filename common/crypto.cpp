@@ -149,3 +149,59 @@ bool equal_constant_time(std::string_view a, std::string_view b) {
 }
 
 }  // namespace congvu::crypto
+
+namespace congvu::crypto {
+
+std::string hmac_sha1(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (!HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+            data.size(), out, &len))
+    throw std::runtime_error("HMAC-SHA1 failed");
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string seal(std::string_view key, std::string_view plaintext, std::string_view context) {
+  if (key.size() != 32) throw std::runtime_error("seal: the key must be 32 bytes");
+  std::string nonce = random_string(12);
+  std::string out = nonce;
+  out.resize(12 + plaintext.size() + 16);
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int len = 0, total = 0;
+  auto* dst = reinterpret_cast<unsigned char*>(out.data()) + 12;
+  bool ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, reinterpret_cast<const unsigned char*>(key.data()),
+                               reinterpret_cast<const unsigned char*>(nonce.data())) == 1 &&
+            EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(context.data()),
+                              static_cast<int>(context.size())) == 1 &&
+            EVP_EncryptUpdate(ctx, dst, &len, reinterpret_cast<const unsigned char*>(plaintext.data()),
+                              static_cast<int>(plaintext.size())) == 1;
+  total = len;
+  ok = ok && EVP_EncryptFinal_ex(ctx, dst + total, &len) == 1 &&
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, dst + plaintext.size()) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  if (!ok) throw std::runtime_error("seal: AES-GCM failed");
+  return out;
+}
+
+std::optional<std::string> open_sealed(std::string_view key, std::string_view sealed, std::string_view context) {
+  if (key.size() != 32 || sealed.size() < 28) return std::nullopt;
+  std::string_view nonce = sealed.substr(0, 12), body = sealed.substr(12, sealed.size() - 28),
+                   tag = sealed.substr(sealed.size() - 16);
+  std::string out(body.size(), '\0');
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int len = 0;
+  std::string tag_copy(tag);
+  bool ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, reinterpret_cast<const unsigned char*>(key.data()),
+                               reinterpret_cast<const unsigned char*>(nonce.data())) == 1 &&
+            EVP_DecryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(context.data()),
+                              static_cast<int>(context.size())) == 1 &&
+            EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &len,
+                              reinterpret_cast<const unsigned char*>(body.data()), static_cast<int>(body.size())) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag_copy.data()) == 1 &&
+            EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()) + len, &len) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+}  // namespace congvu::crypto

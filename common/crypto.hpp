@@ -30,6 +30,14 @@ std::optional<std::string> base64_decode(std::string_view text);
 std::string hex(std::string_view raw);
 std::string hex(const Sha256& d);
 
+// AES-256-GCM with a random 96-bit nonce: seal() returns nonce || ciphertext || tag; open()
+// returns nullopt when the key is wrong or the data was altered. `key` must be 32 bytes;
+// `context` is authenticated with it (what the secret is for), so a sealed value cannot be
+// moved to another purpose.
+std::string seal(std::string_view key, std::string_view plaintext, std::string_view context);
+std::optional<std::string> open_sealed(std::string_view key, std::string_view sealed, std::string_view context);
+std::string hmac_sha1(std::string_view key, std::string_view data);
+
 // Compares in time that depends only on the lengths.
 bool equal_constant_time(std::string_view a, std::string_view b);
 

@@ -172,7 +172,19 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     }
   }
   if (auto* s = section(ctx, root, "directory")) {
-    check_keys(ctx, *s, "[directory]", {"domain", "map_size_mb", "argon2", "role_mailbox"});
+    check_keys(ctx, *s, "[directory]", {"domain", "map_size_mb", "second_factor_groups", "argon2", "role_mailbox"});
+    if (const auto* n = s->get("second_factor_groups")) {
+      const auto* arr = n->as_array();
+      bool ok = arr != nullptr;
+      std::vector<std::string> groups;
+      if (arr)
+        for (const auto& el : *arr) {
+          if (!el.is_string()) ok = false;
+          else groups.push_back(**el.as_string());
+        }
+      if (!ok) ctx.fail(*n, "[directory] second_factor_groups must be a list of group names, e.g. [\"lanh-dao\"]");
+      else cfg.directory.second_factor_groups = groups;
+    }
     get_str(ctx, *s, "domain", "[directory]", cfg.directory.domain, "e.g. \"tinhmau.gov.vn\"");
     if (const auto* n = s->get("domain"); n && !valid_domain(cfg.directory.domain))
       ctx.fail(*n, "[directory] domain '" + cfg.directory.domain + "' must be a lowercase DNS name such as \"tinhmau.gov.vn\"");
@@ -290,6 +302,10 @@ ldaps = "127.0.0.1:3636"       # implicit TLS
 domain = "tinhmau.test"
 # The largest the LMDB file may grow to, in MiB (address space, not disk, until used).
 map_size_mb = 65536
+# Members of these groups must sign in with a second factor (TOTP); their mail clients then use
+# app passwords or OAUTHBEARER, never the account password. Anyone who enrolled TOTP is treated
+# the same way.
+second_factor_groups = []
 
 [directory.argon2]
 # Argon2id cost for new passwords. The defaults are OWASP's minimum (19 MiB, 2 passes), about

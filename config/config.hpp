@@ -28,6 +28,9 @@ struct DirectoryConfig {
   std::uint32_t argon2_iterations = 2;
   std::uint32_t argon2_memory_kib = 19456;  // 19 MiB: OWASP's Argon2id minimum
   std::uint32_t argon2_parallelism = 1;
+  // Members of these groups must sign in with a second factor (TOTP), and their mail clients
+  // use app passwords or tokens instead of the account password.
+  std::vector<std::string> second_factor_groups;
   // Which positions hold a unit's role mailbox, per unit kind (province, department, ...).
   std::map<std::string, std::vector<std::string>> role_holders = {
       {"province", {"Văn thư", "Chủ tịch", "Giám đốc"}},

@@ -3,6 +3,7 @@
 #include "common/crypto.hpp"
 #include "common/text.hpp"
 #include "directory/directory.hpp"
+#include "directory/factors.hpp"
 
 namespace congvu::directory {
 
@@ -158,15 +159,27 @@ void CredentialCache::put(const PersonId& id, std::string_view password, std::st
   entries_[k] = {std::string(stored_hash), now};
 }
 
-Result<Person> Directory::authenticate(std::string_view who, std::string_view password, UnixMs now) {
+Result<Person> Directory::authenticate(std::string_view who, std::string_view password, UnixMs now, Purpose purpose) {
   auto denied = [] { return make_error(Errc::unauthorized, "invalid credentials"); };
   std::optional<Person> p;
   std::optional<Credential> cred;
+  bool app_password = false, needs_factor = false;
   read([&](Snapshot& s) {
     p = who.find('@') != std::string_view::npos ? s.resolve(who) : s.by_login(who);
     if (p) cred = s.credential(p->id);
+    if (p && purpose == Purpose::mail) {
+      app_password = app_password_matches(s, p->id, password);
+      needs_factor = !app_password && s.second_factor_required(*p);
+    }
     return 0;
   });
+  if (p && p->status == PersonStatus::active && app_password) return *p;
+  if (needs_factor) {
+    // The account password alone is not enough for this person (DESIGN.md): same cost as a check.
+    static const std::string dummy = hash_password("congvu-timing-equaliser", settings_.argon2);
+    (void)verify_password(dummy, password);
+    return denied();
+  }
   if (!p || !cred || p->status != PersonStatus::active) {
     // Spend the same time as a real check so that timing does not reveal who exists.
     static const std::string dummy = hash_password("congvu-timing-equaliser", settings_.argon2);

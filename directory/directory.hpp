@@ -37,6 +37,7 @@ struct Settings {
   Argon2Params argon2;
   // Which positions hold a unit's role mailbox, per unit kind.
   std::map<UnitKind, std::vector<std::string>> role_holders;
+  std::vector<std::string> second_factor_groups;
 
   explicit Settings(const config::DirectoryConfig& c = {});
 };
@@ -115,6 +116,9 @@ class Snapshot {
   std::vector<Person> group_members(const Group& g);
   // The names of the groups `p` belongs to now (static membership, or a derived group's rule).
   std::vector<std::string> groups_of(const Person& p);
+  // Whether `p` must sign in with a second factor: enrolled TOTP, or a member of one of
+  // Settings::second_factor_groups.
+  bool second_factor_required(const Person& p);
   std::vector<Person> members(std::string_view unit_code, bool subtree);
   // Active people of the unit whose position holds its role mailbox.
   std::vector<Person> role_holders(std::string_view unit_code);
@@ -245,7 +249,12 @@ class Directory {
   // Successful checks are remembered for cache_ttl (see CredentialCache): mail clients that log
   // in for every session (IMAP, SMTP) pay Argon2id once, not every time. Status is read every
   // time, and a changed password misses the cache.
-  Result<Person> authenticate(std::string_view who, std::string_view password, UnixMs now);
+  // `purpose`: mail (SMTP, IMAP, LDAP binds) also accepts the person's app passwords, and
+  // refuses the account password of a person who must use a second factor; web (the login
+  // page) accepts the account password only.
+  enum class Purpose { mail, web };
+  Result<Person> authenticate(std::string_view who, std::string_view password, UnixMs now,
+                              Purpose purpose = Purpose::mail);
 
   // Access tokens of Congvu's IdP as credentials (OAUTHBEARER/XOAUTH2 in mail, bearer tokens
   // in SCIM): enabled by the server once it knows the issuer; `keys` must outlive this.

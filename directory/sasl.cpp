@@ -37,7 +37,10 @@ int auxprop_lookup(void*, sasl_server_params_t* sparams, unsigned flags, const c
   if (!dir) return SASL_NOUSER;
   auto p = active_person(*dir, std::string_view(user, ulen));
   if (!p) return SASL_NOUSER;
-  auto cred = dir->read([&](Snapshot& s) { return s.credential(p->id); });
+  // A person who must use a second factor has no SCRAM login with the account password.
+  auto cred = dir->read([&](Snapshot& s) {
+    return s.second_factor_required(*p) ? std::optional<Credential>() : s.credential(p->id);
+  });
   if (!cred || cred->scram_sha256.empty()) return SASL_NOUSER;  // legacy hash: PLAIN first
   const propval* list = sparams->utils->prop_get(sparams->propctx);
   for (const propval* cur = list; cur && cur->name; ++cur) {

@@ -26,6 +26,8 @@
 //   code         SHA-256 of the authorization code     code record (idp/store.hpp)
 //   refresh      SHA-256 of the refresh token          refresh record (idp/store.hpp)
 //   consent      person id + client id                 granted scopes, space-separated
+//   factor       person id                             SecondFactor (directory/factors.hpp)
+//   app_password person id + app id                    AppPassword (directory/factors.hpp)
 #pragma once
 
 #include <string>
@@ -40,7 +42,7 @@ namespace congvu::directory::schema {
 enum Table : kv::TableId {
   meta, person, login, addr, addr_base, staffno, unit, unit_child, member, assignment, name,
   cred, group, group_member, audit, event, token_count,
-  signing_key, client, revoked, sso, code, refresh, consent, kTableCount
+  signing_key, client, revoked, sso, code, refresh, consent, factor, app_password, kTableCount
 };
 
 std::vector<std::string> table_names();

@@ -5,6 +5,7 @@
 #include "common/codec.hpp"
 #include "common/text.hpp"
 #include "directory/directory.hpp"
+#include "directory/factors.hpp"
 
 namespace congvu::directory {
 
@@ -12,6 +13,17 @@ Settings::Settings(const config::DirectoryConfig& c) : domain(c.domain) {
   argon2 = {c.argon2_iterations, c.argon2_memory_kib, c.argon2_parallelism};
   for (const auto& [kind, positions] : c.role_holders)
     if (auto k = parse_kind(kind)) role_holders[*k] = positions;
+  second_factor_groups = c.second_factor_groups;
+}
+
+bool Snapshot::second_factor_required(const Person& p) {
+  if (auto f = find_factor(*this, p.id); f && f->confirmed) return true;
+  if (settings_.second_factor_groups.empty()) return false;
+  for (const auto& g : groups_of(p))
+    if (std::find(settings_.second_factor_groups.begin(), settings_.second_factor_groups.end(), g) !=
+        settings_.second_factor_groups.end())
+      return true;
+  return false;
 }
 
 std::optional<Person> Snapshot::person(const PersonId& id) {

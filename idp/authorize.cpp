@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "common/crypto.hpp"
+#include "directory/factors.hpp"
 #include "idp/provider_impl.hpp"
 
 namespace congvu::idp {
@@ -112,6 +113,19 @@ net::HttpResponse Provider::authorize(const Request& r, UnixMs now) {
     if (has(prompt, "none")) return fail("login_required", "the person must sign in");
     return web::redirect(web::with_params("/login", {{"return_to", authorize_again(r.params, "login")}}));
   }
+  // The second factor: always once enrolled; and before any token for a client or a person
+  // whose policy demands it (enrolment first when there is none yet).
+  bool has_otp = session->amr.find("otp") != std::string::npos;
+  if (session->otp_pending || (!has_otp && client->require_mfa) ||
+      (!has_otp && dir_.read([&](Snapshot& s) { return s.second_factor_required(*person); }))) {
+    if (has(prompt, "none")) return fail("interaction_required", "a second factor is needed");
+    auto enrolled = dir_.read([&](Snapshot& s) {
+      auto f = directory::find_factor(s, person->id);
+      return f && f->confirmed;
+    });
+    return web::redirect(web::with_params(enrolled ? "/login/otp" : "/mfa/enrol",
+                                          {{"return_to", authorize_again(r.params, "login")}}));
+  }
   if (!client->first_party) {
     auto granted = dir_.read([&](Snapshot& s) {
       auto v = s.get_raw(directory::schema::consent, consent_key(person->id, client->id));
@@ -193,7 +207,7 @@ net::HttpResponse Provider::login_submit(const Request& r, UnixMs now) {
     res.headers["Retry-After"] = secs;
     return res;
   }
-  auto person = dir_.authenticate(v.login, password, now);
+  auto person = dir_.authenticate(v.login, password, now, directory::Directory::Purpose::web);
   if (!person) {
     throttle_.failure(v.login, from, now);
     v.error_vi = "Tên đăng nhập hoặc mật khẩu không đúng.";
@@ -210,13 +224,15 @@ net::HttpResponse Provider::login_submit(const Request& r, UnixMs now) {
   s.expires = now + cfg_.session_ttl;
   s.amr = "pwd";
   auto written = dir_.write(directory::Actor{person->login}, now, [&](Change& c) -> Status {
+    auto f = directory::find_factor(c, person->id);
+    s.otp_pending = f && f->confirmed;
     drop_session(c, r.cookie);
     put_session(c, cookie, s);
     c.audit("session.login", person->id.str(), "", "{\"from\":\"" + from + "\",\"amr\":\"pwd\"}");
     return ok_status();
   });
   if (!written) return error_page(500, "Không lưu được phiên đăng nhập.", "The session could not be stored.");
-  auto res = web::redirect(v.return_to);
+  auto res = web::redirect(s.otp_pending ? web::with_params("/login/otp", {{"return_to", v.return_to}}) : v.return_to);
   res.headers["Set-Cookie"] = set_cookie(cookie, cfg_.session_ttl);
   return res;
 }

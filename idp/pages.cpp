@@ -107,6 +107,58 @@ std::string logout_confirm_html(const LogoutView& v) {
   return page("Đăng xuất", m);
 }
 
+namespace {
+std::string error_block(std::string_view vi, std::string_view en, const char* id) {
+  if (vi.empty()) return "";
+  return std::string("<p class=\"error\" role=\"alert\" id=\"") + id + "\">" + html(vi) + " <span lang=\"en\">" + html(en) +
+         "</span></p>";
+}
+const char* kCodeInput =
+    "<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" "
+    "autocapitalize=\"none\" spellcheck=\"false\" required autofocus maxlength=\"12\"";
+}  // namespace
+
+std::string otp_html(const OtpView& v) {
+  std::string m = "<h1>Xác thực hai bước <span lang=\"en\">· Two-step verification</span></h1>"
+                  "<p>Nhập mã 6 chữ số trong ứng dụng xác thực trên điện thoại, hoặc một mã dự phòng. "
+                  "<span lang=\"en\">Enter the 6-digit code from your authenticator app, or a recovery code.</span></p>" +
+                  error_block(v.error_vi, v.error_en, "otp-error") +
+                  "<form method=\"post\" action=\"/login/otp\">" + hidden("csrf", v.csrf) + hidden("return_to", v.return_to) +
+                  "<div class=\"field\"><label for=\"code\">Mã xác thực <span lang=\"en\">(code)</span></label>" +
+                  kCodeInput + (v.error_vi.empty() ? "" : " aria-describedby=\"otp-error\"") + "></div>"
+                  "<button type=\"submit\">Xác nhận <span lang=\"en\">· Verify</span></button></form>";
+  return page("Xác thực hai bước", m);
+}
+
+std::string enrol_html(const EnrolView& v) {
+  std::string m = "<h1>Bật xác thực hai bước <span lang=\"en\">· Set up two-step verification</span></h1>"
+                  "<p>Tài khoản này cần xác thực hai bước. Quét mã QR bằng ứng dụng xác thực (ví dụ FreeOTP, "
+                  "Google Authenticator), rồi nhập mã 6 chữ số hiện ra. "
+                  "<span lang=\"en\">This account needs two-step verification. Scan the QR code with an "
+                  "authenticator app, then enter the 6-digit code it shows.</span></p>"
+                  "<p class=\"qr\"><img width=\"220\" height=\"220\" alt=\"Mã QR để thêm tài khoản vào ứng dụng xác thực "
+                  "(QR code for the authenticator app)\" src=\"data:image/svg+xml;base64," + v.qr_svg + "\"></p>"
+                  "<p>Không quét được? Nhập khóa này: <span lang=\"en\">Cannot scan? Enter this key:</span> "
+                  "<code class=\"secret\">" + html(v.secret_base32) + "</code></p>" +
+                  error_block(v.error_vi, v.error_en, "enrol-error") +
+                  "<form method=\"post\" action=\"/mfa/enrol\">" + hidden("csrf", v.csrf) + hidden("return_to", v.return_to) +
+                  "<div class=\"field\"><label for=\"code\">Mã xác thực <span lang=\"en\">(code)</span></label>" +
+                  kCodeInput + (v.error_vi.empty() ? "" : " aria-describedby=\"enrol-error\"") + "></div>"
+                  "<button type=\"submit\">Bật <span lang=\"en\">· Turn on</span></button></form>";
+  return page("Bật xác thực hai bước", m);
+}
+
+std::string recovery_codes_html(const std::vector<std::string>& codes, std::string_view continue_to) {
+  std::string m = "<h1>Mã dự phòng <span lang=\"en\">· Recovery codes</span></h1>"
+                  "<p>Xác thực hai bước đã bật. Hãy lưu các mã dự phòng này ở nơi an toàn: mỗi mã dùng được một lần "
+                  "khi không có điện thoại. Chúng chỉ hiện một lần. "
+                  "<span lang=\"en\">Two-step verification is on. Keep these codes somewhere safe: each works once "
+                  "when you do not have your phone. They are shown only now.</span></p><ul class=\"codes\">";
+  for (const auto& c : codes) m += "<li><code>" + html(c) + "</code></li>";
+  m += "</ul><p><a class=\"button\" href=\"" + html(continue_to) + "\">Tiếp tục <span lang=\"en\">· Continue</span></a></p>";
+  return page("Mã dự phòng", m);
+}
+
 std::string_view style_css() {
   return R"css(*{box-sizing:border-box}
 html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",Arial,sans-serif;font-size:100%;line-height:1.5;color:#1b1b1b;background:#f4f5f7}
@@ -126,6 +178,11 @@ button.secondary{background:#fff;color:#1b1b1b;border:1px solid #6b7280}
 .buttons{display:flex;flex-wrap:wrap;gap:.75rem}
 .error{background:#fdecec;border-left:4px solid #9b1c1c;padding:.5rem .75rem;color:#7f1d1d}
 .error [lang=en]{color:#7f1d1d}
+.qr img{display:block;max-width:100%;height:auto;background:#fff}
+code.secret{word-break:break-all;font-size:1rem}
+.codes{columns:2;padding-left:1.25rem}
+a.button{display:inline-block;padding:.6rem 1.2rem;border-radius:.3rem;background:#1d4ed8;color:#fff;text-decoration:none}
+a.button [lang=en]{color:inherit}
 footer{max-width:28rem;margin:0 auto 2rem;padding:0 1.25rem;font-size:.875rem;color:#4a4f57}
 )css";
 }

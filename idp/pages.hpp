@@ -33,6 +33,18 @@ struct LogoutView {
 };
 std::string logout_confirm_html(const LogoutView& v);
 
+struct OtpView {
+  std::string csrf, return_to, error_vi, error_en;
+};
+// The second step of the login: a TOTP code or a recovery code.
+std::string otp_html(const OtpView& v);
+
+struct EnrolView {
+  std::string csrf, return_to, qr_svg, secret_base32, error_vi, error_en;
+};
+std::string enrol_html(const EnrolView& v);
+std::string recovery_codes_html(const std::vector<std::string>& codes, std::string_view continue_to);
+
 std::string_view style_css();
 
 }  // namespace congvu::idp

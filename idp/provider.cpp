@@ -84,7 +84,7 @@ std::optional<net::HttpResponse> Provider::handle(const net::HttpRequest& http, 
   std::string path(web::path_of(http.target));
   static const char* kPaths[] = {"/.well-known/openid-configuration", "/oidc/jwks", "/oidc/authorize", "/login",
                                  "/consent", "/oidc/token", "/oidc/userinfo", "/oidc/introspect", "/oidc/revoke",
-                                 "/oidc/logout", "/idp/style.css"};
+                                 "/oidc/logout", "/idp/style.css", "/login/otp", "/mfa/enrol"};
   if (std::find_if(std::begin(kPaths), std::end(kPaths), [&](const char* p) { return path == p; }) == std::end(kPaths))
     return std::nullopt;
   bool post = http.method == "POST";
@@ -113,6 +113,8 @@ std::optional<net::HttpResponse> Provider::handle(const net::HttpRequest& http, 
     return consent_submit(r, now);
   }
   if (path == "/oidc/userinfo") return userinfo(r, now);
+  if (path == "/login/otp") return otp(r, now);
+  if (path == "/mfa/enrol") return enrol(r, now);
   if (path == "/oidc/logout") return logout(r, now);
   if (!post) return net::HttpResponse{405, "text/plain; charset=utf-8", {{"Allow", "POST"}}, "method not allowed\n"};
   if (!r.params_ok) return web::oauth_error(400, "invalid_request", "malformed or repeated parameters");

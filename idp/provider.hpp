@@ -6,6 +6,7 @@
 //   GET  /oidc/jwks                            published signing keys
 //   GET|POST /oidc/authorize                   code flow (login page and consent when needed)
 //   GET|POST /login, POST /consent             the login page and the consent screen
+//   GET|POST /login/otp, /mfa/enrol            the TOTP step, enrolment of an authenticator
 //   POST /oidc/token                           authorization_code, refresh_token, client_credentials
 //   GET|POST /oidc/userinfo                    claims for an access token (aud userinfo, scope openid)
 //   POST /oidc/introspect, /oidc/revoke        for authenticated clients
@@ -44,6 +45,7 @@ struct ProviderConfig {
   UnixMs refresh_ttl = 30LL * 24 * 3600 * 1000;
   UnixMs session_ttl = 10LL * 3600 * 1000;  // a working day
   std::string csrf_key;  // secret for CSRF tokens (stable across restarts)
+  std::string factor_key;  // 32 bytes: seals TOTP secrets in the database
 };
 
 class Provider {
@@ -63,6 +65,8 @@ class Provider {
   net::HttpResponse login_page(const Request& r, UnixMs now);
   net::HttpResponse login_submit(const Request& r, UnixMs now);
   net::HttpResponse consent_submit(const Request& r, UnixMs now);
+  net::HttpResponse otp(const Request& r, UnixMs now);
+  net::HttpResponse enrol(const Request& r, UnixMs now);
   net::HttpResponse token(const Request& r, UnixMs now);
   net::HttpResponse userinfo(const Request& r, UnixMs now);
   net::HttpResponse introspect(const Request& r, UnixMs now);

@@ -28,7 +28,7 @@ void expect(codec::Reader& r, std::uint8_t v, const char* what) {
 std::string encode(const SsoSession& s) {
   codec::Writer w;
   w.u8(kSsoV1).str(s.sid).str(s.person.bytes()).i64(s.created).i64(s.auth_time).i64(s.last_seen).i64(s.expires)
-      .str(s.amr).strs(s.clients);
+      .str(s.amr).strs(s.clients).u8(s.otp_pending ? 1 : 0);
   return w.take();
 }
 
@@ -44,6 +44,7 @@ SsoSession decode_sso(std::string_view v) {
   s.expires = r.i64();
   s.amr = r.str();
   s.clients = r.strs();
+  s.otp_pending = read_flag(r);
   r.expect_done();
   return s;
 }

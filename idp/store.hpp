@@ -25,6 +25,7 @@ struct SsoSession {
   UnixMs created = 0, auth_time = 0, last_seen = 0, expires = 0;
   std::string amr;         // "pwd" or "pwd otp"
   std::vector<std::string> clients;  // clients that received tokens in this session
+  bool otp_pending = false;  // the password was right; the TOTP code is still to come
 };
 
 struct CodeRecord {

@@ -27,6 +27,7 @@ class ProviderTest : public DirectoryTest {
     idp::ProviderConfig c;
     c.issuer = "https://sso.test";
     c.csrf_key = "k";
+    c.factor_key = std::string(32, 'f');
     return c;
   }
   void SetUp() override {

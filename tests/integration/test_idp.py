@@ -61,9 +61,10 @@ class IdpTest(support.ServerTest):
         return {m.group(1): html.unescape(m.group(2))
                 for m in re.finditer(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)}
 
-    def login(self, b, url, login="annv", password=PASSWORD, consent=True):
-        """Follows `url` through the login page (and consent) to the relying party's redirect;
-        returns that redirect URL (code or error)."""
+    def login(self, b, url, login="annv", password=PASSWORD, consent=True, otp=None):
+        """Follows `url` through the login page (the TOTP step or enrolment, consent) to the
+        relying party's redirect; returns that redirect URL (code or error). `otp(page)` gives
+        the code to type on a TOTP or enrolment page."""
         r = b.get(url, allow_redirects=False)
         for _ in range(10):
             if r.status_code in (302, 303):
@@ -78,6 +79,15 @@ class IdpTest(support.ServerTest):
                 fields.update(login=login, password=password)
                 r = b.post(self.issuer + "/login", data=fields, allow_redirects=False)
                 self.assertEqual(r.status_code, 303, r.text)
+            elif 'action="/login/otp"' in r.text or 'action="/mfa/enrol"' in r.text:
+                self.assertIsNotNone(otp, "unexpected second factor page")
+                action = "/login/otp" if 'action="/login/otp"' in r.text else "/mfa/enrol"
+                fields["code"] = otp(r.text)
+                r = b.post(self.issuer + action, data=fields, allow_redirects=False)
+                if r.status_code == 200 and "codes" in r.text:  # recovery codes after enrolment
+                    self.recovery = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", r.text)
+                    nxt = re.search(r'class="button" href="([^"]+)"', r.text).group(1)
+                    r = b.get(self.issuer + html.unescape(nxt), allow_redirects=False)
             elif 'action="/consent"' in r.text:
                 fields["decision"] = "allow" if consent else "deny"
                 r = b.post(self.issuer + "/consent", data=fields, allow_redirects=False)
@@ -472,6 +482,72 @@ class IdpTest(support.ServerTest):
         self.assertEqual(json.loads(base64.b64decode(challenge))["status"], "401")
         code, _ = smtp.docmd("")
         self.assertEqual(code, 535)
+        smtp.quit()
+
+    def test_second_factor_enrolment_login_and_mail(self):
+        """A client that requires a second factor: enrolment by QR/secret, then TOTP at every
+        login, recovery codes once each; mail then refuses the account password and takes
+        an app password."""
+        import hmac, struct, hashlib
+        def totp(secret_b32, offset=0):
+            key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+            step = int(time.time()) // 30 + offset
+            h = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+            o = h[19] & 15
+            return "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000)
+        secret = self.add_client("hsm", "--redirect-uri", RP, "--first-party", "--require-mfa")
+        rp = self.rp("hsm", secret)
+        seen = {}
+        def enrol(page):
+            if "/mfa/enrol" in page:
+                self.assertIn("data:image/svg+xml;base64,", page)
+                seen["key"] = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
+            return totp(seen["key"])
+        verifier = "e" * 60
+        url, _ = rp.create_authorization_url(self.meta["authorization_endpoint"], code_verifier=verifier)
+        callback = self.login(self.browser(), url, otp=enrol)
+        token = rp.fetch_token(self.meta["token_endpoint"], authorization_response=callback, code_verifier=verifier)
+        claims = self.id_claims(token["id_token"], "hsm")
+        self.assertEqual(claims["amr"], ["pwd", "otp"])
+        self.assertEqual(claims["acr"], "urn:congvu:acr:mfa")
+        self.assertEqual(len(self.recovery), 10)
+        # A new browser: password, then the TOTP step. The code just used is refused (replay);
+        # a recovery code works once.
+        url, _ = rp.create_authorization_url(self.meta["authorization_endpoint"], code_verifier=verifier)
+        b = self.browser()
+        r = b.get(url, allow_redirects=False)
+        r = b.get(urllib.parse.urljoin(self.issuer, r.headers["Location"]))
+        fields = {**self.form_fields(r.text), "login": "annv", "password": PASSWORD}
+        r = b.post(self.issuer + "/login", data=fields, allow_redirects=False)
+        self.assertTrue(r.headers["Location"].startswith("/login/otp"))
+        page = b.get(self.issuer + r.headers["Location"])
+        fields = self.form_fields(page.text)
+        # Before the code, the session is good for nothing.
+        r = b.get(url, allow_redirects=False)
+        self.assertTrue(r.headers["Location"].startswith("/login/otp"))
+        wrong = b.post(self.issuer + "/login/otp", data={**fields, "code": "000000" if totp(seen["key"]) != "000000" else "111111"},
+                       allow_redirects=False)
+        self.assertEqual(wrong.status_code, 401)
+        ok = b.post(self.issuer + "/login/otp", data={**fields, "code": self.recovery[0]}, allow_redirects=False)
+        self.assertEqual(ok.status_code, 303)
+        callback = self.login(b, url)
+        self.assertIn("code=", callback)
+        b2 = self.browser()
+        self.assertRaises(AssertionError, self.login, b2, url, otp=lambda page: self.recovery[0])
+        # Mail: the account password no longer works; an app password does.
+        ctx = ssl.create_default_context(cafile=self.ca)
+        imap = imaplib.IMAP4_SSL("127.0.0.1", self.info["ports"]["imaps"], ssl_context=ctx)
+        with self.assertRaises(imaplib.IMAP4.error):
+            imap.login("annv", PASSWORD)
+        app = support.run_json("app-password", "add", "annv", "--name", "Thunderbird", data=self.data)["password"]
+        self.assertRegex(app, r"^[a-z]{4}-[a-z]{4}-[a-z]{4}-[a-z]{4}$")
+        self.assertEqual(imap.login("annv", app)[0], "OK")
+        imap.logout()
+        smtp = smtplib.SMTP("127.0.0.1", self.info["ports"]["submission"])
+        smtp.starttls(context=ctx)
+        with self.assertRaises(smtplib.SMTPAuthenticationError):
+            smtp.login("annv", PASSWORD)
+        smtp.login("annv", app)
         smtp.quit()
 
 
