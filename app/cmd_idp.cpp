@@ -30,6 +30,7 @@ std::string client_json(const Client& c) {
   o["redirect_uris"] = arr(c.redirect_uris);
   o["post_logout_redirect_uris"] = arr(c.post_logout_redirect_uris);
   o["backchannel_logout_uri"] = c.backchannel_logout_uri;
+  o["logout_events"] = arr(c.logout_events);
   o["grant_types"] = arr(c.grants);
   o["scopes"] = arr(c.scopes);
   o["claims"] = arr(c.claims);
@@ -60,7 +61,7 @@ std::vector<std::string> split_commas(const std::vector<std::string>& values) {
 int cmd_client(const Argv& argv) {
   Args a(argv,
          {"--data", "--config", "--name", "--type", "--auth", "--redirect-uri", "--post-logout-uri",
-          "--backchannel-logout-uri", "--grant", "--scope", "--claim", "--jwk", "--id-token-alg", "--role", "--unit"},
+          "--backchannel-logout-uri", "--logout-events", "--grant", "--scope", "--claim", "--jwk", "--id-token-alg", "--role", "--unit"},
          {"--json", "--first-party", "--require-mfa"});
   std::string sub = a.positional(0, "a subcommand: add, list, show, remove");
   Env env = open_env(a);
@@ -89,6 +90,7 @@ int cmd_client(const Argv& argv) {
     c.redirect_uris = a.all("--redirect-uri");
     c.post_logout_redirect_uris = a.all("--post-logout-uri");
     c.backchannel_logout_uri = a.get("--backchannel-logout-uri");
+    if (a.has("--logout-events")) c.logout_events = split_commas(a.all("--logout-events"));
     c.grants = split_commas(a.all("--grant"));
     c.scopes = split_commas(a.all("--scope"));
     c.claims = split_commas(a.all("--claim"));

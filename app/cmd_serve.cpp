@@ -21,6 +21,7 @@
 #include "common/net/runtime.hpp"
 #include "common/net/tls.hpp"
 #include "directory/demo.hpp"
+#include "idp/logout.hpp"
 #include "mailstore/mailstore.hpp"
 #include "imap/server.hpp"
 #include "smtp/outbound.hpp"
@@ -104,6 +105,7 @@ int cmd_serve(const Argv& argv) {
   // Filled once every listener is bound (requests arrive only after rt.run()).
   auto mail_endpoints = std::make_shared<MailEndpoints>();
   auto web_services = std::make_shared<WebServices>();
+  std::unique_ptr<idp::Logouts> logouts;  // back-channel logout; stopped before the directory goes
   // Token signing keys: made on the first start, encrypted under data_dir/secrets.
   std::string key_passphrase = directory::load_or_make_key_passphrase(cfg.data_dir);
   directory::KeyRing keys(key_passphrase);
@@ -165,6 +167,9 @@ int cmd_serve(const Argv& argv) {
       log_line("OpenID Connect issuer " + pc.issuer);
       dir.enable_tokens(&keys, pc.issuer);
       web_services->idp = std::make_unique<idp::Provider>(dir, keys, pc);
+      logouts = std::make_unique<idp::Logouts>(dir, keys, pc.issuer, log_line);
+      web_services->idp->set_logouts(logouts.get());
+      logouts->start();
     }
   }
   if (a.has("--ready-file")) {

@@ -49,6 +49,7 @@ Mail (WHO: a login or address, or a unit's official address)
 Single sign-on
   client add ID [--type confidential|public] [--auth client_secret_basic|client_secret_post|private_key_jwt]
              [--jwk FILE] --redirect-uri URI... [--post-logout-uri URI] [--backchannel-logout-uri URI]
+             [--logout-events logout,suspend,retire,transfer]
              [--grant G,...] [--scope S,...] [--claim C,...] [--first-party] [--require-mfa]
              [--id-token-alg RS256|ES256|EdDSA] [--name NAME]
   client list | client show ID | client remove ID

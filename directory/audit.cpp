@@ -57,6 +57,20 @@ std::vector<AuditRecord> Snapshot::audit_log(std::string_view target, std::size_
   return out;
 }
 
+std::vector<AuditRecord> Snapshot::audit_after(std::uint64_t seq, std::size_t limit) {
+  std::vector<AuditRecord> out;
+  auto c = t_.cursor(schema::audit);
+  std::string k;
+  codec::put_be64(k, seq + 1);
+  for (bool ok = c->seek(k); ok && out.size() < limit; ok = c->next()) out.push_back(decode_audit(c->value()));
+  return out;
+}
+
+std::uint64_t Snapshot::audit_head_seq() {
+  auto head = t_.get(schema::meta, "audit_head");
+  return head && head->size() >= 8 ? codec::get_be64(*head) : 0;
+}
+
 std::vector<std::string> Snapshot::check(std::size_t max) {
   std::vector<std::string> problems;
   auto report = [&](std::string p) {

@@ -49,7 +49,7 @@ std::string encode(const Client& c) {
   codec::Writer w;
   w.u8(kClientV1).str(c.id).str(c.name).u8(c.confidential ? 1 : 0).u8(static_cast<std::uint8_t>(c.auth))
       .str(c.secret_sha256).str(c.jwk).str(c.id_token_alg).strs(c.redirect_uris).strs(c.post_logout_redirect_uris)
-      .str(c.backchannel_logout_uri).strs(c.grants).strs(c.scopes).strs(c.claims)
+      .str(c.backchannel_logout_uri).strs(c.logout_events).strs(c.grants).strs(c.scopes).strs(c.claims)
       .u8(c.first_party ? 1 : 0).u8(c.require_mfa ? 1 : 0).str(c.role).str(c.unit).i64(c.created);
   return w.take();
 }
@@ -75,6 +75,7 @@ Client decode_client(std::string_view v) {
   c.redirect_uris = r.strs();
   c.post_logout_redirect_uris = r.strs();
   c.backchannel_logout_uri = r.str();
+  c.logout_events = r.strs();
   c.grants = r.strs();
   c.scopes = r.strs();
   c.claims = r.strs();
@@ -121,6 +122,9 @@ Result<std::string> add_client(Change& c, Client client) {
     if (!valid_redirect(u)) return bad("post-logout redirect URI '" + u + "': use https://, or http:// on loopback");
   if (!client.backchannel_logout_uri.empty() && !valid_redirect(client.backchannel_logout_uri))
     return bad("back-channel logout URI: use https://, or http:// on loopback");
+  for (const auto& e : client.logout_events)
+    if (e != "logout" && e != "suspend" && e != "retire" && e != "transfer")
+      return bad("logout event '" + e + "': use logout, suspend, retire or transfer");
   if (client.scopes.empty()) client.scopes = {"openid", "profile", "email", "unit", "offline_access"};
   if (!client.confidential) {
     client.auth = ClientAuth::none;

@@ -32,6 +32,8 @@ struct Client {
   std::vector<std::string> redirect_uris;            // matched exactly
   std::vector<std::string> post_logout_redirect_uris;
   std::string backchannel_logout_uri;                 // empty: no back-channel logout
+  // What sends a back-channel logout: the person logs out, is suspended, retired, transferred.
+  std::vector<std::string> logout_events = {"logout", "suspend", "retire", "transfer"};
   std::vector<std::string> grants;  // authorization_code, refresh_token, client_credentials
   std::vector<std::string> scopes;  // the scopes it may ask for
   std::vector<std::string> claims;  // extra claims released beyond its scopes (e.g. birthdate)

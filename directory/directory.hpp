@@ -128,6 +128,9 @@ class Snapshot {
 
   AuditReport verify_audit();
   std::vector<AuditRecord> audit_log(std::string_view target, std::size_t limit);
+  // At most `limit` records with seq > `seq`, in order; and the seq of the newest record.
+  std::vector<AuditRecord> audit_after(std::uint64_t seq, std::size_t limit);
+  std::uint64_t audit_head_seq();
   // Every index entry matches the record it points at, and the reverse; the audit chain holds.
   // Returns the problems found (empty when consistent), at most `max` of them.
   std::vector<std::string> check(std::size_t max = 50);

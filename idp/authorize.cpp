@@ -4,6 +4,7 @@
 
 #include "common/crypto.hpp"
 #include "directory/factors.hpp"
+#include "idp/logout.hpp"
 #include "idp/provider_impl.hpp"
 
 namespace congvu::idp {
@@ -317,6 +318,7 @@ net::HttpResponse Provider::logout(const Request& r, UnixMs now) {
       return ok_status();
     });
     if (!written) return error_page(500, "Không đăng xuất được.", "The sign-out could not be stored.");
+    if (logouts_) logouts_->session_ended(*session, "logout", now);
   }
   net::HttpResponse res;
   if (!uri.empty()) {

@@ -56,6 +56,8 @@ class Provider {
   std::optional<net::HttpResponse> handle(const net::HttpRequest& req, UnixMs now);
 
   const ProviderConfig& config() const { return cfg_; }
+  // Where sign-outs are announced to relying parties (back-channel logout); may stay unset.
+  void set_logouts(class Logouts* l) { logouts_ = l; }
 
  private:
   struct Request;  // one request's decoded parameters and cookie (provider_impl.hpp)
@@ -87,6 +89,7 @@ class Provider {
   directory::KeyRing& keys_;
   ProviderConfig cfg_;
   directory::LoginThrottle throttle_;
+  class Logouts* logouts_ = nullptr;
 };
 
 }  // namespace congvu::idp

@@ -550,6 +550,81 @@ class IdpTest(support.ServerTest):
         smtp.login("annv", app)
         smtp.quit()
 
+    def test_backchannel_logout(self):
+        """Logout tokens reach the relying party when the person signs out, is transferred (the
+        application's session ends, the SSO session stays) or suspended (everything ends)."""
+        import http.server
+        import queue
+        import threading
+        received = queue.Queue()
+
+        class Rp(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                received.put((self.path, self.headers["Content-Type"], urllib.parse.parse_qs(body)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+        server = http.server.HTTPServer(("127.0.0.1", 0), Rp)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.shutdown)
+        bcl = f"http://127.0.0.1:{server.server_port}/bcl"
+        secret = self.add_client("docs", "--redirect-uri", RP, "--first-party", "--backchannel-logout-uri", bcl,
+                                 "--post-logout-uri", RP + "/bye")
+        other = self.add_client("quiet", "--redirect-uri", RP, "--first-party", "--backchannel-logout-uri", bcl,
+                                "--logout-events", "suspend")
+
+        def logout_token():
+            path, ctype, form = received.get(timeout=10)
+            self.assertEqual(path, "/bcl")
+            self.assertEqual(ctype, "application/x-www-form-urlencoded")
+            token = form["logout_token"][0]
+            header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+            self.assertEqual(header["typ"], "logout+jwt")
+            claims = jwt.decode(token, JsonWebKey.import_key_set(self.jwks))
+            self.assertEqual(claims["iss"], self.issuer)
+            self.assertIn("http://schemas.openid.net/event/backchannel-logout", claims["events"])
+            self.assertNotIn("nonce", claims)
+            return claims
+
+        b = self.browser()
+        docs = self.rp("docs", secret)
+        first = self.id_claims(self.code_flow(docs, b)["id_token"], "docs")
+        self.code_flow(self.rp("quiet", other), b)
+        support.run("person", "transfer", "annv", "--to", "000.00.02.H99", "--decision", "7/QĐ-UBND", data=self.data)
+        claims = logout_token()
+        self.assertEqual(claims["aud"], "docs")  # "quiet" only wants suspensions
+        self.assertEqual(claims["sid"], first["sid"])
+        self.assertEqual(claims["sub"], first["sub"])
+        time.sleep(1.5)
+        self.assertTrue(received.empty())
+        # The SSO session lives on: the next login is silent and carries the new unit.
+        again = self.id_claims(self.code_flow(docs, b, prompt="none")["id_token"], "docs")
+        self.assertEqual(again["unit_code"], "000.00.02.H99")
+        self.assertEqual(again["sid"], first["sid"])
+        # Signing out of Congvu tells "docs" (logout) but not "quiet".
+        r = b.get(self.meta["end_session_endpoint"], params={"client_id": "docs"}, allow_redirects=False)
+        self.assertEqual(r.status_code, 200)  # no id_token_hint: a confirmation page
+        fields = self.form_fields(r.text)
+        r = b.post(self.meta["end_session_endpoint"], data=fields, allow_redirects=False)
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(logout_token()["aud"], "docs")
+        time.sleep(1.5)
+        self.assertTrue(received.empty())
+        # Suspension: both applications that still have a session hear it.
+        b2 = self.browser()
+        self.code_flow(docs, b2)
+        self.code_flow(self.rp("quiet", other), b2)
+        support.run("person", "suspend", "annv", "--reason", "kỷ luật", data=self.data)
+        auds = sorted([logout_token()["aud"], logout_token()["aud"]])
+        self.assertEqual(auds, ["docs", "quiet"])
+        url, _ = docs.create_authorization_url(self.meta["authorization_endpoint"], code_verifier="f" * 50, prompt="none")
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.login(b2, url)).query)
+        self.assertEqual(q["error"], ["login_required"])
+
 
 if __name__ == "__main__":
     support.main()
