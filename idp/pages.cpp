@@ -168,7 +168,7 @@ header{background:#9b1c1c;color:#fff;padding:.75rem 1rem}
 main{max-width:28rem;margin:1.5rem auto;padding:1.25rem;background:#fff;border:1px solid #d0d4da;border-radius:.5rem}
 h1{font-size:1.4rem;margin:0 0 1rem}
 [lang=en]{color:#4a4f57}
-h1 [lang=en],button [lang=en]{color:inherit;font-weight:400}
+h1 [lang=en],button [lang=en],header [lang=en]{color:inherit;font-weight:400}
 .field{margin-bottom:1rem}
 label{display:block;font-weight:600;margin-bottom:.25rem}
 input[type=text],input[type=password]{width:100%;font-size:1rem;padding:.6rem;border:1px solid #6b7280;border-radius:.3rem}
