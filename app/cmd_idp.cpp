@@ -206,3 +206,33 @@ int cmd_app_password(const Argv& argv) {
 }
 
 }  // namespace congvu::app
+
+namespace congvu::app {
+
+// `congvu person reset-code WHO [--hours N]`: a one-time code with which the person sets a new
+// password on /login/reset (printed once; the HR admin hands it over in person).
+int cmd_reset_code(const Argv& argv) {
+  Args a(argv, {"--data", "--config", "--hours"}, {"--json"});
+  std::string who = a.positional(0, "WHO");
+  a.max_positionals(1);
+  Env env = open_env(a);
+  long hours = 24;
+  try {
+    hours = std::stol(a.get("--hours", "24"));
+  } catch (...) {
+    throw UsageError("--hours must be a number from 1 to 168");
+  }
+  if (hours < 1 || hours > 168) throw UsageError("--hours must be a number from 1 to 168");
+  auto person = env.dir->read([&](directory::Snapshot& s) { return s.resolve(who); });
+  if (!person) return fail(env, make_error(Errc::not_found, "no person '" + who + "'"));
+  auto code = env.dir->write(env.actor, env.now, [&](directory::Change& c) {
+    return directory::issue_reset_code(c, person->id, static_cast<UnixMs>(hours) * 3600 * 1000);
+  });
+  if (!code) return fail(env, code.error());
+  if (env.json) std::cout << "{\"code\":\"" << *code << "\",\"hours\":" << hours << "}\n";
+  else std::cout << "one-time code for " << person->address << ": " << *code << " (valid " << hours
+                 << " h, at https://<server>/login/reset)\n";
+  return 0;
+}
+
+}  // namespace congvu::app

@@ -50,5 +50,6 @@ int cmd_queue(const Argv& argv);
 int cmd_client(const Argv& argv);
 int cmd_keys(const Argv& argv);
 int cmd_app_password(const Argv& argv);
+int cmd_reset_code(const Argv& argv);
 
 }  // namespace congvu::app

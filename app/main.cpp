@@ -32,7 +32,7 @@ Directory (all take --data DIR or --config FILE, and --json)
   person appoint WHO --position P [--unit CODE] --decision D [--date D]
   person suspend WHO [--reason R] | person resume WHO [--reason R]
   person retire WHO --decision D [--date D]
-  person passwd WHO --password-stdin
+  person passwd WHO --password-stdin | person reset-code WHO [--hours 24]
   unit show CODE | unit tree [CODE] [--depth N]
   unit add --code C --parent P --kind K --name N --slug S
   group add NAME [--title T] (--static | [--unit CODE] [--no-subtree] [--position P]...)
@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
     if (cmd == "serve") return cmd_serve(rest);
     if (cmd == "import") return cmd_import(rest);
     if (cmd == "events") return cmd_events(rest);
+    if (cmd == "person" && !rest.empty() && rest[0] == "reset-code") return cmd_reset_code(Argv(rest.begin() + 1, rest.end()));
     if (cmd == "person") return cmd_person(rest);
     if (cmd == "unit") return cmd_unit(rest);
     if (cmd == "group") return cmd_group(rest);

@@ -201,4 +201,31 @@ bool app_password_matches(Snapshot& s, const PersonId& id, std::string_view pass
   return found;
 }
 
+Result<std::string> issue_reset_code(Change& c, const PersonId& id, UnixMs ttl) {
+  auto p = c.person(id);
+  if (!p) return make_error(Errc::not_found, "no such person");
+  if (p->status != PersonStatus::active) return make_error(Errc::conflict, p->staff_no + " is not active");
+  std::string w = random_word(12, "abcdefghjkmnpqrstuvwxyz23456789");
+  std::string code = w.substr(0, 4) + "-" + w.substr(4, 4) + "-" + w.substr(8);
+  std::string v;
+  codec::put_be64(v, static_cast<std::uint64_t>(c.now() + ttl));
+  v += crypto::sha256_raw(code);
+  c.put(schema::reset, id.bytes(), v);
+  c.audit("person.reset_code", id.str(), "", json_object({{"valid_until", rfc3339(c.now() + ttl)}}));
+  return code;
+}
+
+bool consume_reset_code(Change& c, const PersonId& id, std::string_view code) {
+  auto v = c.get_raw(schema::reset, id.bytes());
+  if (!v || v->size() != 40) return false;
+  std::string normal;
+  for (char ch : code)
+    if (ch != ' ') normal += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  bool fresh = static_cast<UnixMs>(codec::get_be64(*v)) > c.now();
+  bool match = crypto::equal_constant_time(v->substr(8), crypto::sha256_raw(normal));
+  if (!fresh || !match) return false;
+  c.del(schema::reset, id.bytes());
+  return true;
+}
+
 }  // namespace congvu::directory

@@ -61,4 +61,10 @@ Result<std::string> add_app_password(Change& c, const PersonId& id, std::string 
 Status remove_app_password(Change& c, const PersonId& id, std::string_view app_id);
 bool app_password_matches(Snapshot& s, const PersonId& id, std::string_view password);
 
+// Password reset by a one-time code that an HR admin issues (`congvu person reset-code`): 12
+// random characters, valid for `ttl`, stored as a SHA-256 digest in the `reset` table (one per
+// person; a new code replaces the old one). consume_reset_code() checks and removes it.
+Result<std::string> issue_reset_code(Change& c, const PersonId& id, UnixMs ttl);
+bool consume_reset_code(Change& c, const PersonId& id, std::string_view code);
+
 }  // namespace congvu::directory

@@ -28,6 +28,7 @@
 //   consent      person id + client id                 granted scopes, space-separated
 //   factor       person id                             SecondFactor (directory/factors.hpp)
 //   app_password person id + app id                    AppPassword (directory/factors.hpp)
+//   reset        person id                             be64 expiry (ms) + SHA-256 of the reset code
 #pragma once
 
 #include <string>
@@ -42,7 +43,7 @@ namespace congvu::directory::schema {
 enum Table : kv::TableId {
   meta, person, login, addr, addr_base, staffno, unit, unit_child, member, assignment, name,
   cred, group, group_member, audit, event, token_count,
-  signing_key, client, revoked, sso, code, refresh, consent, factor, app_password, kTableCount
+  signing_key, client, revoked, sso, code, refresh, consent, factor, app_password, reset, kTableCount
 };
 
 std::vector<std::string> table_names();

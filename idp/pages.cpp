@@ -66,7 +66,8 @@ std::string login_html(const LoginView& v) {
        "<div class=\"field\"><label for=\"password\">Mật khẩu <span lang=\"en\">(password)</span></label>"
        "<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required" +
        described + (v.login.empty() ? "" : " autofocus") + "></div>"
-       "<button type=\"submit\">Đăng nhập <span lang=\"en\">· Sign in</span></button></form>";
+       "<button type=\"submit\">Đăng nhập <span lang=\"en\">· Sign in</span></button></form>"
+       "<p><a href=\"/login/reset\">Quên mật khẩu? <span lang=\"en\">Forgot the password?</span></a></p>";
   return page("Đăng nhập", m);
 }
 
@@ -159,6 +160,73 @@ std::string recovery_codes_html(const std::vector<std::string>& codes, std::stri
   return page("Mã dự phòng", m);
 }
 
+namespace {
+std::string password_field(const char* id, const char* vi, const char* en, const char* autocomplete) {
+  return std::string("<div class=\"field\"><label for=\"") + id + "\">" + vi + " <span lang=\"en\">(" + en +
+         ")</span></label><input id=\"" + id + "\" name=\"" + id + "\" type=\"password\" autocomplete=\"" +
+         autocomplete + "\" required></div>";
+}
+}  // namespace
+
+std::string account_html(const AccountView& v) {
+  std::string m = "<h1>Tài khoản <span lang=\"en\">· Account</span></h1>"
+                  "<p><strong>" + html(v.name) + "</strong><br>" + html(v.address) + "<br>" + html(v.position) +
+                  (v.unit.empty() ? "" : ", " + html(v.unit)) + "</p>";
+  if (!v.message_vi.empty())
+    m += "<p class=\"notice\" role=\"status\">" + html(v.message_vi) + " <span lang=\"en\">" + html(v.message_en) + "</span></p>";
+  m += error_block(v.error_vi, v.error_en, "account-error");
+  if (!v.new_app_password.empty())
+    m += "<p class=\"notice\" role=\"status\">Mật khẩu ứng dụng cho <strong>" + html(v.new_app_name) +
+         "</strong> (chỉ hiện một lần): <span lang=\"en\">App password (shown once):</span> <code class=\"secret\">" +
+         html(v.new_app_password) + "</code></p>";
+  m += "<h2>Đổi mật khẩu <span lang=\"en\">· Change password</span></h2>"
+       "<form method=\"post\" action=\"/account/password\">" + hidden("csrf", v.csrf) +
+       password_field("current", "Mật khẩu hiện tại", "current password", "current-password") +
+       password_field("new", "Mật khẩu mới, ít nhất 10 ký tự", "new password, at least 10 characters", "new-password") +
+       password_field("confirm", "Nhập lại mật khẩu mới", "new password again", "new-password") +
+       "<button type=\"submit\">Đổi mật khẩu <span lang=\"en\">· Change</span></button></form>";
+  m += "<h2>Mật khẩu ứng dụng <span lang=\"en\">· App passwords</span></h2>"
+       "<p>Cho ứng dụng thư (Thunderbird, Outlook, điện thoại): mỗi thiết bị một mật khẩu, thu hồi được. "
+       "<span lang=\"en\">For mail apps: one per device, revocable.</span></p>";
+  if (!v.apps.empty()) {
+    m += "<ul class=\"apps\">";
+    for (const auto& a : v.apps)
+      m += "<li><form method=\"post\" action=\"/account/app-passwords/revoke\">" + hidden("csrf", v.csrf) +
+           hidden("id", a.id) + html(a.name) + " <span class=\"muted\">(" + html(a.created) +
+           ")</span> <button type=\"submit\" class=\"secondary\" aria-label=\"Thu hồi " + html(a.name) +
+           " (revoke)\">Thu hồi <span lang=\"en\">· Revoke</span></button></form></li>";
+    m += "</ul>";
+  }
+  m += "<form method=\"post\" action=\"/account/app-passwords\">" + hidden("csrf", v.csrf) +
+       "<div class=\"field\"><label for=\"app-name\">Tên thiết bị <span lang=\"en\">(device name)</span></label>"
+       "<input id=\"app-name\" name=\"name\" type=\"text\" maxlength=\"100\" required></div>"
+       "<button type=\"submit\">Tạo <span lang=\"en\">· Create</span></button></form>";
+  m += "<h2>Xác thực hai bước <span lang=\"en\">· Two-step verification</span></h2>";
+  m += v.totp ? std::string("<p>Đang bật. <span lang=\"en\">On.</span></p>")
+              : std::string("<p>Chưa bật. <span lang=\"en\">Off.</span> <a href=\"/mfa/enrol?return_to=%2Faccount\">Bật "
+                            "<span lang=\"en\">· Turn on</span></a></p>");
+  m += "<p><a href=\"/oidc/logout\">Đăng xuất <span lang=\"en\">· Sign out</span></a></p>";
+  return page("Tài khoản", m);
+}
+
+std::string reset_html(const ResetView& v) {
+  std::string m = "<h1>Đặt lại mật khẩu <span lang=\"en\">· Reset password</span></h1>"
+                  "<p>Nhập mã một lần do cán bộ tổ chức của đơn vị cấp, và mật khẩu mới. "
+                  "<span lang=\"en\">Enter the one-time code from your unit's HR officer, and a new password.</span></p>" +
+                  error_block(v.error_vi, v.error_en, "reset-error") +
+                  "<form method=\"post\" action=\"/login/reset\">" + hidden("csrf", v.csrf) +
+                  "<div class=\"field\"><label for=\"login\">Tên đăng nhập hoặc địa chỉ thư "
+                  "<span lang=\"en\">(login or mail address)</span></label><input id=\"login\" name=\"login\" "
+                  "type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" required value=\"" + html(v.login) +
+                  "\"></div><div class=\"field\"><label for=\"code\">Mã một lần <span lang=\"en\">(one-time code)</span>"
+                  "</label><input id=\"code\" name=\"code\" type=\"text\" autocomplete=\"off\" autocapitalize=\"none\" "
+                  "required></div>" +
+                  password_field("new", "Mật khẩu mới, ít nhất 10 ký tự", "new password, at least 10 characters", "new-password") +
+                  password_field("confirm", "Nhập lại mật khẩu mới", "new password again", "new-password") +
+                  "<button type=\"submit\">Đặt mật khẩu <span lang=\"en\">· Set password</span></button></form>";
+  return page("Đặt lại mật khẩu", m);
+}
+
 std::string_view style_css() {
   return R"css(*{box-sizing:border-box}
 html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",Arial,sans-serif;font-size:100%;line-height:1.5;color:#1b1b1b;background:#f4f5f7}
@@ -167,6 +235,11 @@ header{background:#9b1c1c;color:#fff;padding:.75rem 1rem}
 .brand{margin:0;font-weight:600}
 main{max-width:28rem;margin:1.5rem auto;padding:1.25rem;background:#fff;border:1px solid #d0d4da;border-radius:.5rem}
 h1{font-size:1.4rem;margin:0 0 1rem}
+h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
+.notice{background:#ecfdf3;border-left:4px solid #166534;padding:.5rem .75rem}
+.muted{color:#4a4f57}
+ul.apps{list-style:none;padding:0}
+ul.apps li{margin:.5rem 0}
 [lang=en]{color:#4a4f57}
 h1 [lang=en],button [lang=en],header [lang=en]{color:inherit;font-weight:400}
 .field{margin-bottom:1rem}

@@ -45,6 +45,25 @@ struct EnrolView {
 std::string enrol_html(const EnrolView& v);
 std::string recovery_codes_html(const std::vector<std::string>& codes, std::string_view continue_to);
 
+struct AccountView {
+  std::string csrf, name, address, unit, position;
+  bool totp = false;
+  struct App {
+    std::string id, name, created;
+  };
+  std::vector<App> apps;
+  std::string new_app_name, new_app_password;  // shown once, right after creation
+  std::string message_vi, message_en, error_vi, error_en;
+};
+// The self-service page: password change, app passwords, second factor.
+std::string account_html(const AccountView& v);
+
+struct ResetView {
+  std::string csrf, login, error_vi, error_en;
+};
+// Setting a new password with the one-time code from an HR admin.
+std::string reset_html(const ResetView& v);
+
 std::string_view style_css();
 
 }  // namespace congvu::idp

@@ -84,7 +84,8 @@ std::optional<net::HttpResponse> Provider::handle(const net::HttpRequest& http, 
   std::string path(web::path_of(http.target));
   static const char* kPaths[] = {"/.well-known/openid-configuration", "/oidc/jwks", "/oidc/authorize", "/login",
                                  "/consent", "/oidc/token", "/oidc/userinfo", "/oidc/introspect", "/oidc/revoke",
-                                 "/oidc/logout", "/idp/style.css", "/login/otp", "/mfa/enrol"};
+                                 "/oidc/logout", "/idp/style.css", "/login/otp", "/mfa/enrol", "/account", "/account/password",
+                                 "/account/app-passwords", "/account/app-passwords/revoke", "/login/reset"};
   if (std::find_if(std::begin(kPaths), std::end(kPaths), [&](const char* p) { return path == p; }) == std::end(kPaths))
     return std::nullopt;
   bool post = http.method == "POST";
@@ -115,6 +116,12 @@ std::optional<net::HttpResponse> Provider::handle(const net::HttpRequest& http, 
   if (path == "/oidc/userinfo") return userinfo(r, now);
   if (path == "/login/otp") return otp(r, now);
   if (path == "/mfa/enrol") return enrol(r, now);
+  if (path == "/login/reset") return reset(r, now);
+  if (path.rfind("/account", 0) == 0) {
+    if (!post && path != "/account")
+      return net::HttpResponse{405, "text/plain; charset=utf-8", {{"Allow", "POST"}}, "method not allowed\n"};
+    return account(r, now);
+  }
   if (path == "/oidc/logout") return logout(r, now);
   if (!post) return net::HttpResponse{405, "text/plain; charset=utf-8", {{"Allow", "POST"}}, "method not allowed\n"};
   if (!r.params_ok) return web::oauth_error(400, "invalid_request", "malformed or repeated parameters");
@@ -133,23 +140,23 @@ net::HttpResponse Provider::discovery() {
   o["introspection_endpoint"] = endpoint("/oidc/introspect");
   o["revocation_endpoint"] = endpoint("/oidc/revoke");
   o["end_session_endpoint"] = endpoint("/oidc/logout");
-  o["response_types_supported"] = {"code"};
-  o["response_modes_supported"] = {"query"};
-  o["grant_types_supported"] = {"authorization_code", "refresh_token", "client_credentials"};
-  o["subject_types_supported"] = {"public"};
-  o["id_token_signing_alg_values_supported"] = {"RS256", "ES256", "EdDSA"};
+  o["response_types_supported"] = json::array{"code"};
+  o["response_modes_supported"] = json::array{"query"};
+  o["grant_types_supported"] = json::array{"authorization_code", "refresh_token", "client_credentials"};
+  o["subject_types_supported"] = json::array{"public"};
+  o["id_token_signing_alg_values_supported"] = json::array{"RS256", "ES256", "EdDSA"};
   o["userinfo_signing_alg_values_supported"] = json::array{};
-  o["code_challenge_methods_supported"] = {"S256"};
+  o["code_challenge_methods_supported"] = json::array{"S256"};
   json::array auth{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"};
   o["token_endpoint_auth_methods_supported"] = auth;
-  o["token_endpoint_auth_signing_alg_values_supported"] = {"RS256", "ES256", "EdDSA"};
-  o["introspection_endpoint_auth_methods_supported"] = {"client_secret_basic", "client_secret_post", "private_key_jwt"};
+  o["token_endpoint_auth_signing_alg_values_supported"] = json::array{"RS256", "ES256", "EdDSA"};
+  o["introspection_endpoint_auth_methods_supported"] = json::array{"client_secret_basic", "client_secret_post", "private_key_jwt"};
   o["revocation_endpoint_auth_methods_supported"] = auth;
-  o["scopes_supported"] = {"openid", "profile", "email", "unit", "offline_access", "mail"};
-  o["claims_supported"] = {"sub", "name", "given_name", "family_name", "middle_name", "preferred_username", "email",
+  o["scopes_supported"] = json::array{"openid", "profile", "email", "unit", "offline_access", "mail"};
+  o["claims_supported"] = json::array{"sub", "name", "given_name", "family_name", "middle_name", "preferred_username", "email",
                            "email_verified", "unit_code", "unit_name", "unit_path", "position", "groups", "auth_time",
                            "amr", "acr", "sid"};
-  o["prompt_values_supported"] = {"none", "login", "consent"};
+  o["prompt_values_supported"] = json::array{"none", "login", "consent"};
   o["claims_parameter_supported"] = false;
   o["request_parameter_supported"] = false;
   o["request_uri_parameter_supported"] = false;
@@ -157,7 +164,7 @@ net::HttpResponse Provider::discovery() {
   o["frontchannel_logout_supported"] = false;
   o["backchannel_logout_supported"] = true;
   o["backchannel_logout_session_supported"] = true;
-  o["ui_locales_supported"] = {"vi", "en"};
+  o["ui_locales_supported"] = json::array{"vi", "en"};
   auto r = web::json_reply(200, json::serialize(o));
   r.headers["Cache-Control"] = "max-age=3600";
   r.headers.erase("Pragma");

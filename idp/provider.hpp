@@ -7,6 +7,8 @@
 //   GET|POST /oidc/authorize                   code flow (login page and consent when needed)
 //   GET|POST /login, POST /consent             the login page and the consent screen
 //   GET|POST /login/otp, /mfa/enrol            the TOTP step, enrolment of an authenticator
+//   GET /account, POST /account/...            self-service: password, app passwords
+//   GET|POST /login/reset                      new password with an HR admin's one-time code
 //   POST /oidc/token                           authorization_code, refresh_token, client_credentials
 //   GET|POST /oidc/userinfo                    claims for an access token (aud userinfo, scope openid)
 //   POST /oidc/introspect, /oidc/revoke        for authenticated clients
@@ -69,6 +71,8 @@ class Provider {
   net::HttpResponse consent_submit(const Request& r, UnixMs now);
   net::HttpResponse otp(const Request& r, UnixMs now);
   net::HttpResponse enrol(const Request& r, UnixMs now);
+  net::HttpResponse account(const Request& r, UnixMs now);
+  net::HttpResponse reset(const Request& r, UnixMs now);
   net::HttpResponse token(const Request& r, UnixMs now);
   net::HttpResponse userinfo(const Request& r, UnixMs now);
   net::HttpResponse introspect(const Request& r, UnixMs now);

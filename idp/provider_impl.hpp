@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "common/text.hpp"
 #include "idp/pages.hpp"
 #include "idp/provider.hpp"
 #include "idp/web.hpp"

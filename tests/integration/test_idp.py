@@ -129,6 +129,8 @@ class IdpTest(support.ServerTest):
     def test_discovery_and_jwks(self):
         self.assertEqual(self.meta["issuer"], self.issuer)
         self.assertEqual(self.meta["code_challenge_methods_supported"], ["S256"])
+        self.assertEqual(self.meta["response_types_supported"], ["code"])
+        self.assertEqual(self.meta["subject_types_supported"], ["public"])
         self.assertIn("RS256", self.meta["id_token_signing_alg_values_supported"])
         algs = sorted(k["alg"] for k in self.jwks["keys"])
         self.assertEqual(algs, ["ES256", "EdDSA", "RS256"])
@@ -624,6 +626,72 @@ class IdpTest(support.ServerTest):
         url, _ = docs.create_authorization_url(self.meta["authorization_endpoint"], code_verifier="f" * 50, prompt="none")
         q = urllib.parse.parse_qs(urllib.parse.urlparse(self.login(b2, url)).query)
         self.assertEqual(q["error"], ["login_required"])
+
+    def test_account_page_password_app_passwords_and_reset(self):
+        ctx = ssl.create_default_context(cafile=self.ca)
+
+        def imap_ok(user, password):
+            conn = imaplib.IMAP4_SSL("127.0.0.1", self.info["ports"]["imaps"], ssl_context=ctx)
+            try:
+                conn.login(user, password)
+                return True
+            except imaplib.IMAP4.error:
+                return False
+            finally:
+                conn.logout()
+
+        def sign_in(password=PASSWORD):
+            b = self.browser()
+            page = b.get(self.issuer + "/login?return_to=/account")
+            r = b.post(self.issuer + "/login", data={**self.form_fields(page.text), "login": "annv",
+                                                     "password": password}, allow_redirects=False)
+            self.assertEqual(r.status_code, 303, r.text)
+            self.assertEqual(r.headers["Location"], "/account")
+            return b
+
+        b = sign_in()
+        other = sign_in()
+        page = b.get(self.issuer + "/account")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("Nguyễn Văn An", page.text)
+        csrf = self.form_fields(page.text)["csrf"]
+        post = lambda path, **d: b.post(self.issuer + path, data={"csrf": csrf, **d}, allow_redirects=False)
+        new = "Mat-khau-moi-2026!"
+        self.assertEqual(post("/account/password", current="wrong", new=new, confirm=new).status_code, 401)
+        self.assertEqual(post("/account/password", current=PASSWORD, new="short", confirm="short").status_code, 400)
+        self.assertEqual(post("/account/password", current=PASSWORD, new=new, confirm=new + "x").status_code, 400)
+        self.assertEqual(b.post(self.issuer + "/account/password", data={"current": PASSWORD, "new": new, "confirm": new},
+                                allow_redirects=False).status_code, 403)  # no CSRF token
+        r = post("/account/password", current=PASSWORD, new=new, confirm=new)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertTrue(imap_ok("annv", new))
+        self.assertFalse(imap_ok("annv", PASSWORD))
+        r = other.get(self.issuer + "/account", allow_redirects=False)
+        self.assertEqual(r.status_code, 303, "the other session ended with the password change")
+        # App passwords from the page: shown once, work for mail, revocable.
+        r = post("/account/app-passwords", name="Điện thoại")
+        app = re.search(r'<code class="secret">([a-z-]+)</code>', r.text).group(1)
+        self.assertTrue(imap_ok("annv@tinhmau.test", app))
+        app_id = re.search(r'name="id" value="([0-9a-f]+)"', r.text).group(1)
+        r = post("/account/app-passwords/revoke", id=app_id)
+        self.assertEqual(r.status_code, 200)
+        self.assertFalse(imap_ok("annv", app))
+        # Reset by an HR admin's one-time code.
+        code = support.run_json("person", "reset-code", "annv", "--hours", "2", data=self.data)["code"]
+        rb = self.browser()
+        form = self.form_fields(rb.get(self.issuer + "/login/reset").text)
+        third = "Lai-moi-nua-2026!"
+        bad = rb.post(self.issuer + "/login/reset", data={**form, "login": "annv", "code": "aaaa-bbbb-cccc",
+                                                          "new": third, "confirm": third})
+        self.assertEqual(bad.status_code, 401)
+        good = rb.post(self.issuer + "/login/reset", data={**form, "login": "annv", "code": code.upper(),
+                                                           "new": third, "confirm": third})
+        self.assertEqual(good.status_code, 200, good.text)
+        self.assertTrue(imap_ok("annv", third))
+        again = rb.post(self.issuer + "/login/reset", data={**form, "login": "annv", "code": code,
+                                                            "new": new, "confirm": new})
+        self.assertEqual(again.status_code, 401, "a code works once")
+        self.assertEqual(b.get(self.issuer + "/account", allow_redirects=False).status_code, 303)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,174 @@
+// Self-service: the account page (password change, app passwords, second factor) and the
+// password reset with an HR admin's one-time code.
+#include "common/crypto.hpp"
+#include "directory/factors.hpp"
+#include "idp/provider_impl.hpp"
+
+namespace congvu::idp {
+
+using directory::Change;
+using directory::Snapshot;
+
+namespace {
+
+constexpr std::size_t kMinPassword = 10;
+
+net::HttpResponse form_error() {
+  return html_page(403, message_html("Không thể tiếp tục", "Cannot continue",
+                                     "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang.",
+                                     "The form expired or is not valid. Reload the page."));
+}
+
+// Why a new password is refused, or "" when it is acceptable.
+std::pair<std::string, std::string> weak(const std::string& pw, const std::string& again, const directory::Person& p) {
+  if (pw != again) return {"Hai mật khẩu mới không giống nhau.", "The two new passwords differ."};
+  if (pw.size() < kMinPassword || pw.size() > 1024)
+    return {"Mật khẩu mới cần ít nhất 10 ký tự.", "The new password needs at least 10 characters."};
+  if (text::ascii_lower(pw) == p.login || text::ascii_lower(pw) == p.address)
+    return {"Mật khẩu không được trùng tên đăng nhập.", "The password cannot be the login."};
+  return {};
+}
+
+}  // namespace
+
+// Ends every SSO session of `person` but the one under `keep_cookie`.
+static void drop_other_sessions(Change& c, const PersonId& person, std::string_view keep_cookie) {
+  std::string keep = keep_cookie.empty() ? std::string() : secret_key(keep_cookie);
+  std::vector<std::string> keys;
+  c.scan(directory::schema::sso, "", [&](std::string_view k, std::string_view v) {
+    if (k != keep && decode_sso(v).person == person) keys.emplace_back(k);
+    return true;
+  });
+  for (const auto& k : keys) c.del(directory::schema::sso, k);
+}
+
+net::HttpResponse Provider::account(const Request& r, UnixMs now) {
+  auto session = dir_.read([&](Snapshot& s) { return find_session(s, r.cookie, now); });
+  if (!session || session->otp_pending) return web::redirect(web::with_params("/login", {{"return_to", "/account"}}));
+  bool post = r.http.method == "POST";
+  if (post && (!r.params_ok || !csrf_ok(r))) return form_error();
+  AccountView v;
+  v.csrf = csrf_token(r.cookie);
+  auto person = dir_.read([&](Snapshot& s) { return s.person(session->person); });
+  if (!person) return web::redirect("/login");
+  int status = 200;
+  if (post && r.path == "/account/password") {
+    auto [vi, en] = weak(r.get("new"), r.get("confirm"), *person);
+    std::string who = "account:" + person->id.str();
+    if (UnixMs wait = throttle_.wait_ms(who, r.http.peer, now); wait > 0) {
+      vi = "Sai mật khẩu quá nhiều lần. Hãy thử lại sau.";
+      en = "Too many wrong passwords. Try again later.";
+      status = 429;
+    } else if (vi.empty() && !dir_.authenticate(person->login, r.get("current"), now, directory::Directory::Purpose::web)) {
+      throttle_.failure(who, r.http.peer, now);
+      vi = "Mật khẩu hiện tại không đúng.";
+      en = "The current password is not correct.";
+      status = 401;
+    } else if (vi.empty() && r.get("new") == r.get("current")) {
+      vi = "Mật khẩu mới phải khác mật khẩu cũ.";
+      en = "The new password must differ from the old one.";
+    }
+    if (vi.empty()) {
+      auto done = dir_.write(directory::Actor{person->login}, now, [&](Change& c) -> Status {
+        auto st = c.set_password(person->id, r.get("new"));
+        if (!st) return st;
+        drop_other_sessions(c, person->id, r.cookie);
+        return ok_status();
+      });
+      if (!done) return html_page(500, message_html("Lỗi", "Error", done.error().message, done.error().message));
+      v.message_vi = "Đã đổi mật khẩu. Các phiên đăng nhập khác đã kết thúc.";
+      v.message_en = "The password was changed. Other sessions were ended.";
+    } else {
+      v.error_vi = vi;
+      v.error_en = en;
+      if (status == 200) status = 400;
+    }
+  } else if (post && r.path == "/account/app-passwords") {
+    auto made = dir_.write(directory::Actor{person->login}, now, [&](Change& c) {
+      return directory::add_app_password(c, person->id, r.get("name"));
+    });
+    if (made) {
+      v.new_app_name = r.get("name");
+      v.new_app_password = *made;
+    } else {
+      v.error_vi = made.error().message;
+      v.error_en = made.error().message;
+      status = 400;
+    }
+  } else if (post && r.path == "/account/app-passwords/revoke") {
+    auto gone = dir_.write(directory::Actor{person->login}, now, [&](Change& c) {
+      return directory::remove_app_password(c, person->id, r.get("id"));
+    });
+    if (gone) {
+      v.message_vi = "Đã thu hồi mật khẩu ứng dụng.";
+      v.message_en = "The app password was revoked.";
+    } else {
+      v.error_vi = v.error_en = gone.error().message;
+      status = 404;
+    }
+  } else if (post) {
+    return html_page(404, message_html("Không tìm thấy", "Not found", "", ""));
+  }
+  dir_.read([&](Snapshot& s) {
+    v.name = person->full_name;
+    v.address = person->address;
+    v.position = person->position;
+    if (auto u = s.unit(person->unit)) v.unit = u->name;
+    auto f = directory::find_factor(s, person->id);
+    v.totp = f && f->confirmed;
+    for (const auto& a : directory::app_passwords(s, person->id)) v.apps.push_back({a.id, a.name, vn_date(a.created)});
+    return 0;
+  });
+  return html_page(status, account_html(v));
+}
+
+net::HttpResponse Provider::reset(const Request& r, UnixMs now) {
+  std::string cookie = r.cookie.empty() ? new_secret() : r.cookie;
+  ResetView v{csrf_token(cookie), r.get("login"), "", ""};
+  auto page = [&](int status) {
+    auto res = html_page(status, reset_html(v));
+    if (r.cookie.empty()) res.headers["Set-Cookie"] = set_cookie(cookie, cfg_.session_ttl);
+    return res;
+  };
+  if (r.http.method != "POST") return page(200);
+  if (!r.params_ok || !csrf_ok(r)) return form_error();
+  const std::string& from = r.http.peer;
+  std::string who = "reset:" + text::ascii_lower(v.login);
+  if (UnixMs wait = throttle_.wait_ms(who, from, now); wait > 0) {
+    v.error_vi = "Thử quá nhiều lần. Hãy thử lại sau " + std::to_string((wait + 999) / 1000) + " giây.";
+    v.error_en = "Too many attempts. Try again in " + std::to_string((wait + 999) / 1000) + " seconds.";
+    return page(429);
+  }
+  auto person = dir_.read([&](Snapshot& s) { return s.resolve(v.login); });
+  std::pair<std::string, std::string> problem;
+  if (person) problem = weak(r.get("new"), r.get("confirm"), *person);
+  if (!problem.first.empty()) {
+    v.error_vi = problem.first;
+    v.error_en = problem.second;
+    return page(400);
+  }
+  bool ok = false;
+  if (person && person->status == directory::PersonStatus::active) {
+    auto done = dir_.write(directory::Actor{person->login}, now, [&](Change& c) -> Status {
+      if (!directory::consume_reset_code(c, person->id, r.get("code"))) return ok_status();
+      auto st = c.set_password(person->id, r.get("new"));
+      if (!st) return st;
+      drop_other_sessions(c, person->id, "");
+      c.audit("person.password_reset", person->id.str(), "", "{\"from\":\"" + from + "\"}");
+      ok = true;
+      return ok_status();
+    });
+    if (!done) return html_page(500, message_html("Lỗi", "Error", done.error().message, done.error().message));
+  }
+  if (!ok) {
+    throttle_.failure(who, from, now);
+    v.error_vi = "Tên đăng nhập hoặc mã không đúng, hoặc mã đã hết hạn.";
+    v.error_en = "The login or the code is wrong, or the code has expired.";
+    return page(401);
+  }
+  throttle_.success(who, from);
+  return html_page(200, message_html("Đã đặt mật khẩu mới", "Password set",
+                                     "Hãy đăng nhập bằng mật khẩu mới.", "Sign in with the new password."));
+}
+
+}  // namespace congvu::idp
