@@ -13,12 +13,6 @@ namespace {
 
 constexpr std::size_t kMinPassword = 10;
 
-net::HttpResponse form_error() {
-  return html_page(403, message_html("Không thể tiếp tục", "Cannot continue",
-                                     "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang.",
-                                     "The form expired or is not valid. Reload the page."));
-}
-
 // Why a new password is refused, or "" when it is acceptable.
 std::pair<std::string, std::string> weak(const std::string& pw, const std::string& again, const directory::Person& p) {
   if (pw != again) return {"Hai mật khẩu mới không giống nhau.", "The two new passwords differ."};
@@ -46,7 +40,7 @@ net::HttpResponse Provider::account(const Request& r, UnixMs now) {
   auto session = dir_.read([&](Snapshot& s) { return find_session(s, r.cookie, now); });
   if (!session || session->otp_pending) return web::redirect(web::with_params("/login", {{"return_to", "/account"}}));
   bool post = r.http.method == "POST";
-  if (post && (!r.params_ok || !csrf_ok(r))) return form_error();
+  if (post && (!r.params_ok || !csrf_ok(r))) return form_expired();
   AccountView v;
   v.csrf = csrf_token(r.cookie);
   auto person = dir_.read([&](Snapshot& s) { return s.person(session->person); });
@@ -75,7 +69,7 @@ net::HttpResponse Provider::account(const Request& r, UnixMs now) {
         drop_other_sessions(c, person->id, r.cookie);
         return ok_status();
       });
-      if (!done) return html_page(500, message_html("Lỗi", "Error", done.error().message, done.error().message));
+      if (!done) return store_failed(done.error());
       v.message_vi = "Đã đổi mật khẩu. Các phiên đăng nhập khác đã kết thúc.";
       v.message_en = "The password was changed. Other sessions were ended.";
     } else {
@@ -131,12 +125,12 @@ net::HttpResponse Provider::reset(const Request& r, UnixMs now) {
     return res;
   };
   if (r.http.method != "POST") return page(200);
-  if (!r.params_ok || !csrf_ok(r)) return form_error();
+  if (!r.params_ok || !csrf_ok(r)) return form_expired();
   const std::string& from = r.http.peer;
   std::string who = "reset:" + text::ascii_lower(v.login);
   if (UnixMs wait = throttle_.wait_ms(who, from, now); wait > 0) {
-    v.error_vi = "Thử quá nhiều lần. Hãy thử lại sau " + std::to_string((wait + 999) / 1000) + " giây.";
-    v.error_en = "Too many attempts. Try again in " + std::to_string((wait + 999) / 1000) + " seconds.";
+    v.error_vi = "Thử quá nhiều lần. Hãy thử lại sau " + wait_seconds(wait) + " giây.";
+    v.error_en = "Too many attempts. Try again in " + wait_seconds(wait) + " seconds.";
     return page(429);
   }
   auto person = dir_.read([&](Snapshot& s) { return s.resolve(v.login); });
@@ -158,7 +152,7 @@ net::HttpResponse Provider::reset(const Request& r, UnixMs now) {
       ok = true;
       return ok_status();
     });
-    if (!done) return html_page(500, message_html("Lỗi", "Error", done.error().message, done.error().message));
+    if (!done) return store_failed(done.error());
   }
   if (!ok) {
     throttle_.failure(who, from, now);

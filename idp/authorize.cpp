@@ -20,8 +20,6 @@ net::HttpResponse error_page(int status, std::string_view vi, std::string_view e
   return html_page(status, message_html("Không thể tiếp tục", "Cannot continue", vi, en));
 }
 
-bool has(const std::vector<std::string>& v, std::string_view x) { return std::find(v.begin(), v.end(), x) != v.end(); }
-
 // A PKCE code challenge: BASE64URL(SHA256(verifier)), 43 characters (RFC 7636 4.2).
 bool valid_challenge(std::string_view c) {
   return c.size() == 43 && directory::jose::b64url_decode(c).has_value();
@@ -44,11 +42,6 @@ std::string authorize_again(const std::map<std::string, std::string>& params, st
   return web::with_params("/oidc/authorize", out);
 }
 
-// A path on this server, never another origin: "/x" but not "//host" or "/\host".
-bool local_path(std::string_view p) {
-  return p.size() >= 1 && p[0] == '/' && (p.size() == 1 || (p[1] != '/' && p[1] != '\\'));
-}
-
 std::string consent_key(const PersonId& p, std::string_view client) {
   std::string k(p.bytes());
   k.append(client);
@@ -65,7 +58,7 @@ net::HttpResponse Provider::authorize(const Request& r, UnixMs now) {
   // Until the client and the redirect URI are known good, errors are shown, never redirected.
   if (!client)
     return error_page(400, "Ứng dụng yêu cầu đăng nhập chưa được đăng ký.", "The application is not registered.");
-  if (redirect_uri.empty() || !has(client->redirect_uris, redirect_uri))
+  if (redirect_uri.empty() || !contains(client->redirect_uris, redirect_uri))
     return error_page(400, "Địa chỉ quay lại (redirect_uri) không khớp với đăng ký của ứng dụng.",
                       "The redirect_uri does not match the application's registration.");
   std::string state = r.get("state");
@@ -76,7 +69,7 @@ net::HttpResponse Provider::authorize(const Request& r, UnixMs now) {
     return web::redirect(web::with_params(redirect_uri, p));
   };
   if (r.get("response_type") != "code") return fail("unsupported_response_type", "only response_type=code is supported");
-  if (!has(client->grants, "authorization_code"))
+  if (!contains(client->grants, "authorization_code"))
     return fail("unauthorized_client", "the client may not use the authorization code grant");
   if (r.has("request") || r.has("request_uri")) return fail("request_not_supported", "request objects are not supported");
   if (r.has("response_mode") && r.get("response_mode") != "query")
@@ -84,7 +77,7 @@ net::HttpResponse Provider::authorize(const Request& r, UnixMs now) {
   auto scopes = directory::split_scope(r.get("scope"));
   if (scopes.empty()) return fail("invalid_scope", "no scope was requested");
   for (const auto& s : scopes)
-    if (!has(client->scopes, s)) return fail("invalid_scope", "the client may not request the scope " + s);
+    if (!contains(client->scopes, s)) return fail("invalid_scope", "the client may not request the scope " + s);
   std::string challenge = r.get("code_challenge");
   if (!challenge.empty() || r.has("code_challenge_method")) {
     if (r.get("code_challenge_method") != "S256") return fail("invalid_request", "code_challenge_method must be S256");
@@ -93,7 +86,7 @@ net::HttpResponse Provider::authorize(const Request& r, UnixMs now) {
     return fail("invalid_request", "PKCE with S256 is required of public clients");
   }
   auto prompt = directory::split_scope(r.get("prompt"));
-  if (has(prompt, "none") && prompt.size() > 1) return fail("invalid_request", "prompt=none cannot be combined");
+  if (contains(prompt, "none") && prompt.size() > 1) return fail("invalid_request", "prompt=none cannot be combined");
   std::optional<std::int64_t> max_age;
   if (r.has("max_age")) {
     try {
@@ -109,9 +102,9 @@ net::HttpResponse Provider::authorize(const Request& r, UnixMs now) {
     person = dir_.read([&](Snapshot& s) { return s.person(session->person); });
     if (!person || person->status != directory::PersonStatus::active) session.reset();
   }
-  bool need_login = !session || has(prompt, "login") || (max_age && now - session->auth_time > *max_age * 1000);
+  bool need_login = !session || contains(prompt, "login") || (max_age && now - session->auth_time > *max_age * 1000);
   if (need_login) {
-    if (has(prompt, "none")) return fail("login_required", "the person must sign in");
+    if (contains(prompt, "none")) return fail("login_required", "the person must sign in");
     return web::redirect(web::with_params("/login", {{"return_to", authorize_again(r.params, "login")}}));
   }
   // The second factor: always once enrolled; and before any token for a client or a person
@@ -119,7 +112,7 @@ net::HttpResponse Provider::authorize(const Request& r, UnixMs now) {
   bool has_otp = session->amr.find("otp") != std::string::npos;
   if (session->otp_pending || (!has_otp && client->require_mfa) ||
       (!has_otp && dir_.read([&](Snapshot& s) { return s.second_factor_required(*person); }))) {
-    if (has(prompt, "none")) return fail("interaction_required", "a second factor is needed");
+    if (contains(prompt, "none")) return fail("interaction_required", "a second factor is needed");
     auto enrolled = dir_.read([&](Snapshot& s) {
       auto f = directory::find_factor(s, person->id);
       return f && f->confirmed;
@@ -132,9 +125,9 @@ net::HttpResponse Provider::authorize(const Request& r, UnixMs now) {
       auto v = s.get_raw(directory::schema::consent, consent_key(person->id, client->id));
       return v ? directory::split_scope(*v) : std::vector<std::string>{};
     });
-    bool covered = std::all_of(scopes.begin(), scopes.end(), [&](const std::string& s) { return has(granted, s); });
-    if (!covered || has(prompt, "consent")) {
-      if (has(prompt, "none")) return fail("consent_required", "the person must consent");
+    bool covered = std::all_of(scopes.begin(), scopes.end(), [&](const std::string& s) { return contains(granted, s); });
+    if (!covered || contains(prompt, "consent")) {
+      if (contains(prompt, "none")) return fail("consent_required", "the person must consent");
       ConsentView v{csrf_token(r.cookie), authorize_again(r.params, "consent"), client->name, person->full_name, scopes};
       return html_page(200, consent_html(v));
     }
@@ -155,7 +148,7 @@ net::HttpResponse Provider::authorize(const Request& r, UnixMs now) {
   rec.expires = now + cfg_.code_ttl;
   auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
     c.put(directory::schema::code, secret_key(code), encode(rec));
-    if (!has(session->clients, client->id)) {
+    if (!contains(session->clients, client->id)) {
       session->clients.push_back(client->id);
       session->last_seen = now;
       put_session(c, r.cookie, *session);
@@ -172,7 +165,7 @@ net::HttpResponse Provider::authorize(const Request& r, UnixMs now) {
 net::HttpResponse Provider::login_page(const Request& r, UnixMs) {
   LoginView v;
   v.return_to = r.get("return_to");
-  if (!local_path(v.return_to)) v.return_to = "/";
+  if (!web::local_path(v.return_to)) v.return_to = "/";
   // A browser without our cookie gets one now: the CSRF token of the form is bound to it.
   std::string cookie = r.cookie.empty() ? new_secret() : r.cookie;
   v.csrf = csrf_token(cookie);
@@ -186,12 +179,10 @@ net::HttpResponse Provider::login_page(const Request& r, UnixMs) {
 }
 
 net::HttpResponse Provider::login_submit(const Request& r, UnixMs now) {
-  if (!r.params_ok || !csrf_ok(r))
-    return error_page(403, "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang đăng nhập.",
-                      "The form expired or is not valid. Reload the sign-in page.");
+  if (!r.params_ok || !csrf_ok(r)) return form_expired();
   LoginView v;
   v.csrf = csrf_token(r.cookie);
-  v.return_to = local_path(r.get("return_to")) ? r.get("return_to") : "/";
+  v.return_to = web::local_path(r.get("return_to")) ? r.get("return_to") : "/";
   v.login = r.get("login");
   std::string password = r.get("password");
   const std::string& from = r.http.peer;
@@ -201,7 +192,7 @@ net::HttpResponse Provider::login_submit(const Request& r, UnixMs now) {
     return html_page(400, login_html(v));
   }
   if (UnixMs wait = throttle_.wait_ms(v.login, from, now); wait > 0) {
-    std::string secs = std::to_string((wait + 999) / 1000);
+    std::string secs = wait_seconds(wait);
     v.error_vi = "Đăng nhập sai quá nhiều lần. Hãy thử lại sau " + secs + " giây.";
     v.error_en = "Too many failed attempts. Try again in " + secs + " seconds.";
     auto res = html_page(429, login_html(v));
@@ -239,8 +230,7 @@ net::HttpResponse Provider::login_submit(const Request& r, UnixMs now) {
 }
 
 net::HttpResponse Provider::consent_submit(const Request& r, UnixMs now) {
-  if (!r.params_ok || !csrf_ok(r))
-    return error_page(403, "Biểu mẫu đã hết hạn hoặc không hợp lệ.", "The form expired or is not valid.");
+  if (!r.params_ok || !csrf_ok(r)) return form_expired();
   std::string return_to = r.get("return_to");
   auto q = web::decode_form(web::query_of(return_to));
   if (return_to.rfind("/oidc/authorize?", 0) != 0 || !q)
@@ -249,7 +239,7 @@ net::HttpResponse Provider::consent_submit(const Request& r, UnixMs now) {
   if (!session) return web::redirect(web::with_params("/login", {{"return_to", return_to}}));
   auto get = [&](const char* k) { return q->count(k) ? q->at(k) : std::string(); };
   auto client = dir_.read([&](Snapshot& s) { return directory::find_client(s, get("client_id")); });
-  if (!client || !has(client->redirect_uris, get("redirect_uri")))
+  if (!client || !contains(client->redirect_uris, get("redirect_uri")))
     return error_page(400, "Ứng dụng hoặc địa chỉ quay lại không hợp lệ.", "Unknown application or redirect URI.");
   if (r.get("decision") != "allow") {
     std::vector<std::pair<std::string, std::string>> p = {{"error", "access_denied"},
@@ -264,7 +254,7 @@ net::HttpResponse Provider::consent_submit(const Request& r, UnixMs now) {
     auto old = c.get_raw(directory::schema::consent, key);
     auto all = old ? directory::split_scope(*old) : std::vector<std::string>{};
     for (const auto& s : scopes)
-      if (!has(all, s) && has(client->scopes, s)) all.push_back(s);
+      if (!contains(all, s) && contains(client->scopes, s)) all.push_back(s);
     c.put(directory::schema::consent, key, directory::join_scope(all));
     c.audit("consent.grant", session->person.str(), "", "{\"client\":\"" + client->id + "\"}");
     return ok_status();
@@ -300,7 +290,7 @@ net::HttpResponse Provider::logout(const Request& r, UnixMs now) {
   }
   if (!uri.empty()) {
     auto client = dir_.read([&](Snapshot& s) { return directory::find_client(s, client_id); });
-    if (!client || !has(client->post_logout_redirect_uris, uri))
+    if (!client || !contains(client->post_logout_redirect_uris, uri))
       return error_page(400, "Địa chỉ quay lại sau đăng xuất chưa được đăng ký.",
                         "The post_logout_redirect_uri is not registered for this application.");
   }

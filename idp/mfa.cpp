@@ -30,30 +30,20 @@ std::string qr_svg(const std::string& text) {
          path + "\"/></svg>";
 }
 
-bool local_path(std::string_view p) {
-  return p.size() >= 1 && p[0] == '/' && (p.size() == 1 || (p[1] != '/' && p[1] != '\\'));
-}
-
-net::HttpResponse form_error() {
-  return html_page(403, message_html("Không thể tiếp tục", "Cannot continue",
-                                     "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy đăng nhập lại.",
-                                     "The form expired or is not valid. Sign in again."));
-}
-
 }  // namespace
 
 net::HttpResponse Provider::otp(const Request& r, UnixMs now) {
-  if (!r.params_ok) return form_error();
-  std::string return_to = local_path(r.get("return_to")) ? r.get("return_to") : "/";
+  if (!r.params_ok) return form_expired();
+  std::string return_to = web::local_path(r.get("return_to")) ? r.get("return_to") : "/";
   auto session = dir_.read([&](Snapshot& s) { return find_session(s, r.cookie, now); });
   if (!session) return web::redirect(web::with_params("/login", {{"return_to", return_to}}));
   OtpView v{csrf_token(r.cookie), return_to, "", ""};
   if (r.http.method != "POST") return html_page(200, otp_html(v));
-  if (!csrf_ok(r)) return form_error();
+  if (!csrf_ok(r)) return form_expired();
   std::string who = "otp:" + session->person.str();
   const std::string& from = r.http.peer;
   if (UnixMs wait = throttle_.wait_ms(who, from, now); wait > 0) {
-    std::string secs = std::to_string((wait + 999) / 1000);
+    std::string secs = wait_seconds(wait);
     v.error_vi = "Sai mã quá nhiều lần. Hãy thử lại sau " + secs + " giây.";
     v.error_en = "Too many wrong codes. Try again in " + secs + " seconds.";
     auto res = html_page(429, otp_html(v));
@@ -85,7 +75,7 @@ net::HttpResponse Provider::otp(const Request& r, UnixMs now) {
     c.audit("session.second_factor", session->person.str(), "", "{\"method\":\"" + how + "\"}");
     return ok_status();
   });
-  if (!written) return html_page(500, message_html("Lỗi", "Error", written.error().message, written.error().message));
+  if (!written) return store_failed(written.error());
   if (!accepted) {
     throttle_.failure(who, from, now);
     v.error_vi = "Mã không đúng hoặc đã dùng.";
@@ -97,15 +87,15 @@ net::HttpResponse Provider::otp(const Request& r, UnixMs now) {
 }
 
 net::HttpResponse Provider::enrol(const Request& r, UnixMs now) {
-  if (!r.params_ok) return form_error();
-  std::string return_to = local_path(r.get("return_to")) ? r.get("return_to") : "/";
+  if (!r.params_ok) return form_expired();
+  std::string return_to = web::local_path(r.get("return_to")) ? r.get("return_to") : "/";
   auto session = dir_.read([&](Snapshot& s) { return find_session(s, r.cookie, now); });
   if (!session || session->otp_pending)
     return web::redirect(web::with_params("/login", {{"return_to", "/mfa/enrol?return_to=" + web::percent_encode(return_to)}}));
   auto person = dir_.read([&](Snapshot& s) { return s.person(session->person); });
   if (!person) return web::redirect("/login");
   bool post = r.http.method == "POST";
-  if (post && !csrf_ok(r)) return form_error();
+  if (post && !csrf_ok(r)) return form_expired();
   // The secret is made once and kept unconfirmed, so that reloading the page shows the same QR.
   std::string secret;
   std::vector<std::string> codes;
@@ -140,7 +130,7 @@ net::HttpResponse Provider::enrol(const Request& r, UnixMs now) {
     confirmed_now = true;
     return ok_status();
   });
-  if (!written) return html_page(500, message_html("Lỗi", "Error", written.error().message, written.error().message));
+  if (!written) return store_failed(written.error());
   if (already) return web::redirect(return_to);
   if (confirmed_now) return html_page(200, recovery_codes_html(codes, return_to));
   EnrolView v;

@@ -25,6 +25,14 @@ net::HttpResponse html_page(int status, std::string body) {
                            std::move(body)};
 }
 
+net::HttpResponse form_expired() {
+  return html_page(403, message_html("Không thể tiếp tục", "Cannot continue",
+                                     "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang.",
+                                     "The form expired or is not valid. Reload the page."));
+}
+
+net::HttpResponse store_failed(const Error& e) { return html_page(500, message_html("Lỗi", "Error", e.message, e.message)); }
+
 json::object person_claims(Snapshot& s, const directory::Person& p, const std::vector<std::string>& scopes,
                            const directory::Client* client) {
   auto has = [&](std::string_view x) { return std::find(scopes.begin(), scopes.end(), x) != scopes.end(); };

@@ -45,6 +45,17 @@ struct Provider::Issued {
 boost::json::object person_claims(directory::Snapshot& s, const directory::Person& p,
                                   const std::vector<std::string>& scopes, const directory::Client* client);
 
+inline bool contains(const std::vector<std::string>& v, std::string_view x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// The page for a form whose CSRF token or fields are not valid (403).
+net::HttpResponse form_expired();
+// The page for a store failure (500).
+net::HttpResponse store_failed(const Error& e);
+// Seconds to tell a throttled person, rounded up.
+inline std::string wait_seconds(UnixMs wait_ms) { return std::to_string((wait_ms + 999) / 1000); }
+
 std::string set_cookie(std::string_view value, UnixMs max_age_ms);
 std::string clear_cookie();
 net::HttpResponse html_page(int status, std::string body);

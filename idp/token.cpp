@@ -14,8 +14,6 @@ using directory::Snapshot;
 
 namespace {
 
-bool has(const std::vector<std::string>& v, std::string_view x) { return std::find(v.begin(), v.end(), x) != v.end(); }
-
 constexpr std::string_view kJwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 std::string pkce_s256(std::string_view verifier) { return directory::jose::b64url(crypto::sha256_raw(verifier)); }
@@ -158,7 +156,7 @@ net::HttpResponse Provider::token_reply(const Issued& i, UnixMs now) {
   o["expires_in"] = cfg_.access_ttl / 1000;
   o["scope"] = at.scope;
   if (!i.refresh_token.empty()) o["refresh_token"] = i.refresh_token;
-  if (i.person && has(i.scopes, "openid")) o["id_token"] = id_token(i.client, i, now);
+  if (i.person && contains(i.scopes, "openid")) o["id_token"] = id_token(i.client, i, now);
   return web::json_reply(200, json::serialize(o));
 }
 
@@ -170,16 +168,16 @@ net::HttpResponse Provider::token(const Request& r, UnixMs now) {
   if (grant.empty()) return web::oauth_error(400, "invalid_request", "grant_type is missing");
   if (grant != "authorization_code" && grant != "refresh_token" && grant != "client_credentials")
     return web::oauth_error(400, "unsupported_grant_type", "unsupported grant_type " + grant);
-  if (!has(client.grants, grant))
+  if (!contains(client.grants, grant))
     return web::oauth_error(400, "unauthorized_client", "the client may not use the " + grant + " grant");
   Issued issued;
   issued.client = client;
-  bool with_refresh = has(client.grants, "refresh_token");
+  bool with_refresh = contains(client.grants, "refresh_token");
 
   if (grant == "client_credentials") {
     auto scopes = directory::split_scope(r.get("scope"));
     for (const auto& s : scopes)
-      if (!has(client.scopes, s) || s == "openid" || s == "offline_access")
+      if (!contains(client.scopes, s) || s == "openid" || s == "offline_access")
         return web::oauth_error(400, "invalid_scope", "the client may not request the scope " + s);
     issued.scopes = scopes;
     return token_reply(issued, now);
@@ -250,7 +248,7 @@ net::HttpResponse Provider::token(const Request& r, UnixMs now) {
       if (r.has("scope")) {
         auto asked = directory::split_scope(r.get("scope"));
         for (const auto& s : asked)
-          if (!has(scopes, s)) return refuse("scope " + s + " was not granted originally");
+          if (!contains(scopes, s)) return refuse("scope " + s + " was not granted originally");
         scopes = asked;
       }
       rec.used = true;

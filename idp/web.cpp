@@ -108,6 +108,10 @@ std::string html(std::string_view s) {
   return out;
 }
 
+bool local_path(std::string_view p) {
+  return !p.empty() && p[0] == '/' && (p.size() == 1 || (p[1] != '/' && p[1] != '\\'));
+}
+
 std::string with_params(std::string uri, const std::vector<std::pair<std::string, std::string>>& params) {
   char sep = uri.find('?') == std::string::npos ? '?' : '&';
   for (const auto& [k, v] : params) {

@@ -24,6 +24,8 @@ std::string_view path_of(std::string_view target);
 // Cookie header -> name/value pairs (first wins).
 std::map<std::string, std::string> cookies(const net::HttpRequest& req);
 std::string html(std::string_view s);  // & < > " ' escaped
+// A path on this server, never another origin: "/x" but not "//host" or "/\host".
+bool local_path(std::string_view p);
 
 // `uri` with the parameters appended to its query (or to its fragment when `fragment`).
 std::string with_params(std::string uri, const std::vector<std::pair<std::string, std::string>>& params);

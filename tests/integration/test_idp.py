@@ -370,27 +370,32 @@ class IdpTest(support.ServerTest):
         self.assertEqual(again.json()["error"], "invalid_grant")
 
     def test_throttle_is_per_address(self):
-        """Failures from one address slow that address down, never the person elsewhere."""
-        def attempt(source, password):
-            ctx = ssl.create_default_context(cafile=self.ca)
+        """1 000 failures from one address slow that address down, never the person elsewhere."""
+        ctx = ssl.create_default_context(cafile=self.ca)
+
+        def connect(source):
             conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx, source_address=(source, 0))
             conn.request("GET", "/login")
             page = conn.getresponse()
             body = page.read().decode()
-            cookie = page.getheader("Set-Cookie").split(";")[0]
-            fields = self.form_fields(body)
-            fields.update(login="annv", password=password)
-            conn.request("POST", "/login", body=urllib.parse.urlencode(fields),
+            return conn, page.getheader("Set-Cookie").split(";")[0], self.form_fields(body)
+
+        def attempt(conn, cookie, fields, password):
+            conn.request("POST", "/login", body=urllib.parse.urlencode({**fields, "login": "annv", "password": password}),
                          headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
             r = conn.getresponse()
             r.read()
-            conn.close()
             return r.status
-        statuses = [attempt("127.0.0.2", "wrong") for _ in range(8)]
+
+        conn, cookie, fields = connect("127.0.0.2")
+        statuses = [attempt(conn, cookie, fields, f"wrong-{i}") for i in range(1000)]
         self.assertEqual(statuses[:5], [401] * 5)
-        self.assertIn(429, statuses[5:])
-        self.assertEqual(attempt("127.0.0.2", PASSWORD), 429, "the attacker's address waits")
-        self.assertEqual(attempt("127.0.0.3", PASSWORD), 303, "the person logs in from elsewhere")
+        self.assertEqual(set(statuses[5:]), {429}, "from the 6th failure the pair waits")
+        self.assertEqual(attempt(conn, cookie, fields, PASSWORD), 429, "the attacker's address waits")
+        conn.close()
+        conn, cookie, fields = connect("127.0.0.3")
+        self.assertEqual(attempt(conn, cookie, fields, PASSWORD), 303, "the person logs in from elsewhere")
+        conn.close()
 
     def test_logout(self):
         secret = self.add_client("docs", "--redirect-uri", RP, "--first-party", "--post-logout-uri", RP + "/bye")
