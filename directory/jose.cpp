@@ -86,6 +86,19 @@ std::optional<Alg> parse_alg(std::string_view s) {
   return std::nullopt;
 }
 
+std::string string_claim(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+}
+
+std::int64_t int_claim(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end()) return 0;
+  if (it->value().is_int64()) return it->value().get_int64();
+  if (it->value().is_uint64()) return static_cast<std::int64_t>(it->value().get_uint64());
+  return 0;
+}
+
 struct SigningKey::Impl {
   EVP_PKEY* pkey = nullptr;
   bool has_private = true;
@@ -121,12 +134,6 @@ std::string bn_param(EVP_PKEY* k, const char* name) {
   std::string out(static_cast<std::size_t>(BN_num_bytes(bn)), '\0');
   BN_bn2bin(bn, reinterpret_cast<unsigned char*>(out.data()));
   return out;
-}
-
-std::string str_field(const json::object& o, std::string_view name) {
-  auto it = o.find(name);
-  if (it == o.end() || !it->value().is_string()) return {};
-  return std::string(it->value().get_string());
 }
 
 EVP_PKEY* from_params(const char* type, OSSL_PARAM_BLD* bld) {
@@ -171,8 +178,8 @@ Result<SigningKey> SigningKey::from_public_jwk(std::string_view jwk_json) {
   json::value v = json::parse(jwk_json, ec);
   if (ec || !v.is_object()) return make_error(Errc::invalid_argument, "the JWK is not a JSON object");
   const auto& o = v.get_object();
-  std::string kty = str_field(o, "kty"), kid = str_field(o, "kid");
-  auto raw = [&](std::string_view name) { return b64url_decode(str_field(o, name)).value_or(""); };
+  std::string kty = string_claim(o, "kty"), kid = string_claim(o, "kid");
+  auto raw = [&](std::string_view name) { return b64url_decode(string_claim(o, name)).value_or(""); };
   EVP_PKEY* k = nullptr;
   Alg alg = Alg::RS256;
   if (kty == "RSA") {
@@ -187,7 +194,7 @@ Result<SigningKey> SigningKey::from_public_jwk(std::string_view jwk_json) {
     OSSL_PARAM_BLD_free(bld);
   } else if (kty == "EC") {
     std::string x = raw("x"), y = raw("y");
-    if (str_field(o, "crv") != "P-256" || x.size() != 32 || y.size() != 32)
+    if (string_claim(o, "crv") != "P-256" || x.size() != 32 || y.size() != 32)
       return make_error(Errc::invalid_argument, "the EC JWK must be P-256 with 32-byte x and y");
     alg = Alg::ES256;
     std::string point = "\x04" + x + y;
@@ -198,7 +205,7 @@ Result<SigningKey> SigningKey::from_public_jwk(std::string_view jwk_json) {
     OSSL_PARAM_BLD_free(bld);
   } else if (kty == "OKP") {
     std::string x = raw("x");
-    if (str_field(o, "crv") != "Ed25519" || x.size() != 32)
+    if (string_claim(o, "crv") != "Ed25519" || x.size() != 32)
       return make_error(Errc::invalid_argument, "the OKP JWK must be Ed25519 with a 32-byte x");
     alg = Alg::EdDSA;
     k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(x.data()), 32);
@@ -336,9 +343,9 @@ Result<Parsed> parse_compact(std::string_view token) {
   json::value hv = json::parse(*h, ec);
   if (ec || !hv.is_object()) return make_error(Errc::invalid_argument, "the token header is not a JSON object");
   const auto& ho = hv.get_object();
-  p.alg = str_field(ho, "alg");
-  p.kid = str_field(ho, "kid");
-  p.typ = str_field(ho, "typ");
+  p.alg = string_claim(ho, "alg");
+  p.kid = string_claim(ho, "kid");
+  p.typ = string_claim(ho, "typ");
   // RFC 7515 4.1.11: a critical extension we do not know means the token must be refused.
   if (ho.contains("crit")) return make_error(Errc::invalid_argument, "the token has critical header extensions");
   p.header_json = std::move(*h);

@@ -6,6 +6,7 @@
 // Thread-safety: a SigningKey is immutable after construction and may be shared.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,7 +14,16 @@
 
 #include "common/result.hpp"
 
+namespace boost::json {
+class object;
+}
+
 namespace congvu::directory::jose {
+
+// Claims of a parsed JSON object: the string member `key` ("" when absent or not a string),
+// and the integer member (0 when absent or not an integer).
+std::string string_claim(const boost::json::object& o, std::string_view key);
+std::int64_t int_claim(const boost::json::object& o, std::string_view key);
 
 std::string b64url(std::string_view raw);
 // Strict: the URL-safe alphabet without padding; nullopt on anything else.

@@ -67,17 +67,8 @@ std::string issue_access_token(const jose::SigningKey& key, const AccessToken& t
 }
 
 namespace {
-std::string str_claim(const json::object& o, std::string_view k) {
-  auto it = o.find(k);
-  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
-}
-UnixMs time_claim(const json::object& o, std::string_view k) {
-  auto it = o.find(k);
-  if (it == o.end()) return 0;
-  if (it->value().is_int64()) return it->value().get_int64() * 1000;
-  if (it->value().is_uint64()) return static_cast<UnixMs>(it->value().get_uint64()) * 1000;
-  return 0;
-}
+using jose::string_claim;
+UnixMs time_claim(const json::object& o, std::string_view k) { return jose::int_claim(o, k) * 1000; }
 Error denied(std::string why) { return make_error(Errc::unauthorized, std::move(why)); }
 }  // namespace
 
@@ -93,13 +84,13 @@ Result<AccessToken> decode_access_token(KeyRing& keys, Snapshot& s, std::string_
   if (ec || !v.is_object()) return denied("the token's claims are not a JSON object");
   const auto& o = v.get_object();
   AccessToken t;
-  t.issuer = str_claim(o, "iss");
-  t.subject = str_claim(o, "sub");
-  t.client_id = str_claim(o, "client_id");
-  t.scope = str_claim(o, "scope");
-  t.jti = str_claim(o, "jti");
-  t.family = str_claim(o, "fam");
-  t.sid = str_claim(o, "sid");
+  t.issuer = string_claim(o, "iss");
+  t.subject = string_claim(o, "sub");
+  t.client_id = string_claim(o, "client_id");
+  t.scope = string_claim(o, "scope");
+  t.jti = string_claim(o, "jti");
+  t.family = string_claim(o, "fam");
+  t.sid = string_claim(o, "sid");
   t.issued = time_claim(o, "iat");
   t.expires = time_claim(o, "exp");
   t.auth_time = time_claim(o, "auth_time");

@@ -28,12 +28,8 @@ std::pair<std::string, std::string> weak(const std::string& pw, const std::strin
 // Ends every SSO session of `person` but the one under `keep_cookie`.
 static void drop_other_sessions(Change& c, const PersonId& person, std::string_view keep_cookie) {
   std::string keep = keep_cookie.empty() ? std::string() : secret_key(keep_cookie);
-  std::vector<std::string> keys;
-  c.scan(directory::schema::sso, "", [&](std::string_view k, std::string_view v) {
-    if (k != keep && decode_sso(v).person == person) keys.emplace_back(k);
-    return true;
-  });
-  for (const auto& k : keys) c.del(directory::schema::sso, k);
+  for (const auto& [key, session] : sessions_of(c, person))
+    if (key != keep) c.del(directory::schema::sso, key);
 }
 
 net::HttpResponse Provider::account(const Request& r, UnixMs now) {

@@ -281,12 +281,13 @@ net::HttpResponse Provider::logout(const Request& r, UnixMs now) {
     if (!payload || ec || !v.is_object() || !v.get_object().contains("aud"))
       return error_page(400, "id_token_hint không hợp lệ.", "The id_token_hint is not valid.");
     const auto& o = v.get_object();
-    if (o.at("iss") != json::value(cfg_.issuer)) return error_page(400, "id_token_hint không hợp lệ.", "The id_token_hint is not ours.");
-    std::string aud = o.at("aud").is_string() ? std::string(o.at("aud").get_string()) : std::string();
+    if (directory::jose::string_claim(o, "iss") != cfg_.issuer)
+      return error_page(400, "id_token_hint không hợp lệ.", "The id_token_hint is not ours.");
+    std::string aud = directory::jose::string_claim(o, "aud");
     if (!client_id.empty() && client_id != aud)
       return error_page(400, "client_id không khớp với id_token_hint.", "client_id does not match the id_token_hint.");
     client_id = aud;
-    if (o.contains("sub") && o.at("sub").is_string()) hint_sub = std::string(o.at("sub").get_string());
+    hint_sub = directory::jose::string_claim(o, "sub");
   }
   if (!uri.empty()) {
     auto client = dir_.read([&](Snapshot& s) { return directory::find_client(s, client_id); });

@@ -110,13 +110,7 @@ std::size_t Logouts::poll(UnixMs now) {
       std::string event = event_of(rec.action);
       auto pid = PersonId::parse(rec.target);
       if (event.empty() || !pid) continue;
-      std::vector<std::pair<std::string, SsoSession>> sessions;
-      c.scan(directory::schema::sso, "", [&](std::string_view k, std::string_view v) {
-        auto s = decode_sso(v);
-        if (s.person == *pid) sessions.emplace_back(std::string(k), std::move(s));
-        return true;
-      });
-      for (auto& [key, s] : sessions) {
+      for (auto& [key, s] : sessions_of(c, *pid)) {
         ++touched;
         std::vector<std::string> kept;
         for (const auto& id : s.clients) {

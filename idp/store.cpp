@@ -119,4 +119,14 @@ void put_session(directory::Change& c, std::string_view cookie, const SsoSession
 
 void drop_session(directory::Change& c, std::string_view cookie) { c.del(directory::schema::sso, secret_key(cookie)); }
 
+std::vector<std::pair<std::string, SsoSession>> sessions_of(directory::Snapshot& s, const PersonId& person) {
+  std::vector<std::pair<std::string, SsoSession>> out;
+  s.scan(directory::schema::sso, "", [&](std::string_view k, std::string_view v) {
+    auto sess = decode_sso(v);
+    if (sess.person == person) out.emplace_back(std::string(k), std::move(sess));
+    return true;
+  });
+  return out;
+}
+
 }  // namespace congvu::idp

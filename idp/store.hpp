@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/ids.hpp"
@@ -56,5 +57,7 @@ std::string secret_key(std::string_view secret);
 std::optional<SsoSession> find_session(directory::Snapshot& s, std::string_view cookie, UnixMs now);
 void put_session(directory::Change& c, std::string_view cookie, const SsoSession& s);
 void drop_session(directory::Change& c, std::string_view cookie);
+// Every stored session of `person`, with its table key (a scan of the sso table).
+std::vector<std::pair<std::string, SsoSession>> sessions_of(directory::Snapshot& s, const PersonId& person);
 
 }  // namespace congvu::idp

@@ -24,18 +24,8 @@ bool valid_verifier(std::string_view v) {
          });
 }
 
-std::string str_claim(const json::object& o, std::string_view k) {
-  auto it = o.find(k);
-  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
-}
-
-std::int64_t int_claim(const json::object& o, std::string_view k) {
-  auto it = o.find(k);
-  if (it == o.end()) return 0;
-  if (it->value().is_int64()) return it->value().get_int64();
-  if (it->value().is_uint64()) return static_cast<std::int64_t>(it->value().get_uint64());
-  return 0;
-}
+using directory::jose::int_claim;
+using directory::jose::string_claim;
 
 net::HttpResponse bearer_error(std::string_view code, std::string_view desc) {
   auto r = web::json_reply(401, json_object({{"error", std::string(code)}, {"error_description", std::string(desc)}}));
@@ -62,7 +52,7 @@ std::variant<Client, net::HttpResponse> Provider::authenticate_client(const Requ
     json::value v = json::parse(parsed->payload_json, ec);
     if (ec || !v.is_object()) return invalid();
     assertion = v.get_object();
-    std::string sub = str_claim(*assertion, "sub");
+    std::string sub = string_claim(*assertion, "sub");
     if (!id.empty() && id != sub) return invalid();
     id = sub;
   }
@@ -88,7 +78,7 @@ std::variant<Client, net::HttpResponse> Provider::authenticate_client(const Requ
                                                      [&](const std::string&) { return &key.value(); });
       if (!payload) return invalid();
       // RFC 7523 3: iss = sub = client_id, aud names us, unexpired, one use per jti.
-      std::string jti = str_claim(*assertion, "jti");
+      std::string jti = string_claim(*assertion, "jti");
       std::int64_t exp = int_claim(*assertion, "exp");
       bool aud_ok = false;
       if (auto it = assertion->find("aud"); it != assertion->end()) {
@@ -99,7 +89,7 @@ std::variant<Client, net::HttpResponse> Provider::authenticate_client(const Requ
         if (it->value().is_array()) aud_ok = std::any_of(it->value().get_array().begin(), it->value().get_array().end(), ok);
         else aud_ok = ok(it->value());
       }
-      if (str_claim(*assertion, "iss") != client->id || !aud_ok || jti.empty() || exp * 1000 <= now ||
+      if (string_claim(*assertion, "iss") != client->id || !aud_ok || jti.empty() || exp * 1000 <= now ||
           exp * 1000 > now + 3600 * 1000)
         return invalid();
       std::string replay_key = "assertion:" + client->id + ":" + jti;
