@@ -169,6 +169,17 @@ int cmd_serve(const Argv& argv) {
       web_services->idp = std::make_unique<idp::Provider>(dir, keys, pc);
       logouts = std::make_unique<idp::Logouts>(dir, keys, pc.issuer, log_line);
       web_services->idp->set_logouts(logouts.get());
+      // SAML: its own RSA key and certificate (data_dir/saml), the same login and session.
+      auto saml_key = idp::saml::SigningKey::load_or_make(cfg.data_dir + "/saml", key_passphrase, pc.issuer);
+      if (!saml_key) throw std::runtime_error(saml_key.error().message);
+      idp::saml::Config sc;
+      sc.base = pc.issuer;
+      sc.session_ttl = pc.session_ttl;
+      web_services->saml = std::make_unique<idp::saml::Idp>(dir, std::move(*saml_key), sc, log_line);
+      web_services->saml->set_logouts(logouts.get());
+      web_services->idp->set_saml(web_services->saml.get());
+      logouts->set_saml(web_services->saml.get());
+      log_line("SAML 2.0 IdP " + web_services->saml->entity_id());
       logouts->start();
     }
   }

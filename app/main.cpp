@@ -54,6 +54,10 @@ Single sign-on
              [--id-token-alg RS256|ES256|EdDSA] [--name NAME]
   client list | client show ID | client remove ID
   keys list | keys rotate
+  sp add --metadata FILE|URL [--name NAME] [--name-id-format persistent|email|unspecified|transient]
+         [--attributes uid,mail,...] [--encrypt] [--idp-initiated [--relay-state URL]]
+         [--logout-events suspend,retire,transfer] [--require-signed] [--replace] [--ca FILE]
+  sp list | sp show ENTITY_ID | sp remove ENTITY_ID
   app-password add WHO --name NAME | app-password list WHO | app-password remove WHO ID
 
 WHO is an id, a staff number, a login or an address. Dates are YYYY-MM-DD (Asia/Ho_Chi_Minh).
@@ -92,6 +96,7 @@ int main(int argc, char** argv) {
     if (cmd == "dkim") return cmd_dkim(rest);
     if (cmd == "queue") return cmd_queue(rest);
     if (cmd == "client") return cmd_client(rest);
+    if (cmd == "sp") return cmd_sp(rest);
     if (cmd == "keys") return cmd_keys(rest);
     if (cmd == "app-password") return cmd_app_password(rest);
     throw UsageError("unknown command '" + cmd + "'");

@@ -7,6 +7,7 @@
 #include "common/net/http.hpp"
 #include "directory/directory.hpp"
 #include "idp/provider.hpp"
+#include "idp/saml/saml.hpp"
 
 namespace congvu::app {
 
@@ -16,6 +17,7 @@ namespace congvu::app {
 // go to it.
 struct WebServices {
   std::unique_ptr<idp::Provider> idp;
+  std::unique_ptr<idp::saml::Idp> saml;  // the SAML IdP on the same session (its paths go through idp)
 };
 net::HttpHandler make_router(directory::Directory& dir, std::shared_ptr<const MailEndpoints> mail,
                              std::shared_ptr<const WebServices> services);

@@ -29,6 +29,9 @@
 //   factor       person id                             SecondFactor (directory/factors.hpp)
 //   app_password person id + app id                    AppPassword (directory/factors.hpp)
 //   reset        person id                             be64 expiry (ms) + SHA-256 of the reset code
+//   sp           SAML entity ID                        ServiceProvider (idp/saml/sp.hpp)
+//   saml_seen    SP entity ID + '\0' + request ID       be64 expiry (ms): a replay is refused until then
+//   saml_pending SHA-256 of the continuation token     a checked AuthnRequest or logout in progress
 #pragma once
 
 #include <string>
@@ -43,7 +46,8 @@ namespace congvu::directory::schema {
 enum Table : kv::TableId {
   meta, person, login, addr, addr_base, staffno, unit, unit_child, member, assignment, name,
   cred, group, group_member, audit, event, token_count,
-  signing_key, client, revoked, sso, code, refresh, consent, factor, app_password, reset, kTableCount
+  signing_key, client, revoked, sso, code, refresh, consent, factor, app_password, reset,
+  sp, saml_seen, saml_pending, kTableCount
 };
 
 std::vector<std::string> table_names();

@@ -6,6 +6,7 @@
 #include "directory/factors.hpp"
 #include "idp/logout.hpp"
 #include "idp/provider_impl.hpp"
+#include "idp/saml/saml.hpp"
 
 namespace congvu::idp {
 
@@ -311,11 +312,18 @@ net::HttpResponse Provider::logout(const Request& r, UnixMs now) {
     if (!written) return error_page(500, "Không đăng xuất được.", "The sign-out could not be stored.");
     if (logouts_) logouts_->session_ended(*session, "logout", now);
   }
-  net::HttpResponse res;
+  std::string done;
   if (!uri.empty()) {
     std::vector<std::pair<std::string, std::string>> p;
     if (!r.get("state").empty()) p.emplace_back("state", r.get("state"));
-    res = web::redirect(web::with_params(uri, p));
+    done = web::with_params(uri, p);
+  }
+  // SAML service providers of the session are signed out through the browser, one by one.
+  if (session && saml_)
+    if (auto chain = saml_->logout_chain(*session, done, now)) return std::move(*chain);
+  net::HttpResponse res;
+  if (!done.empty()) {
+    res = web::redirect(done);
   } else {
     res = html_page(200, message_html("Đã đăng xuất", "Signed out", "Bạn đã đăng xuất khỏi Congvu.",
                                       "You have signed out of Congvu."));

@@ -6,6 +6,7 @@
 #include "common/crypto.hpp"
 #include "common/net/http_client.hpp"
 #include "directory/jose.hpp"
+#include "idp/saml/saml.hpp"
 #include "idp/web.hpp"
 
 namespace congvu::idp {
@@ -80,6 +81,24 @@ void Logouts::send(const directory::Client& client, const SsoSession& s, const s
   });
 }
 
+void Logouts::post_soap(std::string url, std::string body, std::string who) {
+  std::string ca = extra_ca_;
+  Log log = log_;
+  senders_.post([url, body, who, ca, log] {
+    std::string last;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (attempt) std::this_thread::sleep_for(std::chrono::seconds(attempt == 1 ? 1 : 5));
+      auto r = net::http_post(url, "text/xml; charset=utf-8", body, std::chrono::seconds(5), ca);
+      if (r.status == 200 && r.body.find("urn:oasis:names:tc:SAML:2.0:status:Success") != std::string::npos) {
+        if (log) log("SAML SOAP logout sent to " + who);
+        return;
+      }
+      last = r.status ? "HTTP " + std::to_string(r.status) + " without a Success status" : r.error;
+    }
+    if (log) log("SAML SOAP logout to " + who + " at " + url + " failed: " + last);
+  });
+}
+
 void Logouts::session_ended(const SsoSession& s, const std::string& event, UnixMs now) {
   for (const auto& id : s.clients) {
     auto c = dir_.read([&](Snapshot& snap) { return directory::find_client(snap, id); });
@@ -94,6 +113,7 @@ std::size_t Logouts::poll(UnixMs now) {
     std::string event;
   };
   std::vector<Notice> notices;
+  std::vector<std::pair<SsoSession, std::string>> saml_notices;
   std::size_t touched = 0;
   // Most seconds nothing happened: a read says so without a write transaction.
   bool quiet = dir_.read([&](Snapshot& s) {
@@ -118,6 +138,20 @@ std::size_t Logouts::poll(UnixMs now) {
           if (client && wants(*client, event)) notices.push_back({*client, s, event});
           else kept.push_back(id);
         }
+        if (saml_ && !s.saml.empty()) {
+          // Participants told by SOAP leave the session (a transfer keeps the SSO session).
+          SsoSession told = s;
+          told.saml.clear();
+          std::vector<SamlParticipant> stay;
+          for (const auto& part : s.saml) {
+            auto sp = saml::find_sp(c, part.sp);
+            bool wanted = sp && sp->slo_for(saml::kBindingSoap) &&
+                          std::find(sp->logout_events.begin(), sp->logout_events.end(), event) != sp->logout_events.end();
+            (wanted ? told.saml : stay).push_back(part);
+          }
+          if (!told.saml.empty()) saml_notices.emplace_back(told, event);
+          s.saml = stay;
+        }
         if (event == "transfer") {
           s.clients = kept;
           c.put(directory::schema::sso, key, encode(s));
@@ -133,6 +167,10 @@ std::size_t Logouts::poll(UnixMs now) {
   });
   if (!done && log_) log_("back-channel logout watcher: " + done.error().message);
   for (const auto& n : notices) send(n.client, n.session, n.event, now);
+  for (const auto& [s, event] : saml_notices)
+    saml_->soap_logouts(s, event, now, [&](std::string url, std::string body, std::string who) {
+      post_soap(std::move(url), std::move(body), std::move(who));
+    });
   return touched;
 }
 

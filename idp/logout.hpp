@@ -6,6 +6,7 @@
 //    handled (kept in the meta table as "idp_audit_seq", so a restart misses nothing). Suspension
 //    and retirement end the person's SSO sessions; a transfer ends the applications' sessions,
 //    so that their next login carries the new unit, and keeps the SSO session.
+// SAML SPs of the session registered for the event get a SOAP LogoutRequest (idp/saml).
 // Deliveries run on two sender threads, three attempts each (0, 1 and 5 s), and are logged.
 // Thread-safe; the destructor stops the watcher and finishes queued deliveries.
 #pragma once
@@ -24,6 +25,9 @@
 #include "idp/store.hpp"
 
 namespace congvu::idp {
+namespace saml {
+class Idp;
+}
 
 class Logouts {
  public:
@@ -41,6 +45,10 @@ class Logouts {
   std::size_t poll(UnixMs now);
   // The logout token for `client` about session `s` (signed with the client's ID token key).
   std::string logout_token(const directory::Client& client, const SsoSession& s, UnixMs now);
+  // SAML: lifecycle events also send SOAP LogoutRequests to the SAML SPs registered for them.
+  void set_saml(saml::Idp* idp) { saml_ = idp; }
+  // POSTs a SOAP envelope (SAML SOAP binding) on a sender thread, three attempts, logged.
+  void post_soap(std::string url, std::string body, std::string who);
 
  private:
   void send(const directory::Client& client, const SsoSession& s, const std::string& event, UnixMs now);
@@ -48,6 +56,7 @@ class Logouts {
   directory::KeyRing& keys_;
   std::string issuer_, extra_ca_;
   Log log_;
+  saml::Idp* saml_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

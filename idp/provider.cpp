@@ -2,6 +2,7 @@
 
 #include "common/crypto.hpp"
 #include "idp/provider_impl.hpp"
+#include "idp/saml/saml.hpp"
 
 namespace congvu::idp {
 
@@ -90,6 +91,11 @@ bool Provider::csrf_ok(const Request& r) const {
 
 std::optional<net::HttpResponse> Provider::handle(const net::HttpRequest& http, UnixMs now) {
   std::string path(web::path_of(http.target));
+  if (saml_ && path.rfind("/saml/", 0) == 0) {
+    auto cookies = web::cookies(http);
+    auto it = cookies.find(kCookie);
+    return saml_->handle(http, it == cookies.end() ? std::string() : it->second, now);
+  }
   static const char* kPaths[] = {"/.well-known/openid-configuration", "/oidc/jwks", "/oidc/authorize", "/login",
                                  "/consent", "/oidc/token", "/oidc/userinfo", "/oidc/introspect", "/oidc/revoke",
                                  "/oidc/logout", "/idp/style.css", "/login/otp", "/mfa/enrol", "/account", "/account/password",

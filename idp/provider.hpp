@@ -38,6 +38,9 @@
 #include "idp/store.hpp"
 
 namespace congvu::idp {
+namespace saml {
+class Idp;
+}
 
 struct ProviderConfig {
   std::string issuer;  // "https://host[:port]", no trailing slash
@@ -60,6 +63,8 @@ class Provider {
   const ProviderConfig& config() const { return cfg_; }
   // Where sign-outs are announced to relying parties (back-channel logout); may stay unset.
   void set_logouts(class Logouts* l) { logouts_ = l; }
+  // The SAML IdP sharing this login and session (/saml/...); may stay unset.
+  void set_saml(saml::Idp* s) { saml_ = s; }
 
  private:
   struct Request;  // one request's decoded parameters and cookie (provider_impl.hpp)
@@ -94,6 +99,7 @@ class Provider {
   ProviderConfig cfg_;
   directory::LoginThrottle throttle_;
   class Logouts* logouts_ = nullptr;
+  saml::Idp* saml_ = nullptr;
 };
 
 }  // namespace congvu::idp

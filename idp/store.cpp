@@ -8,7 +8,7 @@
 namespace congvu::idp {
 
 namespace {
-constexpr std::uint8_t kSsoV1 = 1, kCodeV1 = 1, kRefreshV1 = 1;
+constexpr std::uint8_t kSsoV1 = 1, kSsoV2 = 2, kCodeV1 = 1, kRefreshV1 = 1;
 
 PersonId read_person(codec::Reader& r) {
   auto id = PersonId::from_bytes(r.str_view());
@@ -27,14 +27,17 @@ void expect(codec::Reader& r, std::uint8_t v, const char* what) {
 
 std::string encode(const SsoSession& s) {
   codec::Writer w;
-  w.u8(kSsoV1).str(s.sid).str(s.person.bytes()).i64(s.created).i64(s.auth_time).i64(s.last_seen).i64(s.expires)
+  w.u8(kSsoV2).str(s.sid).str(s.person.bytes()).i64(s.created).i64(s.auth_time).i64(s.last_seen).i64(s.expires)
       .str(s.amr).strs(s.clients).u8(s.otp_pending ? 1 : 0);
+  w.varint(s.saml.size());
+  for (const auto& p : s.saml) w.str(p.sp).str(p.name_id).str(p.format).str(p.session_index);
   return w.take();
 }
 
 SsoSession decode_sso(std::string_view v) {
   codec::Reader r(v);
-  expect(r, kSsoV1, "SSO session");
+  auto version = r.u8();
+  if (version != kSsoV1 && version != kSsoV2) throw codec::DecodeError("unknown SSO session record version");
   SsoSession s;
   s.sid = r.str();
   s.person = read_person(r);
@@ -45,6 +48,17 @@ SsoSession decode_sso(std::string_view v) {
   s.amr = r.str();
   s.clients = r.strs();
   s.otp_pending = read_flag(r);
+  if (version == kSsoV2) {
+    auto n = r.varint();
+    if (n > 1000) throw codec::DecodeError("too many SAML participants");
+    s.saml.resize(static_cast<std::size_t>(n));
+    for (auto& p : s.saml) {
+      p.sp = r.str();
+      p.name_id = r.str();
+      p.format = r.str();
+      p.session_index = r.str();
+    }
+  }
   r.expect_done();
   return s;
 }

@@ -20,6 +20,13 @@ class Change;
 
 namespace congvu::idp {
 
+// A SAML service provider that received an assertion in a session: what single logout needs.
+struct SamlParticipant {
+  std::string sp;          // entity ID
+  std::string name_id, format;
+  std::string session_index;
+};
+
 struct SsoSession {
   std::string sid;         // public id (ID token `sid`, back-channel logout)
   PersonId person;
@@ -27,6 +34,7 @@ struct SsoSession {
   std::string amr;         // "pwd" or "pwd otp"
   std::vector<std::string> clients;  // clients that received tokens in this session
   bool otp_pending = false;  // the password was right; the TOTP code is still to come
+  std::vector<SamlParticipant> saml;  // SAML SPs that received assertions in this session
 };
 
 struct CodeRecord {

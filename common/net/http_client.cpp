@@ -49,13 +49,16 @@ bool parse_url(const std::string& url, Url& u) {
 
 template <class Stream>
 HttpClientResult exchange(Stream& stream, const Url& u, const std::string& content_type, const std::string& body) {
-  http::request<http::string_body> req{http::verb::post, u.target, 11};
+  // No content type: a GET.
+  http::request<http::string_body> req{content_type.empty() ? http::verb::get : http::verb::post, u.target, 11};
   req.set(http::field::host, u.host);
   req.set(http::field::user_agent, "congvu");
-  req.set(http::field::content_type, content_type);
+  if (!content_type.empty()) req.set(http::field::content_type, content_type);
   req.set(http::field::connection, "close");
-  req.body() = body;
-  req.prepare_payload();
+  if (!content_type.empty()) {
+    req.body() = body;
+    req.prepare_payload();
+  }
   http::write(stream, req);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
@@ -69,6 +72,7 @@ HttpClientResult exchange(Stream& stream, const Url& u, const std::string& conte
 
 }  // namespace
 
+// An empty content_type sends a GET (see http_get).
 HttpClientResult http_post(const std::string& url, const std::string& content_type, const std::string& body,
                            std::chrono::milliseconds timeout, const std::string& extra_ca_file) {
   Url u;
@@ -98,6 +102,10 @@ HttpClientResult http_post(const std::string& url, const std::string& content_ty
   } catch (const std::exception& e) {
     return {0, {}, e.what()};
   }
+}
+
+HttpClientResult http_get(const std::string& url, std::chrono::milliseconds timeout, const std::string& extra_ca_file) {
+  return http_post(url, "", "", timeout, extra_ca_file);
 }
 
 }  // namespace congvu::net
