@@ -316,6 +316,17 @@ Status verify(xmlDoc* doc, xmlNode* element, const PeerKey& key) {
   if (sigs.size() > 1) return bad("the message carries more than one signature");
   auto id = register_id(doc, element);
   if (!id) return id.error();
+  // Checked before xmlsec runs, for a clear message; checked again on its result below.
+  auto refs = children(first_child(sigs[0], kNsDs, "SignedInfo"), kNsDs, "Reference");
+  if (refs.size() != 1) return bad("the signature must have exactly one reference");
+  if (attr(refs[0], "URI") != "#" + *id) return bad("the signature does not cover the message it is in");
+  xmlNode* method = first_child(first_child(sigs[0], kNsDs, "SignedInfo"), kNsDs, "SignatureMethod");
+  xmlNode* digest = first_child(refs[0], kNsDs, "DigestMethod");
+  for (xmlNode* n : {method, digest}) {
+    std::string alg = attr(n, "Algorithm");
+    if (alg.size() >= 4 && alg.compare(alg.size() - 4, 4, "sha1") == 0)
+      return bad("the signature uses SHA-1 (" + alg + "), which is refused");
+  }
   DsigCtx ctx;
   if (!ctx.p) return make_error(Errc::io, "cannot create a signature context");
   ctx.p->signKey = xmlsec_key(key.pkey());
