@@ -67,6 +67,7 @@ try {
   await page.waitForURL((u) => u.href.startsWith(cfg.saml));
   out.saml_after = await page.textContent('body');
   expect(out.password_prompts === 1, 'the transfer asked for the password again');
+  out.prompts_before_logout = out.password_prompts;
 
   // Single logout from the SAML app: mellon -> Congvu (ends the session, back-channel to the
   // OIDC app) -> LogoutResponse -> mellon -> ReturnTo.
@@ -79,6 +80,11 @@ try {
   await page.waitForURL((u) => u.href.startsWith(cfg.issuer + '/login'));
   out.logged_out_oidc = true;
   console.log(JSON.stringify(out));
+} catch (e) {
+  const pages = browser.contexts().flatMap((c) => c.pages());
+  if (pages.length) out.last_page = (await pages[0].url()) + ' ' + (await pages[0].textContent('body'));
+  console.log(JSON.stringify(out));
+  throw e;
 } finally {
   await browser.close();
 }

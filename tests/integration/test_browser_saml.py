@@ -236,7 +236,7 @@ OIDCPassClaimsAs environment
         self.assertIn("MELLON_displayName=Nguyễn Văn An", out["saml_before"])
         self.assertIn("MELLON_ou=Văn phòng", out["saml_before"])
         self.assertIn("unit_code=000.00.01.H99", out["oidc"])
-        self.assertEqual(out["password_prompts"], 1)
+        self.assertEqual(out["prompts_before_logout"], 1)
         self.assertIn("MELLON_departmentNumber=000.00.02.H99", out["saml_after"])
         self.assertTrue(out["logged_out_saml"])
         self.assertTrue(out["logged_out_oidc"])
