@@ -30,10 +30,9 @@ function watch(page) {
 }
 async function signIn(page) {
   await page.waitForURL((u) => u.href.startsWith(cfg.issuer + '/login'));
-  await page.keyboard.type('annv');
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(cfg.password);
-  await page.keyboard.press('Enter');
+  await page.fill('#login', 'annv');
+  await page.fill('#password', cfg.password);
+  await page.press('#password', 'Enter');
 }
 async function waitLog(text, ms) {
   const deadline = Date.now() + ms;
