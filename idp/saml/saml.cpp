@@ -15,6 +15,20 @@ namespace congvu::idp::saml {
 using directory::Change;
 using directory::Snapshot;
 
+constexpr std::uint8_t kAuthn = 1, kLogout = 2;
+
+// A checked AuthnRequest waiting for the login page, or a single logout in progress.
+struct Pending {
+  std::uint8_t kind = kAuthn;
+  std::string sp, request_id, acs, relay_state, name_id_format;
+  bool force_authn = false, passive = false, need_mfa = false;
+  // Single logout: the participants still to visit, who asked (SP, request ID, binding, relay
+  // state; empty sp: the IdP itself), the request awaiting its response, and where to end.
+  std::vector<SamlParticipant> queue;
+  std::string origin_binding, waiting_sp, waiting_for, done;
+  UnixMs created = 0, expires = 0;
+};
+
 namespace {
 
 constexpr const char* kSuccess = "urn:oasis:names:tc:SAML:2.0:status:Success";
@@ -29,19 +43,6 @@ constexpr const char* kSubmitScript = "document.forms[0].submit()";
 constexpr UnixMs kPendingTtl = 10 * 60 * 1000;
 constexpr std::size_t kMaxParam = 384 * 1024;
 
-constexpr std::uint8_t kAuthn = 1, kLogout = 2;
-
-// A checked AuthnRequest waiting for the login page, or a single logout in progress.
-struct Pending {
-  std::uint8_t kind = kAuthn;
-  std::string sp, request_id, acs, relay_state, name_id_format;
-  bool force_authn = false, passive = false, need_mfa = false;
-  // Single logout: the participants still to visit, who asked (SP, request ID, binding, relay
-  // state; empty sp: the IdP itself), the request awaiting its response, and where to end.
-  std::vector<SamlParticipant> queue;
-  std::string origin_binding, waiting_sp, waiting_for, done;
-  UnixMs created = 0, expires = 0;
-};
 
 std::string encode(const Pending& p) {
   codec::Writer w;
@@ -231,6 +232,13 @@ Idp::Idp(directory::Directory& dir, SigningKey key, Config cfg, Log log)
   metadata_ = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + serialize(doc->get()) + "\n";
 }
 
+// The replay record's value: its expiry, past the oldest IssueInstant still accepted.
+std::string Idp::seen_until(UnixMs now) const {
+  std::string v;
+  codec::put_be64(v, static_cast<std::uint64_t>(now + cfg_.max_age + cfg_.skew + 60 * 1000));
+  return v;
+}
+
 std::string Idp::new_id() const { return "_" + crypto::hex(crypto::random_string(16)); }
 
 net::HttpResponse Idp::refuse(const std::string& why, const std::string& from) {
@@ -408,22 +416,16 @@ net::HttpResponse Idp::sso(const net::HttpRequest& req, const std::string& cooki
   }
   p.created = now;
   p.expires = now + kPendingTtl;
-  std::string token = new_secret();
-  auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
-    std::string exp;
-    codec::put_be64(exp, static_cast<std::uint64_t>(now + cfg_.max_age + cfg_.skew + 60 * 1000));
-    c.put(directory::schema::saml_seen, seen_key(p.sp, p.request_id), exp);
-    if (status.empty()) c.put(directory::schema::saml_pending, secret_key(token), encode(p));
-    return ok_status();
-  });
-  if (!written) return store_failed(written.error());
   if (!status.empty()) {
+    auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
+      c.put(directory::schema::saml_seen, seen_key(p.sp, p.request_id), seen_until(now));
+      return ok_status();
+    });
+    if (!written) return store_failed(written.error());
     if (log_) log_("saml: " + p.sp + " asked for what cannot be given: " + status);
     return post_form(p.acs, "SAMLResponse", status_response(p.acs, p.request_id, kRequester, status, now), p.relay_state);
   }
-  // The browser comes back with a GET: a cross-site POST carries no SameSite=Lax cookie.
-  if (cookie.empty()) return web::redirect(web::with_params("/saml/continue", {{"p", token}}));
-  return resume(token, cookie, now);
+  return answer(p, in.sp, new_secret(), cookie, now, true);
 }
 
 net::HttpResponse Idp::idp_initiated(const net::HttpRequest& req, const std::string& cookie, UnixMs now) {
@@ -441,13 +443,7 @@ net::HttpResponse Idp::idp_initiated(const net::HttpRequest& req, const std::str
   p.name_id_format = sp->name_id_format;
   p.created = now;
   p.expires = now + kPendingTtl;
-  std::string token = new_secret();
-  auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
-    c.put(directory::schema::saml_pending, secret_key(token), encode(p));
-    return ok_status();
-  });
-  if (!written) return store_failed(written.error());
-  return resume(token, cookie, now);
+  return answer(p, *sp, new_secret(), cookie, now, true);
 }
 
 net::HttpResponse Idp::resume(const std::string& token, const std::string& cookie, UnixMs now) {
@@ -457,57 +453,84 @@ net::HttpResponse Idp::resume(const std::string& token, const std::string& cooki
                       "The sign-in request expired. Go back to the application and try again.");
   auto sp = dir_.read([&](Snapshot& s) { return find_sp(s, p->sp); });
   if (!sp) return error_page(400, "Ứng dụng không còn được đăng ký.", "The application is no longer registered.");
+  return answer(*p, *sp, token, cookie, now, false);
+}
+
+// `fresh`: the request was checked just now and nothing is stored for it yet (its ID goes to the
+// replay table in the same commit as whatever else this step writes); otherwise it is the
+// pending record under `token`, deleted once answered. A signed-in browser is answered at once
+// with one commit; one that must sign in parks the request and comes back to /saml/continue.
+net::HttpResponse Idp::answer(const Pending& p, const ServiceProvider& sp, const std::string& token,
+                              const std::string& cookie, UnixMs now, bool fresh) {
+  auto book = [&](Change& c) {
+    if (!fresh) c.del(directory::schema::saml_pending, secret_key(token));
+    else if (!p.request_id.empty()) c.put(directory::schema::saml_seen, seen_key(p.sp, p.request_id), seen_until(now));
+  };
   std::string here = web::with_params("/saml/continue", {{"p", token}});
+  auto park = [&](const std::string& next) -> net::HttpResponse {
+    if (fresh) {
+      auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
+        book(c);
+        c.put(directory::schema::saml_pending, secret_key(token), encode(p));
+        return ok_status();
+      });
+      if (!written) return store_failed(written.error());
+    }
+    return web::redirect(next.empty() ? here : web::with_params(next, {{"return_to", here}}));
+  };
+  // The browser comes back with a GET first: a cross-site POST carries no SameSite=Lax cookie,
+  // so "no cookie" here does not yet mean "not signed in".
+  if (fresh && cookie.empty()) return park("");
+  auto answer_status = [&](const char* sub) {
+    auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
+      book(c);
+      return ok_status();
+    });
+    if (!written) return store_failed(written.error());
+    return post_form(p.acs, "SAMLResponse", status_response(p.acs, p.request_id, kResponder, sub, now), p.relay_state);
+  };
   auto session = dir_.read([&](Snapshot& s) { return find_session(s, cookie, now); });
   std::optional<directory::Person> person;
   if (session) {
     person = dir_.read([&](Snapshot& s) { return s.person(session->person); });
     if (!person || person->status != directory::PersonStatus::active) session.reset();
   }
-  auto answer_status = [&](const char* sub) {
-    auto dropped = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
-      c.del(directory::schema::saml_pending, secret_key(token));
-      return ok_status();
-    });
-    if (!dropped) return store_failed(dropped.error());
-    return post_form(p->acs, "SAMLResponse", status_response(p->acs, p->request_id, kResponder, sub, now), p->relay_state);
-  };
-  if (!session || (p->force_authn && session->auth_time < p->created)) {
-    if (p->passive) return answer_status(kNoPassive);
-    return web::redirect(web::with_params("/login", {{"return_to", here}}));
+  if (!session || (p.force_authn && session->auth_time < p.created)) {
+    if (p.passive) return answer_status(kNoPassive);
+    return park("/login");
   }
   bool has_otp = session->amr.find("otp") != std::string::npos;
-  if (session->otp_pending || (!has_otp && p->need_mfa) ||
+  if (session->otp_pending || (!has_otp && p.need_mfa) ||
       (!has_otp && dir_.read([&](Snapshot& s) { return s.second_factor_required(*person); }))) {
-    if (p->passive) return answer_status(kNoPassive);
+    if (p.passive) return answer_status(kNoPassive);
     auto enrolled = dir_.read([&](Snapshot& s) {
       auto f = directory::find_factor(s, person->id);
       return f && f->confirmed;
     });
-    return web::redirect(web::with_params(enrolled ? "/login/otp" : "/mfa/enrol", {{"return_to", here}}));
+    return park(enrolled ? "/login/otp" : "/mfa/enrol");
   }
   SamlParticipant part;
-  auto xml = response(*sp, *person, *session, Assertion{p->acs, p->request_id, p->name_id_format, has_otp}, now, &part);
+  auto xml = response(sp, *person, *session, Assertion{p.acs, p.request_id, p.name_id_format, has_otp}, now, &part);
   if (!xml) {
-    if (log_) log_("saml: response for " + sp->entity_id + ": " + xml.error().message);
+    if (log_) log_("saml: response for " + sp.entity_id + ": " + xml.error().message);
     return error_page(500, "Không tạo được phản hồi SAML.", "The SAML response could not be made.");
   }
   auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
-    c.del(directory::schema::saml_pending, secret_key(token));
-    auto fresh = find_session(c, cookie, now);
-    if (!fresh) return make_error(Errc::conflict, "the session ended");
-    bool known = std::any_of(fresh->saml.begin(), fresh->saml.end(), [&](const SamlParticipant& x) {
-      return x.sp == part.sp && x.name_id == part.name_id;
+    book(c);
+    auto current = find_session(c, cookie, now);
+    if (!current) return make_error(Errc::conflict, "the session ended");
+    bool known = std::any_of(current->saml.begin(), current->saml.end(), [&](const SamlParticipant& x) {
+      return x.sp == part.sp && (x.format != kNameIdTransient || x.name_id == part.name_id);
     });
     if (!known) {
-      fresh->saml.push_back(part);
-      fresh->last_seen = now;
-      put_session(c, cookie, *fresh);
+      current->saml.push_back(part);
+      current->last_seen = now;
+      put_session(c, cookie, *current);
     }
     return ok_status();
   });
   if (!written) return store_failed(written.error());
-  return post_form(p->acs, "SAMLResponse", *xml, p->relay_state);
+  return post_form(p.acs, "SAMLResponse", *xml, p.relay_state);
 }
 
 Result<std::string> Idp::response(const ServiceProvider& sp, const directory::Person& person, const SsoSession& s,
@@ -703,9 +726,7 @@ net::HttpResponse Idp::slo(const net::HttpRequest& req, UnixMs now) {
       for (const auto& part : s.saml)
         if (part.sp != in.sp.entity_id) p.queue.push_back(part);
     }
-    std::string exp;
-    codec::put_be64(exp, static_cast<std::uint64_t>(now + cfg_.max_age + cfg_.skew + 60 * 1000));
-    c.put(directory::schema::saml_seen, seen_key(p.sp, p.request_id), exp);
+    c.put(directory::schema::saml_seen, seen_key(p.sp, p.request_id), seen_until(now));
     c.put(directory::schema::saml_pending, secret_key(token), encode(p));
     return ok_status();
   });

@@ -53,6 +53,8 @@ struct Config {
   std::size_t relay_state_max = 80;
 };
 
+struct Pending;  // a checked request parked while the person signs in, or a logout in progress
+
 class Idp {
  public:
   using Log = std::function<void(const std::string&)>;
@@ -88,6 +90,9 @@ class Idp {
   struct Inbound;  // a decoded, checked message
   net::HttpResponse sso(const net::HttpRequest& req, const std::string& cookie, UnixMs now);
   net::HttpResponse resume(const std::string& token, const std::string& cookie, UnixMs now);
+  net::HttpResponse answer(const Pending& p, const ServiceProvider& sp, const std::string& token,
+                           const std::string& cookie, UnixMs now, bool fresh);
+  std::string seen_until(UnixMs now) const;
   net::HttpResponse idp_initiated(const net::HttpRequest& req, const std::string& cookie, UnixMs now);
   net::HttpResponse slo(const net::HttpRequest& req, UnixMs now);
   net::HttpResponse logout_step(const std::string& token, UnixMs now);
