@@ -248,6 +248,31 @@ TEST_P(SamlSsoTest, LoginThenSignedResponseThenReplayRefused) {
   EXPECT_EQ(again.status, 400);
   EXPECT_NE(again.body.find("seen before"), std::string::npos);
   EXPECT_EQ(rows(directory::schema::saml_seen), seen);
+  // After a second factor the class is TimeSyncToken; a request asking for it from a
+  // password-only session goes to the second factor first.
+  auto sid = sessions[0].first;
+  auto upgraded = sessions[0].second;
+  upgraded.amr = "pwd otp";
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](directory::Change& c) -> Status {
+    c.put(directory::schema::sso, sid, idp::encode(upgraded));
+    return ok_status();
+  }));
+  auto sso2 = call("GET", "/saml/sso?SAMLRequest=" + idp::web::percent_encode(crypto::base64_encode(deflate_raw(authn("_req2")))));
+  ASSERT_EQ(sso2.status, 200) << sso2.body;
+  ASSERT_TRUE(std::regex_search(sso2.body, m, std::regex("name=\"SAMLResponse\" value=\"([^\"]+)\"")));
+  EXPECT_NE(crypto::base64_decode(std::string(m[1]))->find("ac:classes:TimeSyncToken"), std::string::npos);
+  upgraded.amr = "pwd";
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](directory::Change& c) -> Status {
+    c.put(directory::schema::sso, sid, idp::encode(upgraded));
+    return ok_status();
+  }));
+  std::string want_mfa = "<samlp:RequestedAuthnContext Comparison=\"exact\"><saml:AuthnContextClassRef>"
+                         "urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken</saml:AuthnContextClassRef>"
+                         "</samlp:RequestedAuthnContext>";
+  auto sso3 = call("GET", "/saml/sso?SAMLRequest=" +
+                              idp::web::percent_encode(crypto::base64_encode(deflate_raw(authn("_req3", "https://sp.test/acs", want_mfa)))));
+  ASSERT_EQ(sso3.status, 303) << sso3.body;
+  EXPECT_EQ(sso3.headers["Location"].rfind("/mfa/enrol?", 0), 0u) << sso3.headers["Location"];
   // Metadata is served and signed.
   auto md = call("GET", "/saml/metadata");
   EXPECT_EQ(md.status, 200);

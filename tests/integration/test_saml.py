@@ -69,7 +69,7 @@ class SamlTest(support.ServerTest):
                         "-days", "30", "-subj", "/CN=" + name], check=True, capture_output=True)
         return key, cert
 
-    def make_sp(self, name, sign=True, register=True, extra=()):
+    def make_sp(self, name, sign=True, register=True, extra=(), slo_binding=BINDING_HTTP_REDIRECT):
         key, cert = self.keypair(name)
         entity = f"https://{name}.test/sp"
         acs = f"https://127.0.0.1:9/{name}/acs"
@@ -85,7 +85,7 @@ class SamlTest(support.ServerTest):
             "digest_algorithm": SHA256,
             "service": {"sp": {
                 "endpoints": {"assertion_consumer_service": [(acs, BINDING_HTTP_POST)],
-                              "single_logout_service": [(f"https://127.0.0.1:9/{name}/slo", BINDING_HTTP_REDIRECT)]},
+                              "single_logout_service": [(f"https://127.0.0.1:9/{name}/slo", slo_binding)]},
                 "authn_requests_signed": sign,
                 "logout_requests_signed": True,
                 "want_assertions_signed": True,
@@ -145,9 +145,9 @@ class SamlTest(support.ServerTest):
     def counts(self):
         return {t: table_count(self.data, t) for t in ("sso", "saml_pending", "saml_seen")}
 
-    def redirect_url(self, xml, key_pem, relay=None, sigalg=RSA_SHA256, sign=True, endpoint=None):
+    def redirect_url(self, xml, key_pem, relay=None, sigalg=RSA_SHA256, sign=True, endpoint=None, param="SAMLRequest"):
         """An HTTP-Redirect binding URL for `xml`, signed like an SP does (SAML Bindings 3.4.4.1)."""
-        q = "SAMLRequest=" + urllib.parse.quote(base64.b64encode(zlib.compress(xml.encode())[2:-4]).decode(), safe="")
+        q = param + "=" + urllib.parse.quote(base64.b64encode(zlib.compress(xml.encode())[2:-4]).decode(), safe="")
         if relay:
             q += "&RelayState=" + urllib.parse.quote(relay, safe="")
         if sign:
@@ -166,7 +166,7 @@ class SamlTest(support.ServerTest):
                 f'IssueInstant="{instant}"{dest} AssertionConsumerServiceURL="{acs or sp.acs}">'
                 f'<saml:Issuer>{sp.entity}</saml:Issuer></samlp:AuthnRequest>')
 
-    def xml_signed(self, xml, key_pem, id_):
+    def xml_signed(self, xml, key_pem, id_, element="AuthnRequest"):
         """`xml` with an enveloped RSA-SHA256 signature made by the xmlsec1 command."""
         tmpl = xml.replace("</saml:Issuer>", "</saml:Issuer>" + (
             '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>'
@@ -178,7 +178,7 @@ class SamlTest(support.ServerTest):
             '<ds:SignatureValue/></ds:Signature>'), 1)
         path = self.write(f"tmpl-{time.monotonic_ns()}.xml", tmpl)
         out = subprocess.run(["xmlsec1", "--sign", "--privkey-pem", key_pem, "--id-attr:ID",
-                              "urn:oasis:names:tc:SAML:2.0:protocol:AuthnRequest", path],
+                              "urn:oasis:names:tc:SAML:2.0:protocol:" + element, path],
                              capture_output=True, text=True, check=True)
         return out.stdout
 
@@ -297,6 +297,127 @@ class SamlTest(support.ServerTest):
         r = b.get(dict(info["headers"])["Location"], allow_redirects=False)
         r = b.get(urllib.parse.urljoin(r.url, r.headers["Location"]), allow_redirects=False)
         self.assertIn("/login", r.headers.get("Location", ""))
+
+    def idp_cert(self):
+        with open(self.idp_metadata) as f:
+            cert = re.search(r"<ds:X509Certificate>([^<]+)<", f.read()).group(1)
+        return self.write("idp-cert.pem", "-----BEGIN CERTIFICATE-----\n" + cert + "\n-----END CERTIFICATE-----\n")
+
+    def logout_response(self, sp, in_response_to, id_):
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return (f'<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+                f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id_}" Version="2.0" IssueInstant="{now}" '
+                f'Destination="{self.issuer}/saml/slo" InResponseTo="{in_response_to}"><saml:Issuer>{sp.entity}</saml:Issuer>'
+                f'<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>'
+                f'</samlp:LogoutResponse>')
+
+    def test_idp_initiated_logout_chain_over_redirect_and_post(self):
+        a = self.make_sp("alpha")
+        bsp = self.make_sp("beta", slo_binding=BINDING_HTTP_POST)
+        b = self.browser()
+        _, (_, fa) = self.sp_login(a, b)
+        ra = a.parse_authn_request_response(fa["SAMLResponse"], BINDING_HTTP_POST, outstanding={_: "/"})
+        reqid, got = self.sp_login(bsp, b)
+        self.assertIsInstance(got, tuple)  # no second password
+        # Sign out at Congvu: confirmation page, then the chain.
+        page = b.get(self.issuer + "/oidc/logout")
+        fields = self.form_fields(page.text)
+        fields["confirm"] = "yes"
+        r = b.post(self.issuer + "/oidc/logout", data=fields, allow_redirects=False)
+        self.assertEqual(r.status_code, 303, r.text[:300])
+        self.assertEqual(self.counts()["sso"], 0)
+        loc = r.headers["Location"]
+        self.assertTrue(loc.startswith("https://127.0.0.1:9/alpha/slo?"), loc)
+        query = urllib.parse.urlparse(loc).query
+        q = urllib.parse.parse_qs(query)
+        # The IdP's query signature verifies with its certificate (SAML Bindings 3.4.4.1).
+        from cryptography import x509
+        with open(self.idp_cert(), "rb") as f:
+            idp_key = x509.load_pem_x509_certificate(f.read()).public_key()
+        signed = query[:query.index("&Signature=")]
+        idp_key.verify(base64.b64decode(q["Signature"][0]), signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+        xml = zlib.decompress(base64.b64decode(q["SAMLRequest"][0]), -15).decode()
+        self.assertIn(ra.assertion.subject.name_id.text, xml)
+        self.assertIn(ra.assertion.authn_statement[0].session_index, xml)
+        req_id = re.search(r'ID="([^"]+)"', xml).group(1)
+        # alpha answers over Redirect; the chain moves on to beta over POST.
+        url = self.redirect_url(self.logout_response(a, req_id, "_lr1"), a.key_pem, relay=q["RelayState"][0],
+                                endpoint=self.issuer + "/saml/slo", param="SAMLResponse")
+        r = b.get(url, allow_redirects=False)
+        self.assertEqual(r.status_code, 200, r.text[:400])
+        action = html.unescape(re.search(r'action="([^"]+)"', r.text).group(1))
+        self.assertEqual(action, "https://127.0.0.1:9/beta/slo")
+        f2 = self.form_fields(r.text)
+        xml = base64.b64decode(f2["SAMLRequest"]).decode()
+        path = self.write("lr.xml", xml)
+        out = subprocess.run(["xmlsec1", "--verify", "--pubkey-cert-pem", self.idp_cert(), "--id-attr:ID",
+                              "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest", path], capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        req_id = re.search(r'ID="([^"]+)"', xml).group(1)
+        # A response to the wrong request is refused; the right one, POST-signed, ends the chain.
+        wrong = self.xml_signed(self.logout_response(bsp, "_other", "_lr2"), bsp.key_pem, "_lr2", "LogoutResponse")
+        r = b.post(self.issuer + "/saml/slo", data={"SAMLResponse": base64.b64encode(wrong.encode()).decode(),
+                                                   "RelayState": f2["RelayState"]}, allow_redirects=False)
+        self.assertEqual(r.status_code, 400)
+        good = self.xml_signed(self.logout_response(bsp, req_id, "_lr3"), bsp.key_pem, "_lr3", "LogoutResponse")
+        r = b.post(self.issuer + "/saml/slo", data={"SAMLResponse": base64.b64encode(good.encode()).decode(),
+                                                   "RelayState": f2["RelayState"]}, allow_redirects=False)
+        self.assertEqual(r.status_code, 200, r.text[:300])
+        self.assertIn("Signed out", r.text)
+        self.assertEqual(self.counts()["saml_pending"], 0)
+
+    def test_sp_initiated_logout_over_post(self):
+        a = self.make_sp("gamma")
+        b = self.browser()
+        reqid, (_, fa) = self.sp_login(a, b)
+        ra = a.parse_authn_request_response(fa["SAMLResponse"], BINDING_HTTP_POST, outstanding={reqid: "/"})
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        xml = (f'<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+               f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_slo1" Version="2.0" IssueInstant="{now}" '
+               f'Destination="{self.issuer}/saml/slo"><saml:Issuer>{a.entity}</saml:Issuer>'
+               f'<saml:NameID Format="{NAMEID_FORMAT_PERSISTENT}">{ra.assertion.subject.name_id.text}</saml:NameID>'
+               f'<samlp:SessionIndex>{ra.assertion.authn_statement[0].session_index}</samlp:SessionIndex>'
+               f'</samlp:LogoutRequest>')
+        before = self.counts()
+        # Unsigned: refused (the SP has a signing certificate), the session stays.
+        r = b.post(self.issuer + "/saml/slo", data={"SAMLRequest": base64.b64encode(xml.encode()).decode()},
+                   allow_redirects=False)
+        self.assert_refused(r, "requires signed", before)
+        signed = self.xml_signed(xml, a.key_pem, "_slo1", "LogoutRequest")
+        # A cross-site POST brings no cookie: the session is found by NameID and SessionIndex.
+        plain = requests.Session()
+        plain.trust_env = False
+        plain.verify = self.ca
+        r = plain.post(self.issuer + "/saml/slo", data={"SAMLRequest": base64.b64encode(signed.encode()).decode(),
+                                                       "RelayState": "r"}, allow_redirects=False)
+        self.assertEqual(r.status_code, 303, r.text[:300])
+        self.assertTrue(r.headers["Location"].startswith("https://127.0.0.1:9/gamma/slo?SAMLResponse="))
+        self.assertEqual(self.counts()["sso"], 0)
+
+    def test_metadata_import_from_a_loopback_url(self):
+        sp = self.make_sp("remote", register=False)
+        web = subprocess.Popen(["/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1", str(port := support.free_port()),
+                                "--directory", self.tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(50):
+                try:
+                    requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            out = support.run_json("sp", "add", "--metadata", f"http://127.0.0.1:{port}/remote-metadata.xml",
+                                   data=self.data)
+            self.assertEqual(out["entity_id"], sp.entity)
+        finally:
+            web.terminate()
+            web.wait()
+        # Not on loopback: refused before any fetch. An IdP's metadata is not an SP's.
+        code, _, err = support.run("sp", "add", "--metadata", "https://example.org/md.xml", data=self.data, check=False)
+        self.assertNotEqual(code, 0)
+        self.assertIn("loopback", err)
+        code, _, err = support.run("sp", "add", "--metadata", self.idp_metadata, data=self.data, check=False)
+        self.assertNotEqual(code, 0)
+        self.assertIn("SPSSODescriptor", err)
 
     def test_refusals_leave_nothing_behind(self):
         sp = self.make_sp("strict", extra=("--require-signed",))
