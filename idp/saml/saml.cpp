@@ -327,9 +327,13 @@ std::variant<Idp::Inbound, net::HttpResponse> Idp::receive(const net::HttpReques
   if (has_attr(in.root, "Destination") && destination != endpoint(path))
     return refuse("the message is for another Destination (" + destination + ")", from);
   // Signatures: the query signature in the Redirect binding, the XML signature in POST.
-  std::vector<PeerKey> keys;
-  for (const auto& c : in.sp.signing_certs)
-    if (auto k = PeerKey::from_certificate(c)) keys.push_back(*k);
+  // The SP's keys, decoded only when a signature is there to check.
+  auto keys_of = [&] {
+    std::vector<PeerKey> keys;
+    for (const auto& c : in.sp.signing_certs)
+      if (auto k = PeerKey::from_certificate(c)) keys.push_back(*k);
+    return keys;
+  };
   if (redirect && params->count("Signature")) {
     sig_alg = get("SigAlg");
     auto raw_value = raw_param(web::query_of(req.target), param);
@@ -342,13 +346,13 @@ std::variant<Idp::Inbound, net::HttpResponse> Idp::receive(const net::HttpReques
     auto sig_raw = crypto::base64_decode(get("Signature"));
     if (!sig_raw) return refuse("the Signature is not base64", from);
     Status last = make_error(Errc::invalid_argument, "the SP has no signing certificate");
-    for (const auto& k : keys)
+    for (const auto& k : keys_of())
       if ((last = verify_raw(octets, *sig_raw, sig_alg, k))) break;
     if (!last) return refuse(last.error().message, from);
     in.is_signed = true;
   } else if (!redirect && has_signature(in.root)) {
     Status last = make_error(Errc::invalid_argument, "the SP has no signing certificate");
-    for (const auto& k : keys)
+    for (const auto& k : keys_of())
       if ((last = verify(in.doc.get(), in.root, k))) break;
     if (!last) return refuse(last.error().message, from);
     in.is_signed = true;
@@ -614,7 +618,7 @@ net::HttpResponse Idp::post_form(const std::string& url, const std::string& fiel
       "content=\"width=device-width, initial-scale=1\"><title>Đang chuyển tiếp — Redirecting</title>"
       "<link rel=\"stylesheet\" href=\"/idp/style.css\"></head><body><main><form method=\"post\" action=\"" +
       web::html(url) + "\"><input type=\"hidden\" name=\"" + field + "\" value=\"" +
-      web::html(crypto::base64_encode(xml)) + "\">" +
+      crypto::base64_encode(xml) /* base64 needs no escaping */ + "\">" +
       (relay_state.empty() ? "" : "<input type=\"hidden\" name=\"RelayState\" value=\"" + web::html(relay_state) + "\">") +
       "<noscript><p>Trình duyệt không chạy JavaScript: bấm Tiếp tục. <span lang=\"en\">JavaScript is off: press "
       "Continue.</span></p><button type=\"submit\">Tiếp tục — Continue</button></noscript></form></main>"
