@@ -24,6 +24,7 @@
 
 #include "common/crypto.hpp"
 #include "common/files.hpp"
+#include "idp/web.hpp"
 
 namespace congvu::idp::saml {
 
@@ -90,12 +91,17 @@ void init() {
   static std::once_flag once;
   std::call_once(once, [] {
     xmlInitParser();
-    xmlSetGenericErrorFunc(nullptr, silent);
-    xmlSetStructuredErrorFunc(nullptr, silent_structured);
     if (xmlSecInit() < 0 || xmlSecCheckVersion() != 1 || xmlSecCryptoAppInit(nullptr) < 0 || xmlSecCryptoInit() < 0)
       throw std::runtime_error("xmlsec1 could not be initialised");
     xmlSecErrorsDefaultCallbackEnableOutput(0);
   });
+  // libxml2's error handlers are per thread: every thread that parses silences its own.
+  thread_local bool quiet = [] {
+    xmlSetGenericErrorFunc(nullptr, silent);
+    xmlSetStructuredErrorFunc(nullptr, silent_structured);
+    return true;
+  }();
+  (void)quiet;
 }
 
 Result<DocPtr> parse(std::string_view xml) {
@@ -166,22 +172,8 @@ std::string text(xmlNode* n) {
   return s;
 }
 
-std::string escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '\r': out += "&#13;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+// The five markup characters, as for HTML (&#39; is XML too).
+std::string escape(std::string_view s) { return web::html(s); }
 
 Result<PeerKey> PeerKey::from_certificate(std::string_view b64) {
   std::string clean;

@@ -10,6 +10,7 @@
 #include "idp/provider.hpp"
 #include "idp/web.hpp"
 #include "tests/support/directory_fixture.hpp"
+#include "tests/support/idp_call.hpp"
 
 namespace congvu::test {
 namespace {
@@ -44,21 +45,8 @@ class ProviderTest : public DirectoryTest {
   }
 
   net::HttpResponse call(std::string method, std::string target, std::string body = {}, bool basic = false) {
-    net::HttpRequest r;
-    r.method = std::move(method);
-    r.target = std::move(target);
-    r.body = std::move(body);
-    r.peer = "127.0.0.1";
-    if (r.method == "POST") r.headers["content-type"] = "application/x-www-form-urlencoded";
-    if (!cookie_.empty()) r.headers["cookie"] = "__Host-congvu=" + cookie_;
-    if (basic) r.headers["authorization"] = "Basic " + crypto::base64_encode("docs:" + secret_);
-    auto res = idp_.handle(r, now_);
-    EXPECT_TRUE(res.has_value()) << r.target;
-    if (auto it = res->headers.find("Set-Cookie"); it != res->headers.end()) {
-      std::smatch m;
-      if (std::regex_search(it->second, m, std::regex("__Host-congvu=([^;]*)"))) cookie_ = m[1];
-    }
-    return *res;
+    return idp_call(idp_, cookie_, std::move(method), std::move(target), std::move(body), now_,
+                    basic ? "Basic " + crypto::base64_encode("docs:" + secret_) : std::string());
   }
   static std::string param(const std::string& url, const std::string& name) {
     auto q = idp::web::decode_form(idp::web::query_of(url));

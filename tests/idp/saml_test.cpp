@@ -14,6 +14,7 @@
 #include "idp/saml/saml.hpp"
 #include "idp/web.hpp"
 #include "tests/support/directory_fixture.hpp"
+#include "tests/support/idp_call.hpp"
 
 namespace congvu::test {
 namespace {
@@ -170,20 +171,7 @@ class SamlSsoTest : public DirectoryTest {
     ASSERT_TRUE(dir_.write(actor_, kNow, [&](directory::Change& c) { return add_sp(c, *sp, false); }));
   }
   net::HttpResponse call(std::string method, std::string target, std::string body = {}) {
-    net::HttpRequest r;
-    r.method = std::move(method);
-    r.target = std::move(target);
-    r.body = std::move(body);
-    r.peer = "127.0.0.1";
-    if (r.method == "POST") r.headers["content-type"] = "application/x-www-form-urlencoded";
-    if (!cookie_.empty()) r.headers["cookie"] = "__Host-congvu=" + cookie_;
-    auto res = oidc_.handle(r, kNow);
-    EXPECT_TRUE(res.has_value()) << r.target;
-    if (auto it = res->headers.find("Set-Cookie"); it != res->headers.end()) {
-      std::smatch m;
-      if (std::regex_search(it->second, m, std::regex("__Host-congvu=([^;]*)"))) cookie_ = m[1];
-    }
-    return *res;
+    return idp_call(oidc_, cookie_, std::move(method), std::move(target), std::move(body), kNow);
   }
   std::size_t rows(directory::schema::Table t) {
     return dir_.read([&](directory::Snapshot& s) {

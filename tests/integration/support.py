@@ -109,6 +109,36 @@ def free_port():
         return s.getsockname()[1]
 
 
+def nss_home(root, cas):
+    """A HOME whose NSS database (what Chromium reads) trusts the CA files `cas`."""
+    home = os.path.join(root, "home")
+    db = os.path.join(home, ".pki", "nssdb")
+    os.makedirs(db)
+    subprocess.run(["certutil", "-N", "-d", "sql:" + db, "--empty-password"], check=True)
+    for i, path in enumerate(cas):
+        subprocess.run(["certutil", "-A", "-d", "sql:" + db, "-n", f"test-ca-{i}", "-t", "C,,", "-i", path], check=True)
+    return home
+
+
+def wait_for_http(url, proc, error_log, context=None, timeout=20):
+    """Waits until `url` answers (any HTTP status); fails with the server's output if `proc`
+    exits or the time runs out."""
+    import urllib.error
+    import urllib.request
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2, context=context)
+            return
+        except urllib.error.HTTPError:
+            return
+        except Exception:
+            if proc.poll() is not None or time.time() > deadline:
+                log = open(error_log).read() if os.path.exists(error_log) else ""
+                raise AssertionError("server did not start: " + (proc.stderr.read().decode() if proc.stderr else "") + log)
+            time.sleep(0.1)
+
+
 class Dovecot:
     """Debian's Dovecot as our own process on a loopback port (never the system service): one
     user with a plaintext password, Maildir under a temporary home. The reference IMAP server

@@ -10,8 +10,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import time
-import urllib.request
 
 import support
 
@@ -102,28 +100,8 @@ OIDCPassClaimsAs environment
         self.apache = subprocess.Popen(["apache2", "-f", self.apache_conf, "-DFOREGROUND"], env=self.apache_env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.apache_root = root
-        deadline = time.time() + 20
-        while True:
-            try:
-                urllib.request.urlopen(base + "/", timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break
-            except Exception:
-                if self.apache.poll() is not None or time.time() > deadline:
-                    log = open(os.path.join(root, "error.log")).read() if os.path.exists(os.path.join(root, "error.log")) else ""
-                    self.fail("apache did not start: " + self.apache.stderr.read().decode() + log)
-                time.sleep(0.1)
+        support.wait_for_http(base + "/", self.apache, os.path.join(root, "error.log"))
         return base
-
-    def nss_home(self):
-        home = os.path.join(self.tmp, "home")
-        db = os.path.join(home, ".pki", "nssdb")
-        os.makedirs(db)
-        subprocess.run(["certutil", "-N", "-d", "sql:" + db, "--empty-password"], check=True)
-        subprocess.run(["certutil", "-A", "-d", "sql:" + db, "-n", "congvu-test-ca", "-t", "C,,", "-i", self.info["ca"]],
-                       check=True)
-        return home
 
     def test_login_totp_claims_and_transfer(self):
         self.aport = support.free_port()
@@ -135,7 +113,7 @@ OIDCPassClaimsAs environment
                                   data=self.data)["client_secret"]
         self.start_apache(secret)
         env = {**os.environ, "BROWSER_TEST": json.dumps({
-            "protected": base + "/protected/", "issuer": self.issuer, "home": self.nss_home(),
+            "protected": base + "/protected/", "issuer": self.issuer, "home": support.nss_home(self.tmp, [self.info["ca"]]),
             "congvu": support.BIN, "data": self.data, "log": self.log, "password": PASSWORD})}
         p = subprocess.run(["node", os.path.join(BROWSER, "oidc_login.mjs")], env=env, capture_output=True, text=True,
                            timeout=300)

@@ -16,7 +16,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import time
 import urllib.request
 import ssl
 
@@ -183,30 +182,8 @@ OIDCPassClaimsAs environment
         self.apache = subprocess.Popen(["apache2", "-f", self.apache_conf, "-DFOREGROUND"], env=self.apache_env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.apache_root = root
-        # Congvu's SOAP logout to Apache must trust the test web CA: the server reads the
-        # system store plus nothing else, so the check below only proves Apache is up.
-        ctx = ssl.create_default_context(cafile=self.web_ca_crt)
-        deadline = time.time() + 20
-        while True:
-            try:
-                urllib.request.urlopen(self.base + "/", timeout=2, context=ctx)
-                break
-            except urllib.error.HTTPError:
-                break
-            except Exception:
-                if self.apache.poll() is not None or time.time() > deadline:
-                    log = open(os.path.join(root, "error.log")).read() if os.path.exists(os.path.join(root, "error.log")) else ""
-                    self.fail("apache did not start: " + self.apache.stderr.read().decode() + log)
-                time.sleep(0.1)
-
-    def nss_home(self):
-        home = os.path.join(self.tmp, "home")
-        db = os.path.join(home, ".pki", "nssdb")
-        os.makedirs(db)
-        subprocess.run(["certutil", "-N", "-d", "sql:" + db, "--empty-password"], check=True)
-        for name, path in (("congvu-test-ca", self.info["ca"]), ("web-test-ca", self.web_ca_crt)):
-            subprocess.run(["certutil", "-A", "-d", "sql:" + db, "-n", name, "-t", "C,,", "-i", path], check=True)
-        return home
+        support.wait_for_http(self.base + "/", self.apache, os.path.join(root, "error.log"),
+                              context=ssl.create_default_context(cafile=self.web_ca_crt))
 
     def test_saml_and_oidc_share_one_login_transfer_and_single_logout(self):
         self.aport = support.free_port()
@@ -223,7 +200,7 @@ OIDCPassClaimsAs environment
                                           env={"SSL_CERT_FILE": self.combined_ca()})
         env = {**os.environ, "BROWSER_TEST": json.dumps({
             "saml": self.base + "/saml-app/", "oidc": self.base + "/oidc-app/", "base": self.base,
-            "issuer": self.issuer, "home": self.nss_home(), "congvu": support.BIN, "data": self.data,
+            "issuer": self.issuer, "home": support.nss_home(self.tmp, [self.info["ca"], self.web_ca_crt]), "congvu": support.BIN, "data": self.data,
             "log": self.log, "password": PASSWORD})}
         p = subprocess.run(["node", os.path.join(BROWSER, "saml_login.mjs")], env=env, capture_output=True, text=True,
                            timeout=300)
