@@ -174,7 +174,6 @@ int cmd_serve(const Argv& argv) {
       if (!saml_key) throw std::runtime_error(saml_key.error().message);
       idp::saml::Config sc;
       sc.base = pc.issuer;
-      sc.session_ttl = pc.session_ttl;
       web_services->saml = std::make_unique<idp::saml::Idp>(dir, std::move(*saml_key), sc, log_line);
       web_services->saml->set_logouts(logouts.get());
       web_services->idp->set_saml(web_services->saml.get());

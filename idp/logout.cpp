@@ -168,9 +168,7 @@ std::size_t Logouts::poll(UnixMs now) {
   if (!done && log_) log_("back-channel logout watcher: " + done.error().message);
   for (const auto& n : notices) send(n.client, n.session, n.event, now);
   for (const auto& [s, event] : saml_notices)
-    saml_->soap_logouts(s, event, now, [&](std::string url, std::string body, std::string who) {
-      post_soap(std::move(url), std::move(body), std::move(who));
-    });
+    for (auto& m : saml_->soap_logouts(s, event, now)) post_soap(std::move(m.url), std::move(m.body), std::move(m.sp));
   return touched;
 }
 

@@ -269,10 +269,11 @@ std::optional<net::HttpResponse> Idp::handle(const net::HttpRequest& req, const 
   return net::HttpResponse{404, "text/plain; charset=utf-8", {}, "not found\n"};
 }
 
-std::variant<Idp::Inbound, net::HttpResponse> Idp::receive(const net::HttpRequest& req, const char* param, UnixMs now) {
+std::variant<Idp::Inbound, net::HttpResponse> Idp::receive(const net::HttpRequest& req, bool response, UnixMs now) {
   const std::string& from = req.peer;
+  const char* param = response ? "SAMLResponse" : "SAMLRequest";
   Inbound in;
-  std::string value, sig, sig_alg;
+  std::string value, sig_alg;
   bool redirect = req.method != "POST";
   std::optional<std::map<std::string, std::string>> params;
   if (redirect) {
@@ -357,7 +358,7 @@ std::variant<Idp::Inbound, net::HttpResponse> Idp::receive(const net::HttpReques
     if (!last) return refuse(last.error().message, from);
     in.is_signed = true;
   }
-  bool is_authn = std::string_view(param) == "SAMLRequest" && is(in.root, kNsSamlp, "AuthnRequest");
+  bool is_authn = !response && is(in.root, kNsSamlp, "AuthnRequest");
   bool required = is_authn ? in.sp.authn_requests_signed : !in.sp.signing_certs.empty();
   if (required && !in.is_signed) return refuse("the SP requires signed messages and this one is not signed", from);
   if (in.is_signed && destination.empty()) return refuse("a signed message must name its Destination", from);
@@ -370,7 +371,7 @@ std::variant<Idp::Inbound, net::HttpResponse> Idp::receive(const net::HttpReques
 }
 
 net::HttpResponse Idp::sso(const net::HttpRequest& req, const std::string& cookie, UnixMs now) {
-  auto got = receive(req, "SAMLRequest", now);
+  auto got = receive(req, false, now);
   if (auto* r = std::get_if<net::HttpResponse>(&got)) return std::move(*r);
   auto& in = std::get<Inbound>(got);
   if (!is(in.root, kNsSamlp, "AuthnRequest")) return refuse("SAMLRequest is not an AuthnRequest", req.peer);
@@ -604,11 +605,7 @@ std::string Idp::status_response(const std::string& acs, const std::string& in_r
                     new_id() + "\" Version=\"2.0\" IssueInstant=\"" + format_instant(now) + "\" Destination=\"" +
                     escape(acs) + "\"" + in_resp + "><saml:Issuer>" + escape(entity_id_) + "</saml:Issuer><samlp:Status>" +
                     code + "</samlp:Status></samlp:Response>";
-  auto doc = parse(xml);
-  if (!doc) return xml;
-  xmlNode* root = xmlDocGetRootElement(doc->get());
-  if (!sign(doc->get(), root, first_child(root, kNsSaml, "Issuer"), key_)) return xml;
-  return serialize(doc->get());
+  return signed_xml(xml);
 }
 
 net::HttpResponse Idp::post_form(const std::string& url, const std::string& field, const std::string& xml,
@@ -645,8 +642,7 @@ net::HttpResponse Idp::redirect_signed(const std::string& url, const std::string
   return r;
 }
 
-std::string Idp::logout_request(const ServiceProvider& sp, const SamlParticipant& p, const std::string& dest,
-                                std::string& id_out, UnixMs now) {
+std::string Idp::logout_request(const SamlParticipant& p, const std::string& dest, std::string& id_out, UnixMs now) {
   id_out = new_id();
   std::string xml = std::string("<samlp:LogoutRequest xmlns:samlp=\"") + kNsSamlp + "\" xmlns:saml=\"" + kNsSaml +
                     "\" ID=\"" + id_out + "\" Version=\"2.0\" IssueInstant=\"" + format_instant(now) +
@@ -654,7 +650,6 @@ std::string Idp::logout_request(const ServiceProvider& sp, const SamlParticipant
                     "\"><saml:Issuer>" + escape(entity_id_) + "</saml:Issuer><saml:NameID Format=\"" + escape(p.format) +
                     "\">" + escape(p.name_id) + "</saml:NameID><samlp:SessionIndex>" + escape(p.session_index) +
                     "</samlp:SessionIndex></samlp:LogoutRequest>";
-  (void)sp;
   return xml;
 }
 
@@ -667,22 +662,18 @@ std::string Idp::logout_response(const std::string& dest, const std::string& in_
   return xml;
 }
 
-// Signs a protocol message for the POST or SOAP binding.
-static std::string signed_xml(const std::string& xml, const SigningKey& key) {
+std::string Idp::signed_xml(const std::string& xml) const {
   auto doc = parse(xml);
   if (!doc) return xml;
   xmlNode* root = xmlDocGetRootElement(doc->get());
-  if (!sign(doc->get(), root, first_child(root, kNsSaml, "Issuer"), key)) return xml;
+  if (!sign(doc->get(), root, first_child(root, kNsSaml, "Issuer"), key_)) return xml;
   return serialize(doc->get());
 }
 
 net::HttpResponse Idp::slo(const net::HttpRequest& req, UnixMs now) {
-  bool is_response = false;
-  {
-    auto q = req.method == "POST" ? web::decode_form(req.body) : web::decode_form(web::query_of(req.target));
-    is_response = q && q->count("SAMLResponse");
-  }
-  auto got = receive(req, is_response ? "SAMLResponse" : "SAMLRequest", now);
+  bool is_response =
+      raw_param(req.method == "POST" ? std::string_view(req.body) : web::query_of(req.target), "SAMLResponse").has_value();
+  auto got = receive(req, is_response, now);
   if (auto* r = std::get_if<net::HttpResponse>(&got)) return std::move(*r);
   auto& in = std::get<Inbound>(got);
   if (is_response) {
@@ -770,17 +761,15 @@ net::HttpResponse Idp::logout_step(const std::string& token, UnixMs now) {
     if (!sp) continue;
     const Endpoint* ep = sp->front_slo();
     if (!ep) {
-      if (const Endpoint* soap = sp->slo_for(kBindingSoap); soap && logouts_) {
+      if (logouts_) {
         SsoSession one;
         one.saml = {part};
-        soap_logouts(one, "logout", now, [&](std::string url, std::string body, std::string who) {
-          logouts_->post_soap(std::move(url), std::move(body), std::move(who));
-        });
+        for (auto& m : soap_logouts(one, "logout", now)) logouts_->post_soap(std::move(m.url), std::move(m.body), std::move(m.sp));
       }
       continue;
     }
     std::string id;
-    std::string xml = logout_request(*sp, part, ep->location, id, now);
+    std::string xml = logout_request(part, ep->location, id, now);
     p->waiting_sp = sp->entity_id;
     p->waiting_for = id;
     auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
@@ -789,7 +778,7 @@ net::HttpResponse Idp::logout_step(const std::string& token, UnixMs now) {
     });
     if (!written) return store_failed(written.error());
     if (ep->binding == kBindingRedirect) return redirect_signed(ep->location, "SAMLRequest", xml, token);
-    return post_form(ep->location, "SAMLRequest", signed_xml(xml, key_), token);
+    return post_form(ep->location, "SAMLRequest", signed_xml(xml), token);
   }
   auto dropped = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
     c.del(directory::schema::saml_pending, secret_key(token));
@@ -805,7 +794,7 @@ net::HttpResponse Idp::logout_step(const std::string& token, UnixMs now) {
       std::string dest = ep->response_location.empty() ? ep->location : ep->response_location;
       std::string xml = logout_response(dest, p->request_id, true, now);
       res = ep->binding == kBindingRedirect ? redirect_signed(dest, "SAMLResponse", xml, p->relay_state)
-                                            : post_form(dest, "SAMLResponse", signed_xml(xml, key_), p->relay_state);
+                                            : post_form(dest, "SAMLResponse", signed_xml(xml), p->relay_state);
       res.headers["Set-Cookie"] = clear_cookie();
       return res;
     }
@@ -818,9 +807,8 @@ net::HttpResponse Idp::logout_step(const std::string& token, UnixMs now) {
   return res;
 }
 
-std::size_t Idp::soap_logouts(const SsoSession& s, const std::string& event, UnixMs now,
-                              const std::function<void(std::string, std::string, std::string)>& post) {
-  std::size_t n = 0;
+std::vector<Idp::SoapMessage> Idp::soap_logouts(const SsoSession& s, const std::string& event, UnixMs now) {
+  std::vector<SoapMessage> out;
   for (const auto& part : s.saml) {
     auto sp = dir_.read([&](Snapshot& snap) { return find_sp(snap, part.sp); });
     if (!sp) continue;
@@ -829,13 +817,13 @@ std::size_t Idp::soap_logouts(const SsoSession& s, const std::string& event, Uni
     bool wanted = event == "logout" || std::find(sp->logout_events.begin(), sp->logout_events.end(), event) != sp->logout_events.end();
     if (!wanted) continue;
     std::string id;
-    std::string xml = signed_xml(logout_request(*sp, part, soap->location, id, now), key_);
-    std::string body = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"") + kNsSoap +
-                       "\"><soap:Body>" + xml + "</soap:Body></soap:Envelope>";
-    post(soap->location, std::move(body), sp->entity_id);
-    ++n;
+    std::string xml = signed_xml(logout_request(part, soap->location, id, now));
+    out.push_back({soap->location,
+                   std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"") + kNsSoap +
+                       "\"><soap:Body>" + xml + "</soap:Body></soap:Envelope>",
+                   sp->entity_id});
   }
-  return n;
+  return out;
 }
 
 }  // namespace congvu::idp::saml

@@ -46,7 +46,6 @@ namespace congvu::idp::saml {
 
 struct Config {
   std::string base;  // the issuer, "https://host[:port]"
-  UnixMs session_ttl = 10LL * 3600 * 1000;
   UnixMs assertion_ttl = 5 * 60 * 1000;
   UnixMs max_age = 5 * 60 * 1000;   // how old an IssueInstant may be
   UnixMs skew = 3 * 60 * 1000;      // how far ahead of our clock
@@ -65,10 +64,12 @@ class Idp {
   // After the OIDC logout ended `s`: the single-logout chain to its SAML SPs, ending at
   // `done` (a URL to redirect to, or "" for the signed-out page); nullopt when nothing to do.
   std::optional<net::HttpResponse> logout_chain(const SsoSession& s, const std::string& done, UnixMs now);
-  // Sends SOAP LogoutRequests for `event` ("logout", "suspend", "retire", "transfer") to the SPs
-  // of `s` registered for it; returns how many were queued. Runs `post` to deliver.
-  std::size_t soap_logouts(const SsoSession& s, const std::string& event, UnixMs now,
-                           const std::function<void(std::string url, std::string body, std::string sp)>& post);
+  // The SOAP LogoutRequests for `event` ("logout", "suspend", "retire", "transfer") to the SPs
+  // of `s` registered for it, signed and enveloped, for Logouts::post_soap to deliver.
+  struct SoapMessage {
+    std::string url, body, sp;
+  };
+  std::vector<SoapMessage> soap_logouts(const SsoSession& s, const std::string& event, UnixMs now);
 
   void set_logouts(Logouts* l) { logouts_ = l; }
   const std::string& entity_id() const { return entity_id_; }
@@ -96,7 +97,8 @@ class Idp {
   net::HttpResponse idp_initiated(const net::HttpRequest& req, const std::string& cookie, UnixMs now);
   net::HttpResponse slo(const net::HttpRequest& req, UnixMs now);
   net::HttpResponse logout_step(const std::string& token, UnixMs now);
-  std::variant<Inbound, net::HttpResponse> receive(const net::HttpRequest& req, const char* param, UnixMs now);
+  // Decodes and checks SAMLRequest (or SAMLResponse when `response`) from either binding.
+  std::variant<Inbound, net::HttpResponse> receive(const net::HttpRequest& req, bool response, UnixMs now);
   net::HttpResponse refuse(const std::string& why, const std::string& from);
   std::string new_id() const;
   std::string endpoint(std::string_view path) const { return cfg_.base + std::string(path); }
@@ -104,8 +106,9 @@ class Idp {
                               const std::string& relay_state);
   net::HttpResponse redirect_signed(const std::string& url, const std::string& field, const std::string& xml,
                                     const std::string& relay_state);
-  std::string logout_request(const ServiceProvider& sp, const SamlParticipant& p, const std::string& dest,
-                             std::string& id_out, UnixMs now);
+  std::string logout_request(const SamlParticipant& p, const std::string& dest, std::string& id_out, UnixMs now);
+  // `xml` with its root signed (POST and SOAP bindings); `xml` itself if it cannot be parsed.
+  std::string signed_xml(const std::string& xml) const;
   std::string logout_response(const std::string& dest, const std::string& in_response_to, bool success, UnixMs now);
 
   directory::Directory& dir_;

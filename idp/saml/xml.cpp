@@ -76,6 +76,23 @@ Result<std::string> register_id(xmlDoc* doc, xmlNode* element) {
 
 std::shared_ptr<EVP_PKEY> own(EVP_PKEY* k) { return std::shared_ptr<EVP_PKEY>(k, EVP_PKEY_free); }
 
+std::string der_b64(X509* x) {
+  unsigned char* der = nullptr;
+  int n = i2d_X509(x, &der);
+  std::string out = crypto::base64_encode(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(n)));
+  OPENSSL_free(der);
+  return out;
+}
+
+// What was written to a memory BIO, which is then freed.
+std::string take(BIO* b) {
+  char* p = nullptr;
+  long n = BIO_get_mem_data(b, &p);
+  std::string out(p, static_cast<std::size_t>(n));
+  BIO_free(b);
+  return out;
+}
+
 std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -219,11 +236,8 @@ Result<SigningKey> SigningKey::load_or_make(const std::string& dir, const std::s
     X509* x = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
     BIO_free(cb);
     if (!x) return make_error(Errc::invalid_argument, crt_path + ": cannot read the SAML certificate");
-    unsigned char* der = nullptr;
-    int n = i2d_X509(x, &der);
+    out.cert_b64_ = der_b64(x);
     X509_free(x);
-    out.cert_b64_ = crypto::base64_encode(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(n)));
-    OPENSSL_free(der);
     return out;
   }
   EVP_PKEY* k = EVP_RSA_gen(2048);
@@ -246,21 +260,13 @@ Result<SigningKey> SigningKey::load_or_make(const std::string& dir, const std::s
   X509_sign(x, k, EVP_sha256());
   BIO* cb = BIO_new(BIO_s_mem());
   PEM_write_bio_X509(cb, x);
-  char* p = nullptr;
-  long n = BIO_get_mem_data(cb, &p);
-  std::string cpem(p, static_cast<std::size_t>(n));
-  BIO_free(cb);
-  unsigned char* der = nullptr;
-  int dn = i2d_X509(x, &der);
+  std::string cpem = take(cb);
+  out.cert_b64_ = der_b64(x);
   X509_free(x);
-  out.cert_b64_ = crypto::base64_encode(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(dn)));
-  OPENSSL_free(der);
   BIO* kb = BIO_new(BIO_s_mem());
   PEM_write_bio_PKCS8PrivateKey(kb, k, EVP_aes_256_cbc(), const_cast<char*>(passphrase.data()),
                                 static_cast<int>(passphrase.size()), nullptr, nullptr);
-  n = BIO_get_mem_data(kb, &p);
-  std::string kpem(p, static_cast<std::size_t>(n));
-  BIO_free(kb);
+  std::string kpem = take(kb);
   try {
     std::filesystem::create_directories(dir);
     write_file_atomic(key_path, kpem, 0600);

@@ -23,14 +23,7 @@ const std::string kVerifier(64, 'v');
 
 class ProviderTest : public DirectoryTest {
  protected:
-  ProviderTest() : keys_("test passphrase 0123456789"), idp_(dir_, keys_, config()) {}
-  static idp::ProviderConfig config() {
-    idp::ProviderConfig c;
-    c.issuer = "https://sso.test";
-    c.csrf_key = "k";
-    c.factor_key = std::string(32, 'f');
-    return c;
-  }
+  ProviderTest() : keys_("test passphrase 0123456789"), idp_(dir_, keys_, idp_test_config()) {}
   void SetUp() override {
     import_province();
     ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) -> Result<bool> { return keys_.ensure(c); }));

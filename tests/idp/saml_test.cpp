@@ -148,15 +148,8 @@ TEST(SamlMetadata, ReadsAnSpAndRefusesWhatIsUnsafe) {
 
 class SamlSsoTest : public DirectoryTest {
  protected:
-  SamlSsoTest() : keys_("test passphrase 0123456789"), oidc_(dir_, keys_, config()), saml_(dir_, key_in("idp"), saml_config()) {
+  SamlSsoTest() : keys_("test passphrase 0123456789"), oidc_(dir_, keys_, idp_test_config()), saml_(dir_, key_in("idp"), saml_config()) {
     oidc_.set_saml(&saml_);
-  }
-  static idp::ProviderConfig config() {
-    idp::ProviderConfig c;
-    c.issuer = "https://sso.test";
-    c.csrf_key = "k";
-    c.factor_key = std::string(32, 'f');
-    return c;
   }
   static Config saml_config() {
     Config c;

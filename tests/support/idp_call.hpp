@@ -1,4 +1,5 @@
-// One browser-like request through idp::Provider::handle(): the SSO cookie the test holds is
+// The IdP unit tests' provider configuration, and one browser-like request through
+// idp::Provider::handle(): the SSO cookie the test holds is
 // sent and replaced by any Set-Cookie of the reply. Shared by the OIDC and SAML tests.
 #pragma once
 
@@ -10,6 +11,15 @@
 #include "idp/provider.hpp"
 
 namespace congvu::test {
+
+// The provider configuration of the IdP unit tests (issuer https://sso.test, fixed keys).
+inline idp::ProviderConfig idp_test_config() {
+  idp::ProviderConfig c;
+  c.issuer = "https://sso.test";
+  c.csrf_key = "k";
+  c.factor_key = std::string(32, 'f');
+  return c;
+}
 
 inline net::HttpResponse idp_call(idp::Provider& idp, std::string& cookie, std::string method, std::string target,
                                   std::string body, UnixMs now, const std::string& authorization = {}) {
