@@ -56,4 +56,18 @@ void Args::max_positionals(std::size_t n) const {
   if (positionals_.size() > n) throw UsageError("unexpected argument '" + positionals_[n] + "'");
 }
 
+std::vector<std::string> split_commas(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const auto& v : values) {
+    std::size_t i = 0;
+    while (i <= v.size()) {
+      auto j = v.find(',', i);
+      if (j == std::string::npos) j = v.size();
+      if (j > i) out.push_back(v.substr(i, j - i));
+      i = j + 1;
+    }
+  }
+  return out;
+}
+
 }  // namespace congvu::app

@@ -38,4 +38,7 @@ class Args {
   std::vector<std::string> positionals_;
 };
 
+// "a,b" "c" -> {"a", "b", "c"}: options that take comma-separated lists and may repeat.
+std::vector<std::string> split_commas(const std::vector<std::string>& values);
+
 }  // namespace congvu::app

@@ -41,13 +41,6 @@ std::string sp_json(const ServiceProvider& sp) {
   return json::serialize(o);
 }
 
-std::vector<std::string> commas(const std::string& v) {
-  std::vector<std::string> out;
-  std::stringstream ss(v);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 // The metadata from a file, or from a URL on this machine (loopback only: an admin command
 // must not become a way to make the server fetch arbitrary hosts).
@@ -90,8 +83,8 @@ int cmd_sp(const Argv& argv) {
       else if (f == "transient") sp->name_id_format = kNameIdTransient;
       else throw UsageError("--name-id-format must be persistent, email, unspecified or transient");
     }
-    if (a.has("--attributes")) sp->attributes = commas(a.get("--attributes"));
-    if (a.has("--logout-events")) sp->logout_events = commas(a.get("--logout-events"));
+    if (a.has("--attributes")) sp->attributes = split_commas({a.get("--attributes")});
+    if (a.has("--logout-events")) sp->logout_events = split_commas({a.get("--logout-events")});
     sp->encrypt_assertions = a.flag("--encrypt");
     sp->idp_initiated = a.flag("--idp-initiated");
     sp->default_relay_state = a.get("--relay-state");

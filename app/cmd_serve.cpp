@@ -21,6 +21,8 @@
 #include "common/net/runtime.hpp"
 #include "common/net/tls.hpp"
 #include "directory/demo.hpp"
+#include "directory/ldap/server.hpp"
+#include "directory/throttle.hpp"
 #include "idp/logout.hpp"
 #include "mailstore/mailstore.hpp"
 #include "imap/server.hpp"
@@ -116,6 +118,10 @@ int cmd_serve(const Argv& argv) {
   }
   // The login page hashes passwords and every IdP write waits for a durable commit.
   Workers web_workers(std::max(4u, 2 * std::thread::hardware_concurrency()));
+  // One lockout policy for every password check: the login page and LDAP binds.
+  auto throttle = std::make_shared<directory::LoginThrottle>();
+  std::unique_ptr<directory::ldap::Dit> dit;
+  std::shared_ptr<directory::ldap::ServerContext> ldap_ctx;
   mail_endpoints->domain = cfg.directory.domain;
   mail_endpoints->hostname = cfg.hostname;
   for (const auto& name : config::Config::listener_names()) {
@@ -147,7 +153,25 @@ int cmd_serve(const Argv& argv) {
       ports.emplace_back(name, lis.port());
       log_line(name + " listening on " + l.host + ":" + std::to_string(lis.port()));
     }
-    // ldap, ldaps: not started until the LDAP service exists.
+    if (name == "ldap" || name == "ldaps") {
+      if (!ldap_ctx) {
+        directory::ldap::DitConfig dc;
+        dc.domain = cfg.directory.domain;
+        dc.size_limit = cfg.ldap.size_limit;
+        dit = std::make_unique<directory::ldap::Dit>(dir, dc);
+        auto ldap_tls = directory::ldap::make_ldap_tls(cert, key, cfg.ldap.client_ca.empty() ? local.ca_cert : cfg.ldap.client_ca);
+        ldap_ctx = std::make_shared<directory::ldap::ServerContext>(
+            directory::ldap::ServerContext{dir, *dit, throttle, ldap_tls, workers, log_line});
+        log_line("LDAP base " + dit->base_dn() + ": " + std::to_string(dit->people()) + " people");
+      }
+      directory::ldap::SessionConfig lc;
+      lc.hostname = cfg.hostname;
+      lc.plaintext_binds = cfg.ldap.plaintext_binds;
+      lc.anonymous = cfg.ldap.anonymous;
+      auto& lis = directory::ldap::listen_ldap(rt, l.host, l.port, lc, name == "ldaps", ldap_ctx);
+      ports.emplace_back(name, lis.port());
+      log_line(name + " listening on " + l.host + ":" + std::to_string(lis.port()));
+    }
   }
 
   for (const auto& [name, port] : ports) {
@@ -167,6 +191,7 @@ int cmd_serve(const Argv& argv) {
       log_line("OpenID Connect issuer " + pc.issuer);
       dir.enable_tokens(&keys, pc.issuer);
       web_services->idp = std::make_unique<idp::Provider>(dir, keys, pc);
+      web_services->idp->set_throttle(throttle);
       logouts = std::make_unique<idp::Logouts>(dir, keys, pc.issuer, log_line);
       web_services->idp->set_logouts(logouts.get());
       // SAML: its own RSA key and certificate (data_dir/saml), the same login and session.

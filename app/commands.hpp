@@ -49,6 +49,7 @@ int cmd_dkim(const Argv& argv);
 int cmd_queue(const Argv& argv);
 int cmd_client(const Argv& argv);
 int cmd_sp(const Argv& argv);
+int cmd_ldap(const Argv& argv);
 int cmd_keys(const Argv& argv);
 int cmd_app_password(const Argv& argv);
 int cmd_reset_code(const Argv& argv);

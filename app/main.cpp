@@ -60,6 +60,11 @@ Single sign-on
   sp list | sp show ENTITY_ID | sp remove ENTITY_ID
   app-password add WHO --name NAME | app-password list WHO | app-password remove WHO ID
 
+LDAP
+  ldap service add NAME [--description D] [--attributes employeeNumber,congvuBirthDate,congvuGender]
+                   [--retired] [--replace]
+  ldap service list | ldap service remove NAME
+
 WHO is an id, a staff number, a login or an address. Dates are YYYY-MM-DD (Asia/Ho_Chi_Minh).
 See README.md for details.
 )";
@@ -97,6 +102,7 @@ int main(int argc, char** argv) {
     if (cmd == "queue") return cmd_queue(rest);
     if (cmd == "client") return cmd_client(rest);
     if (cmd == "sp") return cmd_sp(rest);
+    if (cmd == "ldap") return cmd_ldap(rest);
     if (cmd == "keys") return cmd_keys(rest);
     if (cmd == "app-password") return cmd_app_password(rest);
     throw UsageError("unknown command '" + cmd + "'");

@@ -140,7 +140,7 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
                                                   std::string(e.description()) + " (see `congvu config example`)");
   }
   Ctx ctx{file, std::nullopt};
-  check_keys(ctx, root, "the top level", {"server", "tls", "listen", "directory", "mail", "idp"});
+  check_keys(ctx, root, "the top level", {"server", "tls", "listen", "directory", "mail", "idp", "ldap"});
   if (auto* s = section(ctx, root, "server")) {
     check_keys(ctx, *s, "[server]", {"data_dir", "threads", "hostname", "demo"});
     get_str(ctx, *s, "data_dir", "[server]", cfg.data_dir, "e.g. \"/var/lib/congvu\"");
@@ -253,6 +253,14 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     get_int(ctx, *s, "refresh_token_days", "[idp]", i.refresh_token_days, 1, 365, "lifetime of a refresh token family");
     get_int(ctx, *s, "session_hours", "[idp]", i.session_hours, 1, 720, "lifetime of a single sign-on session");
   }
+  if (auto* s = section(ctx, root, "ldap")) {
+    check_keys(ctx, *s, "[ldap]", {"plaintext_binds", "anonymous", "size_limit", "client_ca"});
+    auto& l = cfg.ldap;
+    get_bool(ctx, *s, "plaintext_binds", "[ldap]", l.plaintext_binds);
+    get_bool(ctx, *s, "anonymous", "[ldap]", l.anonymous);
+    get_int(ctx, *s, "size_limit", "[ldap]", l.size_limit, 1, 1000000, "entries a search returns without paging (1000)");
+    get_str(ctx, *s, "client_ca", "[ldap]", l.client_ca, "a PEM file, e.g. \"/etc/congvu/client-ca.pem\"");
+  }
   if (ctx.error) return *ctx.error;
   return cfg;
 }
@@ -364,6 +372,18 @@ access_token_minutes = 10
 refresh_token_days = 30
 # How long a single sign-on session lasts (hours): a working day.
 session_hours = 10
+
+[ldap]
+# Simple binds over plain LDAP (no StartTLS) send the password in the clear: off. SASL PLAIN
+# always needs TLS.
+plaintext_binds = false
+# Anonymous binds reading the address book: off (the root DSE and the schema stay readable).
+anonymous = false
+# The most entries one search returns without the paged results control.
+size_limit = 1000
+# Client certificates for SASL EXTERNAL are verified against these CAs (PEM). Empty: the
+# local CA in data_dir/tls.
+client_ca = ""
 )";
 }
 

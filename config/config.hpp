@@ -68,6 +68,14 @@ struct IdpConfig {
   std::uint64_t session_hours = 10;
 };
 
+// [ldap]: the LDAP front end (directory/ldap).
+struct LdapConfig {
+  bool plaintext_binds = false;  // simple binds without TLS (never for SASL PLAIN)
+  bool anonymous = false;        // anonymous binds read the address book
+  std::uint64_t size_limit = 1000;  // entries per search without the paged results control
+  std::string client_ca;  // PEM of the CAs whose client certificates SASL EXTERNAL accepts; empty: the local CA
+};
+
 struct Config {
   std::string source = "(built-in defaults)";
   // [server]
@@ -82,6 +90,7 @@ struct Config {
   DirectoryConfig directory;
   MailConfig mail;
   IdpConfig idp;
+  LdapConfig ldap;
 
   Config();
   // The listener names, in the order they are documented.

@@ -1,5 +1,7 @@
 #include "directory/model.hpp"
 
+#include <algorithm>
+
 #include "common/codec.hpp"
 
 namespace congvu::directory {
@@ -239,6 +241,14 @@ AuditRecord decode_audit(std::string_view v) {
   a.hash = r.str();
   r.expect_done();
   return a;
+}
+
+bool in_derived_group(const Group& g, const Person& p, const std::vector<std::string>& ancestors) {
+  if (g.kind != GroupKind::unit_derived || p.status != PersonStatus::active || p.unit.empty()) return false;
+  bool unit_ok = g.unit.empty() || (g.subtree ? std::find(ancestors.begin(), ancestors.end(), g.unit) != ancestors.end()
+                                              : p.unit == g.unit);
+  bool position_ok = g.positions.empty() || std::find(g.positions.begin(), g.positions.end(), p.position) != g.positions.end();
+  return unit_ok && position_ok;
 }
 
 }  // namespace congvu::directory

@@ -90,6 +90,10 @@ struct Group {
   std::vector<std::string> senders;  // person ids allowed to post besides the members
 };
 
+// Whether `p` belongs to the unit-derived group `g` now; `ancestors` is p's unit and every unit
+// above it.
+bool in_derived_group(const Group& g, const Person& p, const std::vector<std::string>& ancestors);
+
 struct Credential {
   std::string password_hash;  // "{ARGON2}$argon2id$...", or an imported {SSHA}/{SSHA512}/{CRYPT}
   std::string scram_sha256;   // "SCRAM-SHA-256$iter:salt$StoredKey:ServerKey", empty until known

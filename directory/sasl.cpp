@@ -67,7 +67,7 @@ int auxprop_init(const sasl_utils_t*, int max_version, int* out_version, sasl_au
 
 int getopt_cb(void*, const char*, const char* option, const char** result, unsigned* len) {
   static const std::map<std::string, std::string> kOptions = {
-      {"mech_list", "PLAIN LOGIN SCRAM-SHA-256"},
+      {"mech_list", "PLAIN LOGIN SCRAM-SHA-256 EXTERNAL"},
       {"auxprop_plugin", "congvu"},
       {"pwcheck_method", "auxprop"},
       {"scram_iteration_counter", "4096"},
@@ -298,6 +298,12 @@ SaslResult SaslConn::step(const std::string& response, UnixMs now) {
   unsigned outlen = 0;
   int rc = sasl_server_step(impl_->conn, response.data(), static_cast<unsigned>(response.size()), &out, &outlen);
   return finish(rc, out, outlen);
+}
+
+void SaslConn::set_external(const std::string& authid, unsigned ssf) {
+  sasl_ssf_t s = ssf;
+  sasl_setprop(impl_->conn, SASL_SSF_EXTERNAL, &s);
+  sasl_setprop(impl_->conn, SASL_AUTH_EXTERNAL, authid.c_str());
 }
 
 SaslEngine::SaslEngine() {

@@ -47,6 +47,10 @@ class SaslConn {
   SaslConn(const SaslConn&) = delete;
   SaslConn& operator=(const SaslConn&) = delete;
 
+  // EXTERNAL (RFC 4422 appendix A): the identity the transport established (a verified TLS
+  // client certificate, mapped to a login by the caller) and its strength; makes EXTERNAL
+  // available on this connection.
+  void set_external(const std::string& authid, unsigned ssf);
   SaslResult start(const std::string& mechanism, const std::optional<std::string>& initial, UnixMs now);
   SaslResult step(const std::string& response, UnixMs now);
 

@@ -32,6 +32,7 @@
 //   sp           SAML entity ID                        ServiceProvider (idp/saml/sp.hpp)
 //   saml_seen    SP entity ID + '\0' + request ID       be64 expiry (ms): a replay is refused until then
 //   saml_pending SHA-256 of the continuation token     a checked AuthnRequest or logout in progress
+//   ldap_service service account name                  ServiceAccount (directory/ldap/accounts.hpp)
 #pragma once
 
 #include <string>
@@ -47,7 +48,7 @@ enum Table : kv::TableId {
   meta, person, login, addr, addr_base, staffno, unit, unit_child, member, assignment, name,
   cred, group, group_member, audit, event, token_count,
   signing_key, client, revoked, sso, code, refresh, consent, factor, app_password, reset,
-  sp, saml_seen, saml_pending, kTableCount
+  sp, saml_seen, saml_pending, ldap_service, kTableCount
 };
 
 std::vector<std::string> table_names();

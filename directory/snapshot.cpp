@@ -166,11 +166,8 @@ std::vector<std::string> Snapshot::groups_of(const Person& p) {
     bool in = false;
     if (g.kind == GroupKind::static_members) {
       in = t_.get(schema::group_member, schema::join0(g.name, p.id.bytes())).has_value();
-    } else if (p.status == PersonStatus::active && !p.unit.empty()) {
-      bool unit_ok = g.unit.empty() || (g.subtree ? std::find(ancestors.begin(), ancestors.end(), g.unit) != ancestors.end()
-                                                  : p.unit == g.unit);
-      bool position_ok = g.positions.empty() || std::find(g.positions.begin(), g.positions.end(), p.position) != g.positions.end();
-      in = unit_ok && position_ok;
+    } else {
+      in = in_derived_group(g, p, ancestors);
     }
     if (in) out.push_back(g.name);
   }

@@ -45,12 +45,12 @@ net::HttpResponse Provider::account(const Request& r, UnixMs now) {
   if (post && r.path == "/account/password") {
     auto [vi, en] = weak(r.get("new"), r.get("confirm"), *person);
     std::string who = "account:" + person->id.str();
-    if (UnixMs wait = throttle_.wait_ms(who, r.http.peer, now); wait > 0) {
+    if (UnixMs wait = throttle_->wait_ms(who, r.http.peer, now); wait > 0) {
       vi = "Sai mật khẩu quá nhiều lần. Hãy thử lại sau.";
       en = "Too many wrong passwords. Try again later.";
       status = 429;
     } else if (vi.empty() && !dir_.authenticate(person->login, r.get("current"), now, directory::Directory::Purpose::web)) {
-      throttle_.failure(who, r.http.peer, now);
+      throttle_->failure(who, r.http.peer, now);
       vi = "Mật khẩu hiện tại không đúng.";
       en = "The current password is not correct.";
       status = 401;
@@ -124,7 +124,7 @@ net::HttpResponse Provider::reset(const Request& r, UnixMs now) {
   if (!r.params_ok || !csrf_ok(r)) return form_expired();
   const std::string& from = r.http.peer;
   std::string who = "reset:" + text::ascii_lower(v.login);
-  if (UnixMs wait = throttle_.wait_ms(who, from, now); wait > 0) {
+  if (UnixMs wait = throttle_->wait_ms(who, from, now); wait > 0) {
     v.error_vi = "Thử quá nhiều lần. Hãy thử lại sau " + wait_seconds(wait) + " giây.";
     v.error_en = "Too many attempts. Try again in " + wait_seconds(wait) + " seconds.";
     return page(429);
@@ -151,12 +151,12 @@ net::HttpResponse Provider::reset(const Request& r, UnixMs now) {
     if (!done) return store_failed(done.error());
   }
   if (!ok) {
-    throttle_.failure(who, from, now);
+    throttle_->failure(who, from, now);
     v.error_vi = "Tên đăng nhập hoặc mã không đúng, hoặc mã đã hết hạn.";
     v.error_en = "The login or the code is wrong, or the code has expired.";
     return page(401);
   }
-  throttle_.success(who, from);
+  throttle_->success(who, from);
   return html_page(200, message_html("Đã đặt mật khẩu mới", "Password set",
                                      "Hãy đăng nhập bằng mật khẩu mới.", "Sign in with the new password."));
 }

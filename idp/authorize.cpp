@@ -192,7 +192,13 @@ net::HttpResponse Provider::login_submit(const Request& r, UnixMs now) {
     v.error_en = "Enter your login and password.";
     return html_page(400, login_html(v));
   }
-  if (UnixMs wait = throttle_.wait_ms(v.login, from, now); wait > 0) {
+  // Failures count against the person's login however it was typed (address, alias, any case),
+  // the same key LDAP binds use: one lockout for every password check.
+  const std::string who = dir_.read([&](directory::Snapshot& s) {
+    auto p = s.resolve(v.login);
+    return p ? p->login : text::ascii_lower(v.login);
+  });
+  if (UnixMs wait = throttle_->wait_ms(who, from, now); wait > 0) {
     std::string secs = wait_seconds(wait);
     v.error_vi = "Đăng nhập sai quá nhiều lần. Hãy thử lại sau " + secs + " giây.";
     v.error_en = "Too many failed attempts. Try again in " + secs + " seconds.";
@@ -202,12 +208,12 @@ net::HttpResponse Provider::login_submit(const Request& r, UnixMs now) {
   }
   auto person = dir_.authenticate(v.login, password, now, directory::Directory::Purpose::web);
   if (!person) {
-    throttle_.failure(v.login, from, now);
+    throttle_->failure(who, from, now);
     v.error_vi = "Tên đăng nhập hoặc mật khẩu không đúng.";
     v.error_en = "The login or password is not correct.";
     return html_page(401, login_html(v));
   }
-  throttle_.success(v.login, from);
+  throttle_->success(who, from);
   // A new cookie at every login (no session fixation); the old one's session ends.
   std::string cookie = new_secret();
   SsoSession s;

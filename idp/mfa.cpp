@@ -42,7 +42,7 @@ net::HttpResponse Provider::otp(const Request& r, UnixMs now) {
   if (!csrf_ok(r)) return form_expired();
   std::string who = "otp:" + session->person.str();
   const std::string& from = r.http.peer;
-  if (UnixMs wait = throttle_.wait_ms(who, from, now); wait > 0) {
+  if (UnixMs wait = throttle_->wait_ms(who, from, now); wait > 0) {
     std::string secs = wait_seconds(wait);
     v.error_vi = "Sai mã quá nhiều lần. Hãy thử lại sau " + secs + " giây.";
     v.error_en = "Too many wrong codes. Try again in " + secs + " seconds.";
@@ -77,12 +77,12 @@ net::HttpResponse Provider::otp(const Request& r, UnixMs now) {
   });
   if (!written) return store_failed(written.error());
   if (!accepted) {
-    throttle_.failure(who, from, now);
+    throttle_->failure(who, from, now);
     v.error_vi = "Mã không đúng hoặc đã dùng.";
     v.error_en = "The code is wrong or was used already.";
     return html_page(401, otp_html(v));
   }
-  throttle_.success(who, from);
+  throttle_->success(who, from);
   return web::redirect(return_to);
 }
 

@@ -24,6 +24,7 @@
 // runs handle() on a worker pool, not on the event loop. Thread-safe.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -65,6 +66,7 @@ class Provider {
   void set_logouts(class Logouts* l) { logouts_ = l; }
   // The SAML IdP sharing this login and session (/saml/...); may stay unset.
   void set_saml(saml::Idp* s) { saml_ = s; }
+  void set_throttle(std::shared_ptr<directory::LoginThrottle> t) { throttle_ = std::move(t); }
 
  private:
   struct Request;  // one request's decoded parameters and cookie (provider_impl.hpp)
@@ -97,7 +99,8 @@ class Provider {
   directory::Directory& dir_;
   directory::KeyRing& keys_;
   ProviderConfig cfg_;
-  directory::LoginThrottle throttle_;
+  // Shared with the LDAP server's binds (one lockout policy for every password check).
+  std::shared_ptr<directory::LoginThrottle> throttle_ = std::make_shared<directory::LoginThrottle>();
   class Logouts* logouts_ = nullptr;
   saml::Idp* saml_ = nullptr;
 };

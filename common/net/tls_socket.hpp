@@ -30,6 +30,8 @@ class TlsSocket {
   TlsSocket& operator=(const TlsSocket&) = delete;
 
   bool tls() const { return ssl_ != nullptr && handshaken_; }
+  // The OpenSSL connection once TLS started (peer certificate, verify result); null before.
+  SSL* native() const { return ssl_; }
   tcp::socket& socket() { return sock_; }
   // The socket is closed when this much time passes before the next call (or cancel).
   void expires_after(std::chrono::steady_clock::duration d);

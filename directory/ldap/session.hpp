@@ -1,0 +1,96 @@
+// One LDAP connection's state machine, sans I/O: bytes in (feed), bytes and an action out
+// (next). The Asio server (server.hpp) moves the bytes, does the TLS handshake when asked and
+// runs next() on a worker pool (a bind costs an Argon2id check).
+//
+// Operations: Bind (simple; SASL PLAIN and EXTERNAL through Cyrus SASL), Search, Compare,
+// Abandon, Unbind, and the StartTLS and WhoAmI extended operations. Writes (Modify, Add, Delete,
+// ModifyDN) get unwillingToPerform: the directory changes through SCIM and the CLI.
+// Security:
+//  - binds that carry a password (simple, SASL PLAIN) need TLS (confidentialityRequired)
+//    unless SessionConfig::plaintext_binds;
+//  - anonymous binds are refused (inappropriateAuthentication) unless SessionConfig::anonymous;
+//    before a successful bind only the root DSE and the schema can be read;
+//  - password failures count in the LoginThrottle shared with the IdP's login page, per
+//    (login, client address); a throttled bind gets invalidCredentials without a hash check;
+//  - PDUs are limited to 64 KiB before a bind and 1 MiB after; a bigger one, or one that is
+//    not valid BER, ends the connection with a Notice of Disconnection (RFC 4511 4.4.1).
+// Thread-safety: one thread at a time per session.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/time.hpp"
+#include "directory/ldap/dit.hpp"
+
+namespace congvu::directory {
+class Directory;
+class LoginThrottle;
+class SaslConn;
+}  // namespace congvu::directory
+
+namespace congvu::directory::ldap {
+
+struct SessionConfig {
+  std::string hostname;
+  bool implicit_tls = false;
+  bool plaintext_binds = false;
+  bool anonymous = false;
+  std::size_t max_pdu_anonymous = 64 * 1024;
+  std::size_t max_pdu = 1024 * 1024;
+};
+
+struct Context {
+  Directory& dir;
+  Dit& dit;
+  LoginThrottle& throttle;
+  std::function<void(const std::string&)> log;
+};
+
+struct Step {
+  std::string out;
+  enum Action { need_input, start_tls, close } action = need_input;
+};
+
+class Session {
+ public:
+  Session(SessionConfig cfg, Context ctx, std::string peer);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void feed(std::string_view bytes);
+  // Whether a whole request is buffered that may block (a bind: Argon2id), so that next() must
+  // run on the worker pool; searches and the rest may run on the event loop.
+  bool blocking_request_buffered() const;
+  // Answers every whole request buffered, stopping after one that needs an action.
+  Step next(UnixMs now);
+  // The TLS handshake finished; `client_login` is the login a verified client certificate
+  // maps to (for SASL EXTERNAL), empty when none.
+  void tls_started(std::string client_login);
+  bool tls() const { return tls_; }
+  const Identity& identity() const { return who_; }
+
+ private:
+  void handle(const Message& m, Step& st, UnixMs now);
+  void bind(const Message& m, const BindRequest& b, Step& st, UnixMs now);
+  void search(const Message& m, const SearchRequest& s, Step& st);
+  void extended(const Message& m, const ExtendedRequest& e, Step& st);
+  bool person_identity(const std::string& login);
+
+  SessionConfig cfg_;
+  Context ctx_;
+  std::string peer_;
+  std::string in_;
+  bool tls_;
+  bool closed_ = false;
+  std::string client_login_;
+  Identity who_;
+  PagedSearches paging_;
+  std::unique_ptr<SaslConn> sasl_;
+  std::string sasl_mech_;
+};
+
+}  // namespace congvu::directory::ldap
