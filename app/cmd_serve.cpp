@@ -5,6 +5,7 @@
 // SECURITY: listeners default to loopback; TLS 1.2+ only; the local CA key stays in
 // data_dir/tls with mode 0600.
 #include <sys/resource.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <filesystem>
@@ -39,6 +40,9 @@ void log_line(const std::string& msg) { std::cerr << rfc3339(system_now_ms()) <<
 }  // namespace
 
 int cmd_serve(const Argv& argv) {
+  // OpenSSL writes to sockets with write(2): a peer that went away must give EPIPE, not kill
+  // the server.
+  std::signal(SIGPIPE, SIG_IGN);
   Args a(argv, {"--config", "--data", "--ready-file"}, {"--no-demo"});
   a.max_positionals(0);
   config::Config cfg = load_env_config(a);
