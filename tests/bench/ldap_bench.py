@@ -162,7 +162,7 @@ def main():
         with open(creds, "w") as f:
             f.write("staff_no,password_hash\n")
             for p in csv.DictReader(open(os.path.join(prov, "staff.csv"), encoding="utf-8")):
-                f.write(f"{p['staff_no']},{pw_hash}\n")
+                f.write(f'{p["staff_no"]},"{pw_hash}"\n')
         data = os.path.join(tmp, "congvu")
         subprocess.run([congvu, "import", "--units", f"{prov}/units.csv", "--staff", f"{prov}/staff.csv",
                         "--credentials", creds, "--data", data], check=True, stdout=subprocess.DEVNULL)

@@ -91,6 +91,22 @@ TEST(Passwords, Argon2idRoundTripAndRehash) {
   EXPECT_FALSE(check_password_hash("{ARGON2}$argon2id$v=19$m=64,t=1$c2FsdA$aGFzaA"));
 }
 
+TEST(Passwords, ImportedArgon2FromOtherSystems) {
+  // Made by libargon2's argon2id_hash_encoded (as slapd's argon2 module stores them), and an
+  // argon2i one: verified with Congvu's own parsing and pooled memory.
+  const std::string id = "{ARGON2}$argon2id$v=19$m=19456,t=2,p=1$Y29uZ3Z1LWJlbmNoLXNhbHQ$6LHclNLs14JfT22CTbtqezuQGEWgpWiummjb26qHtdI";
+  EXPECT_TRUE(verify_password(id, "x"));
+  EXPECT_FALSE(verify_password(id, "y"));
+  std::string tampered = id;
+  tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'd' ? 'e' : 'd';
+  EXPECT_FALSE(verify_password(tampered, "x"));
+  EXPECT_FALSE(verify_password("{ARGON2}$argon2id$v=19$m=19456,t=2,p=1$Y29uZ3Z1$", "x"));
+  EXPECT_FALSE(verify_password("{ARGON2}$argon2id$v=19$m=19456,t=2,p=1$!!!$6LHclNLs14JfT22CTbtqezuQGEWgpWiummjb26qHtdI", "x"));
+  const std::string i = "{ARGON2}$argon2i$v=19$m=64,t=1,p=1$c29tZXNhbHQ$m+x4L7hN2ZRjBBfcMx29Bo5JdJxIE52dqtM6I/wGjDY";
+  EXPECT_TRUE(verify_password(i, "password"));
+  EXPECT_FALSE(verify_password(i, "Password"));
+}
+
 TEST(Passwords, ImportedSshaAndSsha512) {
   // As slappasswd writes them: base64(digest(password + salt) + salt).
   std::string salt = "s4lt";
