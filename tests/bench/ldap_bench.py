@@ -45,6 +45,7 @@ moduleload argon2
 pidfile {tmp}/slapd.pid
 argsfile {tmp}/slapd.args
 sizelimit 1000
+loglevel 0
 threads {threads}
 database mdb
 suffix "{base}"
@@ -232,8 +233,8 @@ def main():
                             # Fresh people in every round and for each server.
                             part = os.path.join(tmp, f"bind-{name}-{r}.txt")
                             with open(part, "w") as f:
-                                f.write("\n".join(others[1000 + offset:1000 + offset + 20000]) + "\n")
-                            offset += 20000
+                                f.write("\n".join(others[1000 + offset:1000 + offset + 5000]) + "\n")
+                            offset += 5000
                             lf = part
                         res = load(tool, srv.port, mode, args.connections, args.seconds, lf, filt or "(objectClass=*)")
                         results[name][key].append(res["ops_per_s"])
