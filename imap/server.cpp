@@ -18,7 +18,6 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::use_awaitable;
-using net::Completion;
 using net::tcp;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
@@ -114,36 +113,22 @@ class Connection {
     return true;
   }
 
-  // Runs Session::next() on the worker pool; the result lands in step_.
+  // Runs Session::next() (or idle_poll()) on the worker pool; the result lands in step_.
   asio::awaitable<void> next() {
-    auto done = std::make_shared<Completion<bool>>(sock_.socket().get_executor());
-    post_next(done);
-    while (!done->value) co_await done->timer.async_wait(kTuple);
-  }
-  void post_next(std::shared_ptr<Completion<bool>> done) {
-    ctx_->workers.post([this, done] {
-      try {
-        step_ = session_.next(system_now_ms());
-      } catch (const std::exception& e) {
-        step_ = Step{"* BYE internal error\r\n", Close{}};
-      }
-      Completion<bool>::set(done, true);
-    });
+    std::function<void()> work = [this] { step_ = guarded([this] { return session_.next(system_now_ms()); }); };
+    co_await net::run_on(ctx_->workers, sock_.socket().get_executor(), work);
   }
   asio::awaitable<void> poll() {
-    auto done = std::make_shared<Completion<bool>>(sock_.socket().get_executor());
-    post_poll(done);
-    while (!done->value) co_await done->timer.async_wait(kTuple);
+    std::function<void()> work = [this] { step_ = guarded([this] { return session_.idle_poll(system_now_ms()); }); };
+    co_await net::run_on(ctx_->workers, sock_.socket().get_executor(), work);
   }
-  void post_poll(std::shared_ptr<Completion<bool>> done) {
-    ctx_->workers.post([this, done] {
-      try {
-        step_ = session_.idle_poll(system_now_ms());
-      } catch (const std::exception& e) {
-        step_ = Step{"* BYE internal error\r\n", Close{}};
-      }
-      Completion<bool>::set(done, true);
-    });
+  template <class F>
+  static Step guarded(F&& f) {
+    try {
+      return f();
+    } catch (const std::exception&) {
+      return Step{"* BYE internal error\r\n", Close{}};
+    }
   }
 
   // Runs the session until it needs input; false when the connection must end.

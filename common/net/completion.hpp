@@ -8,10 +8,16 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
+
+#include "common/workers.hpp"
 
 namespace congvu::net {
 
@@ -31,5 +37,22 @@ struct Completion {
     });
   }
 };
+
+namespace detail {
+inline void post_work(Workers& workers, std::shared_ptr<Completion<bool>> done, std::function<void()> work) {
+  workers.post([done = std::move(done), work = std::move(work)] {
+    work();
+    Completion<bool>::set(done, true);
+  });
+}
+}  // namespace detail
+
+// Runs `work` on the pool and resumes on `ex` once it returned. What `work` touches must outlive
+// the wait (the calling coroutine's frame does). Pass a named std::function (GCC 12).
+inline boost::asio::awaitable<void> run_on(Workers& workers, boost::asio::any_io_executor ex, std::function<void()> work) {
+  auto done = std::make_shared<Completion<bool>>(ex);
+  detail::post_work(workers, done, std::move(work));
+  while (!done->value) co_await done->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+}
 
 }  // namespace congvu::net

@@ -18,9 +18,7 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::use_awaitable;
-using net::Completion;
 using net::tcp;
-constexpr auto kTuple = asio::as_tuple(use_awaitable);
 constexpr std::size_t kBuffer = 16384;
 
 int accept_any(int, X509_STORE_CTX*) { return 1; }  // checked after the handshake, for EXTERNAL only
@@ -102,15 +100,8 @@ class Connection {
   }
 
   asio::awaitable<void> next_on_workers() {
-    auto done = std::make_shared<Completion<bool>>(sock_.socket().get_executor());
-    post_next(done);
-    while (!done->value) co_await done->timer.async_wait(kTuple);
-  }
-  void post_next(std::shared_ptr<Completion<bool>> done) {
-    ctx_->workers.post([this, done] {
-      step_ = run_next();
-      Completion<bool>::set(done, true);
-    });
+    std::function<void()> work = [this] { step_ = run_next(); };
+    co_await net::run_on(ctx_->workers, sock_.socket().get_executor(), work);
   }
 
   // The person a verified client certificate names, for SASL EXTERNAL.

@@ -198,7 +198,12 @@ void Session::bind(const Message& m, const BindRequest& b, Step& st, UnixMs now)
     ok = p.ok() && p->status == PersonStatus::active;
     if (ok) person_identity(p->login);
   } else if (target.kind == Dit::BindName::service) {
-    auto svc = ctx_.dir.read([&](Snapshot& s) { return find_service(s, target.name); });
+    // The RDN value arrives normalised (folded, like every cn); service names are few.
+    auto svc = ctx_.dir.read([&](Snapshot& s) -> std::optional<ServiceAccount> {
+      for (auto& a : list_services(s))
+        if (normalize(Syntax::name, a.name) == target.name) return a;
+      return std::nullopt;
+    });
     ok = svc && verify_password(svc->password_hash, b.password);
     if (ok) {
       who_ = Identity{};

@@ -234,10 +234,10 @@ class LdapTest(LdapCase):
         self.assertEqual(self.dns(self.search("-b", BASE, "(uid=hanhtt)", "1.1")), [])
 
     def test_service_account_reads_personal_data(self):
-        out = support.run_json("ldap", "service", "add", "hrm", "--attributes", "employeeNumber,congvuBirthDate",
+        out = support.run_json("ldap", "service", "add", "hr-sync", "--attributes", "employeeNumber,congvuBirthDate",
                                "--retired", data=self.data)
         svc = (out["dn"], out["password"])
-        self.assertEqual(out["dn"], f"cn=hrm,ou=services,{BASE}")
+        self.assertEqual(out["dn"], f"cn=hr-sync,ou=services,{BASE}")
         code, who, err = self.tool("ldapwhoami", bind=svc)
         self.assertEqual((code, who.strip()), (0, "dn:" + out["dn"]), err)
         res = self.search("-b", BASE, "(uid=annv)", "employeeNumber", "congvuGender", bind=svc)
@@ -250,8 +250,8 @@ class LdapTest(LdapCase):
         code, _, _ = self.tool("ldapwhoami", bind=(svc[0], "x" * 20))
         self.assertEqual(code, 49)
         listed = support.run_json("ldap", "service", "list", data=self.data)
-        self.assertEqual([s["name"] for s in listed], ["hrm"])
-        support.run("ldap", "service", "remove", "hrm", data=self.data)
+        self.assertEqual([s["name"] for s in listed], ["hr-sync"])
+        support.run("ldap", "service", "remove", "hr-sync", data=self.data)
         code, _, _ = self.tool("ldapwhoami", bind=svc)
         self.assertEqual(code, 49)
         _, log, _ = support.run("audit", "log", "--limit", "5", data=self.data)
