@@ -83,16 +83,22 @@ class Argon2Memory {
     *out = static_cast<std::uint8_t*>(p);
     return ARGON2_OK;
   }
+  // Keeps the buffer; past one per core, the oldest kept one goes (so the sizes in use stay).
   static void release(std::uint8_t* p, std::size_t n) {
     auto& pool = get();
+    std::uint8_t* evicted = nullptr;
     {
       std::lock_guard lk(pool.mu_);
-      if (pool.free_.size() < std::max(1u, std::thread::hardware_concurrency())) {
-        pool.free_.emplace_back(p, n);
-        return;
+      if (pool.free_.size() >= std::max(1u, std::thread::hardware_concurrency())) {
+        evicted = pool.free_.front().first;
+        pool.free_.erase(pool.free_.begin());
       }
+      pool.free_.emplace_back(p, n);
     }
-    std::free(p);
+    std::free(evicted);
+  }
+  ~Argon2Memory() {
+    for (auto& b : free_) std::free(b.first);
   }
 
  private:
