@@ -734,10 +734,7 @@ struct Dit::Impl {
       for (const auto& v : s.values) {
         std::string n = text::ascii_lower(v);
         if (f.kind == Filter::equality && n == text::ascii_lower(f.raw_value)) return T;
-        if (f.kind == Filter::substrings) {
-          Compiled lower = f;
-          if (substring_match(lower, n)) return T;
-        }
+        if (f.kind == Filter::substrings && substring_match(f, n)) return T;
       }
       return F;
     }
@@ -922,10 +919,8 @@ struct Dit::Impl {
   template <class F>
   bool walk(Ref base_ref, int scope, bool with_people, F&& fn) const {
     if (scope == LDAP_SCOPE_BASE) return fn(base_ref);
-    bool self = scope == LDAP_SCOPE_SUBTREE || scope == LDAP_SCOPE_SUBORDINATE;
-    bool deep = scope != LDAP_SCOPE_ONELEVEL;
+    bool deep = scope != LDAP_SCOPE_ONELEVEL;  // subtree, or subordinates (the base excluded)
     if (scope == LDAP_SCOPE_SUBTREE && !fn(base_ref)) return false;
-    (void)self;
     auto unit_walk = [&](auto&& me, std::uint32_t u) -> bool {
       if (!fn(Ref{k_unit, u})) return false;
       if (!deep) return true;

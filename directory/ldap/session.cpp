@@ -163,7 +163,7 @@ void Session::bind(const Message& m, const BindRequest& b, Step& st, UnixMs now)
         return reply(Code::invalid_credentials, "too many failed attempts; try again in " + std::to_string(wait / 1000 + 1) + " s");
       }
     }
-    SaslResult r = b.credentials ? (sasl_->start(b.mechanism, b.credentials, now)) : sasl_->start(b.mechanism, std::nullopt, now);
+    SaslResult r = sasl_->start(b.mechanism, b.credentials, now);
     if (r.kind == SaslResult::challenge) return reply(Code::sasl_bind_in_progress, "", r.data);
     sasl_.reset();
     if (r.kind == SaslResult::failure) {
