@@ -14,6 +14,14 @@
 
 namespace congvu::codec {
 
+// The value of a hexadecimal digit (either case), or -1.
+inline int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 struct DecodeError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };

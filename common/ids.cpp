@@ -1,5 +1,6 @@
 #include "common/ids.hpp"
 
+#include "common/codec.hpp"
 #include "common/crypto.hpp"
 
 #include <mutex>
@@ -48,19 +49,13 @@ std::optional<PersonId> PersonId::parse(std::string_view t) {
   if (t.size() != 36) return std::nullopt;
   PersonId id;
   std::size_t k = 0;
-  auto nib = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   for (std::size_t i = 0; i < t.size();) {
     if (i == 8 || i == 13 || i == 18 || i == 23) {
       if (t[i] != '-') return std::nullopt;
       ++i;
       continue;
     }
-    int hi = nib(t[i]), lo = nib(t[i + 1]);
+    int hi = codec::hex_digit(t[i]), lo = codec::hex_digit(t[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     id.b_[k++] = static_cast<unsigned char>(hi << 4 | lo);
     i += 2;

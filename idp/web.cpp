@@ -1,17 +1,12 @@
 #include "idp/web.hpp"
 
+#include "common/codec.hpp"
 #include "common/crypto.hpp"
 #include "common/json.hpp"
 
 namespace congvu::idp::web {
 
 namespace {
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
@@ -22,7 +17,7 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
       out += ' ';
     } else if (c == '%') {
       if (i + 2 >= s.size()) return std::nullopt;
-      int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+      int h = codec::hex_digit(s[i + 1]), l = codec::hex_digit(s[i + 2]);
       if (h < 0 || l < 0) return std::nullopt;
       out += static_cast<char>(h * 16 + l);
       i += 2;

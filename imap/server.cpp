@@ -78,6 +78,7 @@ struct IdleSignal {
 };
 
 constexpr std::size_t kBuffer = 8192, kIdleBuffer = 256;
+constexpr std::chrono::seconds kIoLimit{60};  // for a handshake or a write
 
 class Connection {
  public:
@@ -86,7 +87,7 @@ class Connection {
         session_(std::move(cfg), Context{ctx_->dir, ctx_->store}, peer), buf_(kBuffer) {}
 
   asio::awaitable<void> run(bool implicit_tls) {
-    if (implicit_tls && !co_await handshake()) co_return;
+    if (implicit_tls && !co_await sock_.handshake_within(kIoLimit)) co_return;
     const std::string greeting = session_.greeting();
     if (!co_await send(greeting)) co_return;
     for (;;) {
@@ -143,7 +144,7 @@ class Connection {
       }
       if (std::holds_alternative<Close>(st.action)) co_return false;
       if (std::holds_alternative<StartTls>(st.action)) {
-        if (!co_await handshake()) co_return false;
+        if (!co_await sock_.handshake_within(kIoLimit)) co_return false;
         session_.tls_started();
       } else if (std::holds_alternative<Compress>(st.action)) {
         deflate_ = std::make_unique<Deflate>();
@@ -220,14 +221,7 @@ class Connection {
   asio::awaitable<bool> send(const std::string& plain) {
     const std::string packed = deflate_ ? deflate_->compress(plain) : std::string();
     const std::string& bytes = deflate_ ? packed : plain;
-    sock_.expires_after(std::chrono::seconds(60));
-    auto ec = co_await sock_.write_all(bytes);
-    co_return !ec;
-  }
-
-  asio::awaitable<bool> handshake() {
-    sock_.expires_after(std::chrono::seconds(60));
-    bool ok = co_await sock_.handshake();
+    bool ok = co_await sock_.send_within(bytes, kIoLimit);
     co_return ok;
   }
 

@@ -684,13 +684,6 @@ std::string to_utf8(std::string_view bytes, std::string_view charset) {
 
 namespace {
 
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 std::string b64_lenient(std::string_view s) {
   static const std::string_view abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -719,8 +712,8 @@ std::string qp_decode(std::string_view s, bool header_q) {
     if (header_q && c == '_') {
       out.push_back(' ');
     } else if (c == '=') {
-      if (i + 2 < s.size() && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-        out.push_back(static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
+      if (i + 2 < s.size() && codec::hex_digit(s[i + 1]) >= 0 && codec::hex_digit(s[i + 2]) >= 0) {
+        out.push_back(static_cast<char>(codec::hex_digit(s[i + 1]) * 16 + codec::hex_digit(s[i + 2])));
         i += 2;
       } else {
         // A soft line break "=\r\n" (or "=" + spaces + line end) disappears.

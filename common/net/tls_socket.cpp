@@ -86,6 +86,18 @@ asio::awaitable<std::pair<TlsSocket::error_code, std::size_t>> TlsSocket::read_s
   }
 }
 
+asio::awaitable<bool> TlsSocket::handshake_within(std::chrono::steady_clock::duration limit) {
+  expires_after(limit);
+  bool ok = co_await handshake();
+  co_return ok;
+}
+
+asio::awaitable<bool> TlsSocket::send_within(std::string_view data, std::chrono::steady_clock::duration limit) {
+  expires_after(limit);
+  auto ec = co_await write_all(data);
+  co_return !ec;
+}
+
 asio::awaitable<TlsSocket::error_code> TlsSocket::write_all(std::string_view data) {
   if (!tls()) {
     auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(data.data(), data.size()), kTuple);

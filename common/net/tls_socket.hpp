@@ -39,6 +39,10 @@ class TlsSocket {
   boost::asio::awaitable<bool> handshake();
   boost::asio::awaitable<std::pair<error_code, std::size_t>> read_some(char* data, std::size_t size);
   boost::asio::awaitable<error_code> write_all(std::string_view data);
+  // handshake() and write_all() with the socket closed when they take longer than `limit`;
+  // true when done.
+  boost::asio::awaitable<bool> handshake_within(std::chrono::steady_clock::duration limit);
+  boost::asio::awaitable<bool> send_within(std::string_view data, std::chrono::steady_clock::duration limit);
   // Decrypted bytes that a read would return at once.
   bool pending() const;
   // Calls `fn` when the socket becomes readable (or fails); does not consume anything.

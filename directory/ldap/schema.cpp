@@ -4,6 +4,7 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "common/codec.hpp"
 #include "common/text.hpp"
 
 namespace congvu::directory::ldap {
@@ -123,13 +124,6 @@ std::string normalize(Syntax syntax, std::string_view v) {
 
 namespace {
 
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool trim_space(std::string_view& s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ' && !(s.size() >= 2 && s[s.size() - 2] == '\\')) s.remove_suffix(1);
@@ -163,7 +157,7 @@ std::optional<std::vector<Rdn>> parse_dn(std::string_view dn) {
       if (c == '+') return std::nullopt;  // multi-valued RDNs: nothing here has them
       if (c == '\\') {
         if (j + 1 >= dn.size()) return std::nullopt;
-        int h = hexval(dn[j + 1]), l = j + 2 < dn.size() ? hexval(dn[j + 2]) : -1;
+        int h = codec::hex_digit(dn[j + 1]), l = j + 2 < dn.size() ? codec::hex_digit(dn[j + 2]) : -1;
         if (h >= 0 && l >= 0) {
           value += static_cast<char>(h * 16 + l);
           j += 2;

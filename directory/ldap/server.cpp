@@ -20,6 +20,7 @@ namespace asio = boost::asio;
 using asio::use_awaitable;
 using net::tcp;
 constexpr std::size_t kBuffer = 16384;
+constexpr std::chrono::seconds kIoLimit{60};  // for a handshake or a write
 
 int accept_any(int, X509_STORE_CTX*) { return 1; }  // checked after the handshake, for EXTERNAL only
 
@@ -59,7 +60,7 @@ class Connection {
 
   asio::awaitable<void> run(bool implicit_tls) {
     if (implicit_tls) {
-      if (!co_await handshake()) co_return;
+      if (!co_await sock_.handshake_within(kIoLimit)) co_return;
       session_.tls_started(client_login());
     }
     for (;;) {
@@ -81,11 +82,11 @@ class Connection {
         step_ = run_next();
       }
       Step st = std::move(step_);
-      if (!st.out.empty() && !co_await send(st.out)) co_return false;
+      if (!st.out.empty() && !co_await sock_.send_within(st.out, kIoLimit)) co_return false;
       if (st.action == Step::close) co_return false;
       if (st.action == Step::need_input) co_return true;
       // StartTLS: the response went out in the clear; the handshake follows.
-      if (!co_await handshake()) co_return false;
+      if (!co_await sock_.handshake_within(kIoLimit)) co_return false;
       session_.tls_started(client_login());
     }
   }
@@ -111,18 +112,6 @@ class Connection {
       if (p && p->status == PersonStatus::active) return p->login;
     }
     return "";
-  }
-
-  asio::awaitable<bool> send(const std::string& bytes) {
-    sock_.expires_after(std::chrono::seconds(60));
-    auto ec = co_await sock_.write_all(bytes);
-    co_return !ec;
-  }
-
-  asio::awaitable<bool> handshake() {
-    sock_.expires_after(std::chrono::seconds(60));
-    bool ok = co_await sock_.handshake();
-    co_return ok;
   }
 
   net::TlsSocket sock_;
