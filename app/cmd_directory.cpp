@@ -8,6 +8,7 @@
 #include "app/commands.hpp"
 #include "app/output.hpp"
 #include "common/text.hpp"
+#include "directory/hr.hpp"
 #include "directory/import.hpp"
 
 namespace congvu::app {
@@ -115,20 +116,53 @@ int cmd_import(const Argv& argv) {
 
 int cmd_events(const Argv& argv) {
   Args a(argv, with(kCommonValued, {"--as-of"}), with(kCommonFlags, {"--stop-on-error"}));
-  std::string sub = a.positional(0, "a subcommand: apply FILE | pending");
+  std::string sub = a.positional(0, "a subcommand: apply FILE | pending | cancel NUMBER | run-due");
   Env env = open_env(a);
   if (sub == "pending") {
     a.max_positionals(1);
-    auto pending = env.dir->read([](Snapshot& s) { return pending_events(s); });
+    auto [pending, scheduled] = env.dir->read([](Snapshot& s) { return std::make_pair(pending_events(s), scheduled_changes(s)); });
+    auto names = env.dir->read([&](Snapshot& s) {
+      std::vector<std::string> out;
+      for (const auto& sc : scheduled) {
+        auto p = s.person(sc.change.person);
+        out.push_back(p ? p->staff_no + "  " + p->full_name : sc.change.person.str());
+      }
+      return out;
+    });
     if (env.json) {
-      std::cout << pending_json(pending) << "\n";
+      std::cout << "{\"events\":" << pending_json(pending) << ",\"scheduled\":" << scheduled_json(scheduled, names) << "}\n";
       return 0;
     }
+    for (std::size_t i = 0; i < scheduled.size(); ++i) {
+      const auto& c = scheduled[i].change;
+      std::cout << "change " << scheduled[i].number << "  " << c.date << "  " << names[i] << "  " << life_kind_name(c.kind)
+                << "  " << c.to_unit << "  " << c.position << "  " << c.decision << "  (by " << scheduled[i].actor << ")\n";
+    }
     for (const auto& e : pending)
-      std::cout << e.seq << "  " << e.date << "  " << e.staff_no << "  " << e.kind << "  " << e.to_unit << "  "
+      std::cout << "event " << e.seq << "  " << e.date << "  " << e.staff_no << "  " << e.kind << "  " << e.to_unit << "  "
                 << e.position << "  " << e.decision << "\n";
-    std::cerr << pending.size() << " pending\n";
+    std::cerr << scheduled.size() << " scheduled changes, " << pending.size() << " pending events\n";
     return 0;
+  }
+  if (sub == "cancel") {
+    a.max_positionals(2);
+    std::string n = a.positional(1, "the scheduled change's NUMBER");
+    if (n.empty() || n.size() > 18 || n.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("NUMBER must be the number `events pending` shows");
+    auto who = Authority::root(env.actor.name);
+    auto r = env.dir->write(env.actor, env.now, [&](Change& c) { return cancel_scheduled(c, who, std::stoull(n)); });
+    if (!r) return fail(env, r.error());
+    std::cout << (env.json ? "{\"ok\":true}" : "cancelled") << "\n";
+    return 0;
+  }
+  if (sub == "run-due") {
+    // What the server does every minute: apply what has come due (today or earlier).
+    a.max_positionals(1);
+    auto rep = run_due(*env.dir, today(env), env.now);
+    for (const auto& [n, why] : rep.failed) std::cerr << "congvu: " << n << ": " << why << "\n";
+    if (env.json) std::cout << "{\"applied\":" << rep.applied << ",\"failed\":" << rep.failed.size() << "}\n";
+    else std::cout << "applied " << rep.applied << ", failed " << rep.failed.size() << "\n";
+    return rep.failed.empty() ? 0 : 1;
   }
   if (sub != "apply") throw UsageError("unknown events subcommand '" + sub + "'");
   a.max_positionals(2);
@@ -151,7 +185,7 @@ int cmd_events(const Argv& argv) {
 int cmd_person(const Argv& argv) {
   Args a(argv,
          with(kCommonValued, {"--unit", "--status", "--limit", "--name", "--staff-no", "--position", "--decision",
-                              "--date", "--to", "--reason", "--gender", "--birth-date"}),
+                              "--date", "--to", "--reason", "--gender", "--birth-date", "--successor"}),
          with(kCommonFlags, {"--no-subtree", "--rotation", "--password-stdin"}));
   std::string sub = a.positional(0, "a subcommand: show, find, hire, transfer, appoint, suspend, resume, retire, passwd");
   Env env = open_env(a);
@@ -204,37 +238,41 @@ int cmd_person(const Argv& argv) {
     if (!text::valid_utf8(h.full_name)) throw UsageError("--name is not valid UTF-8");
     return report<Person>(env, env.dir->write(env.actor, env.now, [&](Change& c) { return c.hire(h); }), print);
   }
-  if (sub == "transfer" || sub == "appoint") {
+  if (sub == "transfer" || sub == "appoint" || sub == "suspend" || sub == "resume" || sub == "retire") {
+    // Through directory/hr.hpp, as the admin page and SCIM do: a later --date schedules it.
     a.max_positionals(2);
-    MoveSpec m;
-    m.person = must_resolve(env, a.positional(1, "WHO")).id;
-    m.date = date;
-    m.decision = a.require("--decision");
+    LifeChange lc;
+    lc.person = must_resolve(env, a.positional(1, "WHO")).id;
+    lc.date = date;
+    lc.reason = a.get("--reason");
     if (sub == "transfer") {
-      m.to_unit = a.require("--to");
-      m.position = a.get("--position");
-      m.kind = a.flag("--rotation") ? AssignmentKind::rotation : AssignmentKind::transfer;
+      lc.kind = a.flag("--rotation") ? LifeKind::rotation : LifeKind::transfer;
+      lc.to_unit = a.require("--to");
+      lc.position = a.get("--position");
+      lc.decision = a.require("--decision");
+    } else if (sub == "appoint") {
+      lc.kind = LifeKind::appointment;
+      lc.to_unit = a.get("--unit");
+      lc.position = a.require("--position");
+      lc.decision = a.require("--decision");
+    } else if (sub == "retire") {
+      lc.kind = LifeKind::retire;
+      lc.decision = a.require("--decision");
+      lc.successor = a.get("--successor");
     } else {
-      m.to_unit = a.get("--unit");
-      m.position = a.require("--position");
-      m.kind = AssignmentKind::appointment;
+      lc.kind = sub == "suspend" ? LifeKind::suspend : LifeKind::resume;
+      lc.decision = a.get("--decision");
     }
-    return report<Person>(env, env.dir->write(env.actor, env.now, [&](Change& c) { return c.move(m); }), print);
-  }
-  if (sub == "suspend" || sub == "resume") {
-    a.max_positionals(2);
-    auto id = must_resolve(env, a.positional(1, "WHO")).id;
-    auto st = sub == "suspend" ? PersonStatus::suspended : PersonStatus::active;
-    return report<Person>(env, env.dir->write(env.actor, env.now, [&](Change& c) {
-      return c.set_status(id, st, a.get("--reason"));
-    }), print);
-  }
-  if (sub == "retire") {
-    a.max_positionals(2);
-    auto id = must_resolve(env, a.positional(1, "WHO")).id;
-    std::string decision = a.require("--decision");
-    return report<Person>(env, env.dir->write(env.actor, env.now, [&](Change& c) { return c.retire(id, date, decision); }),
-                          print);
+    auto who = Authority::root(env.actor.name);
+    auto r = env.dir->write(env.actor, env.now, [&](Change& c) { return apply_change(c, who, lc, today(env)); });
+    if (!r) return fail(env, r.error());
+    if (r->scheduled) {
+      if (env.json) std::cout << "{\"scheduled\":" << r->number << ",\"date\":\"" << lc.date << "\"}\n";
+      else std::cout << "scheduled as change " << r->number << " for " << lc.date << " (congvu events pending)\n";
+      return 0;
+    }
+    print(*r->person);
+    return 0;
   }
   if (sub == "passwd") {
     a.max_positionals(2);

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <fstream>
 #include <iostream>
@@ -22,6 +24,7 @@
 #include "common/net/runtime.hpp"
 #include "common/net/tls.hpp"
 #include "directory/demo.hpp"
+#include "directory/hr.hpp"
 #include "directory/ldap/server.hpp"
 #include "directory/throttle.hpp"
 #include "idp/logout.hpp"
@@ -208,6 +211,8 @@ int cmd_serve(const Argv& argv) {
       web_services->idp->set_saml(web_services->saml.get());
       logouts->set_saml(web_services->saml.get());
       log_line("SAML 2.0 IdP " + web_services->saml->entity_id());
+      web_services->scim = std::make_unique<directory::scim::Service>(dir, pc.issuer);
+      log_line("SCIM 2.0 at " + pc.issuer + "/scim/v2");
       logouts->start();
     }
   }
@@ -219,8 +224,38 @@ int cmd_serve(const Argv& argv) {
             ",\"data_dir\":" + json_quote(std::filesystem::absolute(cfg.data_dir).string()) + "}\n";
     write_file_atomic(a.get("--ready-file"), json);
   }
+  // Scheduled changes and pending events: what is due now, then every minute (and whenever the
+  // calendar day changes in Asia/Ho_Chi_Minh, within a minute).
+  std::mutex due_mu;
+  std::condition_variable due_cv;
+  bool stopping = false;
+  auto run_due_now = [&] {
+    UnixMs t = system_now_ms();
+    auto rep = directory::run_due(dir, vn_date(t), t);
+    if (rep.applied) log_line("applied " + std::to_string(rep.applied) + " scheduled changes due by " + vn_date(t));
+    for (const auto& [n, why] : rep.failed) log_line("scheduled change " + std::to_string(n) + " dropped: " + why);
+  };
+  run_due_now();
+  std::thread scheduler([&] {
+    std::unique_lock lock(due_mu);
+    while (!due_cv.wait_for(lock, std::chrono::seconds(60), [&] { return stopping; })) {
+      lock.unlock();
+      try {
+        run_due_now();
+      } catch (const std::exception& e) {
+        log_line(std::string("scheduler: ") + e.what());
+      }
+      lock.lock();
+    }
+  });
   log_line("ready (data in " + cfg.data_dir + ")");
   rt.run(true);
+  {
+    std::lock_guard lock(due_mu);
+    stopping = true;
+  }
+  due_cv.notify_all();
+  scheduler.join();
   log_line("mail store: " + std::to_string(mail.store->committer().jobs()) + " writes in " +
            std::to_string(mail.store->committer().commits()) + " commits, " + std::to_string(mail.blobs->syncs()) +
            " blob syncs");

@@ -53,5 +53,6 @@ int cmd_ldap(const Argv& argv);
 int cmd_keys(const Argv& argv);
 int cmd_app_password(const Argv& argv);
 int cmd_reset_code(const Argv& argv);
+int cmd_admin(const Argv& argv);
 
 }  // namespace congvu::app

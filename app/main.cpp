@@ -25,13 +25,14 @@ Server
 Directory (all take --data DIR or --config FILE, and --json)
   import --units units.csv --staff staff.csv [--credentials FILE] [--since DATE]
   events apply events.csv [--as-of YYYY-MM-DD] [--stop-on-error]
-  events pending
+  events pending | events cancel NUMBER | events run-due
   person show WHO | person find QUERY [--unit CODE] [--no-subtree] [--status S|any] [--limit N]
   person hire --name "Full Name" --staff-no N --unit CODE --position P [--decision D] [--date D]
   person transfer WHO --to CODE [--position P] --decision D [--date D] [--rotation]
   person appoint WHO --position P [--unit CODE] --decision D [--date D]
-  person suspend WHO [--reason R] | person resume WHO [--reason R]
-  person retire WHO --decision D [--date D]
+  person suspend WHO [--reason R] [--date D] | person resume WHO [--reason R] [--date D]
+  person retire WHO --decision D [--date D] [--successor WHO]
+    (a --date after today schedules the change; the server applies it on that date)
   person passwd WHO --password-stdin | person reset-code WHO [--hours 24]
   unit show CODE | unit tree [CODE] [--depth N]
   unit add --code C --parent P --kind K --name N --slug S
@@ -51,7 +52,7 @@ Single sign-on
              [--jwk FILE] --redirect-uri URI... [--post-logout-uri URI] [--backchannel-logout-uri URI]
              [--logout-events logout,suspend,retire,transfer]
              [--grant G,...] [--scope S,...] [--claim C,...] [--first-party] [--require-mfa]
-             [--id-token-alg RS256|ES256|EdDSA] [--name NAME]
+             [--id-token-alg RS256|ES256|EdDSA] [--name NAME] [--role ROLE --unit CODE]
   client list | client show ID | client remove ID
   keys list | keys rotate
   sp add --metadata FILE|URL [--name NAME] [--name-id-format persistent|email|unspecified|transient]
@@ -59,6 +60,11 @@ Single sign-on
          [--logout-events suspend,retire,transfer] [--require-signed] [--replace] [--ca FILE]
   sp list | sp show ENTITY_ID | sp remove ENTITY_ID
   app-password add WHO --name NAME | app-password list WHO | app-password remove WHO ID
+
+ADMINISTRATION
+  admin init WHO                    the first province administrator (needs a second factor)
+  admin grant WHO ROLE [--unit CODE] [--decision D]   ROLE: province-admin, hr-admin, auditor
+  admin revoke WHO ROLE [--unit CODE] | admin list
 
 LDAP
   ldap service add NAME [--description D] [--attributes employeeNumber,congvuBirthDate,congvuGender]
@@ -85,6 +91,15 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   Argv rest(argv + 2, argv + argc);
+  // Drills and tests of scheduled changes: the clock starts at CONGVU_CLOCK.
+  if (const char* clock = std::getenv("CONGVU_CLOCK"); clock && *clock) {
+    auto start = congvu::parse_clock(clock);
+    if (!start) {
+      std::cerr << "congvu: CONGVU_CLOCK='" << clock << "' must be a date YYYY-MM-DD or milliseconds since 1970\n";
+      return 2;
+    }
+    congvu::set_clock_start(*start);
+  }
   try {
     if (cmd == "serve") return cmd_serve(rest);
     if (cmd == "import") return cmd_import(rest);
@@ -105,6 +120,7 @@ int main(int argc, char** argv) {
     if (cmd == "ldap") return cmd_ldap(rest);
     if (cmd == "keys") return cmd_keys(rest);
     if (cmd == "app-password") return cmd_app_password(rest);
+    if (cmd == "admin") return cmd_admin(rest);
     throw UsageError("unknown command '" + cmd + "'");
   } catch (const UsageError& e) {
     std::cerr << "congvu: " << e.what() << "\n(run `congvu --help` for usage)\n";

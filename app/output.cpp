@@ -125,6 +125,18 @@ std::string pending_json(const std::vector<PendingEvent>& events) {
   return json::serialize(a);
 }
 
+std::string scheduled_json(const std::vector<ScheduledChange>& changes, const std::vector<std::string>& who) {
+  json::array a;
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    const auto& c = changes[i].change;
+    a.emplace_back(json::object{{"number", changes[i].number}, {"effective_date", c.date}, {"person", c.person.str()},
+                                {"who", i < who.size() ? who[i] : ""}, {"kind", life_kind_name(c.kind)},
+                                {"to_unit", c.to_unit}, {"position", c.position}, {"decision_no", c.decision},
+                                {"reason", c.reason}, {"by", changes[i].actor}, {"created", rfc3339(changes[i].created)}});
+  }
+  return json::serialize(a);
+}
+
 std::string groups_json(const std::vector<Group>& groups) {
   json::array a;
   for (const auto& g : groups) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "directory/directory.hpp"
+#include "directory/hr.hpp"
 #include "directory/import.hpp"
 
 namespace congvu::app {
@@ -21,6 +22,7 @@ std::string audit_json(const std::vector<directory::AuditRecord>& records);
 std::string import_json(const directory::ImportReport& r);
 std::string events_json(const directory::EventsReport& r);
 std::string pending_json(const std::vector<directory::PendingEvent>& events);
+std::string scheduled_json(const std::vector<directory::ScheduledChange>& changes, const std::vector<std::string>& who);
 std::string groups_json(const std::vector<directory::Group>& groups);
 std::string error_json(const Error& e);
 

@@ -7,6 +7,8 @@ namespace congvu::app {
 net::HttpHandler make_router(directory::Directory& dir, std::shared_ptr<const MailEndpoints> mail,
                              std::shared_ptr<const WebServices> services) {
   return [&dir, mail, services](const net::HttpRequest& req) {
+    if (services->scim)
+      if (auto r = services->scim->handle(req, system_now_ms())) return std::move(*r);
     if (services->idp)
       if (auto r = services->idp->handle(req, system_now_ms())) return std::move(*r);
     std::string path = req.target.substr(0, req.target.find('?'));

@@ -1,11 +1,12 @@
 // The one HTTPS router of the server (port 8443): the OpenID Connect provider (idp/), the
 // landing page, the health check and mail client autoconfiguration (Thunderbird autoconfig,
-// Outlook Autodiscover). directory/ will mount SCIM and the admin page here.
+// Outlook Autodiscover), SCIM (/scim/v2). directory/ will mount the admin page here.
 #pragma once
 
 #include "app/autoconfig.hpp"
 #include "common/net/http.hpp"
 #include "directory/directory.hpp"
+#include "directory/scim/scim.hpp"
 #include "idp/provider.hpp"
 #include "idp/saml/saml.hpp"
 
@@ -18,6 +19,7 @@ namespace congvu::app {
 struct WebServices {
   std::unique_ptr<idp::Provider> idp;
   std::unique_ptr<idp::saml::Idp> saml;  // the SAML IdP on the same session (its paths go through idp)
+  std::unique_ptr<directory::scim::Service> scim;  // /scim/v2
 };
 net::HttpHandler make_router(directory::Directory& dir, std::shared_ptr<const MailEndpoints> mail,
                              std::shared_ptr<const WebServices> services);

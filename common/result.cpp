@@ -8,6 +8,7 @@ const char* errc_name(Errc e) {
     case Errc::not_found: return "not_found";
     case Errc::conflict: return "conflict";
     case Errc::unauthorized: return "unauthorized";
+    case Errc::forbidden: return "forbidden";
     case Errc::corrupt: return "corrupt";
     case Errc::io: return "io";
   }

@@ -15,7 +15,8 @@ enum class Errc {
   invalid_argument,  // malformed input: bad CSV row, bad date, bad name
   not_found,         // the person, unit, group ... does not exist
   conflict,          // exists already, or the state forbids the change (retired person)
-  unauthorized,      // bad credentials, or the actor's scope does not cover the target
+  unauthorized,      // bad or missing credentials
+  forbidden,         // authenticated, but the actor's role or unit scope does not cover the target
   corrupt,           // stored data fails a consistency check
   io,                // the storage layer failed
 };

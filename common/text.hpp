@@ -22,5 +22,6 @@ std::vector<std::string> fold_tokens(std::string_view s);
 // Trims ASCII whitespace and collapses inner runs of whitespace to one space.
 std::string squeeze(std::string_view s);
 std::string ascii_lower(std::string_view s);
+std::string ascii_upper(std::string_view s);
 
 }  // namespace congvu::text

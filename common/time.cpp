@@ -6,9 +6,30 @@
 
 namespace congvu {
 
-UnixMs system_now_ms() {
+namespace {
+UnixMs g_clock_offset = 0;
+
+UnixMs wall_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+UnixMs system_now_ms() { return wall_ms() + g_clock_offset; }
+
+void set_clock_start(UnixMs start) { g_clock_offset = start - wall_ms(); }
+
+std::optional<UnixMs> parse_clock(std::string_view s) {
+  if (valid_date(s)) {
+    using namespace std::chrono;
+    year_month_day ymd{year{std::stoi(std::string(s.substr(0, 4)))},
+                       month{static_cast<unsigned>(std::stoi(std::string(s.substr(5, 2))))},
+                       day{static_cast<unsigned>(std::stoi(std::string(s.substr(8, 2))))}};
+    // 09:00 in Asia/Ho_Chi_Minh (UTC+7) is 02:00 UTC.
+    return duration_cast<milliseconds>(sys_days{ymd}.time_since_epoch()).count() + 2 * 3600 * 1000;
+  }
+  if (s.empty() || s.size() > 15 || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  return std::stoll(std::string(s));
 }
 
 bool valid_date(std::string_view s) {

@@ -14,7 +14,13 @@ namespace congvu {
 // Milliseconds since the Unix epoch.
 using UnixMs = std::int64_t;
 
+// The wall clock, plus the offset set by set_clock_start() (zero unless set).
 UnixMs system_now_ms();
+// Makes the clock read `start` now and advance from there (drills and tests of scheduled
+// changes: CONGVU_CLOCK). Call once at startup, before other threads read the clock.
+void set_clock_start(UnixMs start);
+// "YYYY-MM-DD" (09:00 of that day in Asia/Ho_Chi_Minh) or milliseconds since the epoch.
+std::optional<UnixMs> parse_clock(std::string_view s);
 
 // True if `s` is a real calendar date written YYYY-MM-DD (1900..2999).
 bool valid_date(std::string_view s);

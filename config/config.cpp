@@ -172,7 +172,7 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     }
   }
   if (auto* s = section(ctx, root, "directory")) {
-    check_keys(ctx, *s, "[directory]", {"domain", "map_size_mb", "second_factor_groups", "argon2", "role_mailbox"});
+    check_keys(ctx, *s, "[directory]", {"domain", "map_size_mb", "second_factor_groups", "retention_years", "argon2", "role_mailbox"});
     if (const auto* n = s->get("second_factor_groups")) {
       const auto* arr = n->as_array();
       bool ok = arr != nullptr;
@@ -189,6 +189,8 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     if (const auto* n = s->get("domain"); n && !valid_domain(cfg.directory.domain))
       ctx.fail(*n, "[directory] domain '" + cfg.directory.domain + "' must be a lowercase DNS name such as \"tinhmau.gov.vn\"");
     get_int(ctx, *s, "map_size_mb", "[directory]", cfg.directory.map_size_mb, 16, 1 << 24, "the most the LMDB file may grow to");
+    get_int(ctx, *s, "retention_years", "[directory]", cfg.directory.retention_years, 1, 100,
+            "years a retired person's mailbox is kept");
     if (auto* a = section(ctx, *s, "argon2")) {
       check_keys(ctx, *a, "[directory.argon2]", {"iterations", "memory_kib", "parallelism"});
       auto& d = cfg.directory;
@@ -314,6 +316,9 @@ map_size_mb = 65536
 # app passwords or OAUTHBEARER, never the account password. Anyone who enrolled TOTP is treated
 # the same way.
 second_factor_groups = []
+# A retired person's mailbox is kept this many years after the retirement date; mail to their
+# address goes to the successor named at retirement, or is answered with a notice.
+retention_years = 5
 
 [directory.argon2]
 # Argon2id cost for new passwords. The defaults are OWASP's minimum (19 MiB, 2 passes), about

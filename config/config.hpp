@@ -31,6 +31,7 @@ struct DirectoryConfig {
   // Members of these groups must sign in with a second factor (TOTP), and their mail clients
   // use app passwords or tokens instead of the account password.
   std::vector<std::string> second_factor_groups;
+  std::uint32_t retention_years = 5;  // a retired person's mailbox is kept this long
   // Which positions hold a unit's role mailbox, per unit kind (province, department, ...).
   std::map<std::string, std::vector<std::string>> role_holders = {
       {"province", {"Văn thư", "Chủ tịch", "Giám đốc"}},

@@ -252,13 +252,15 @@ Result<Person> Change::move(const MoveSpec& m) {
   p->assignments += 1;
   p->updated = now_;
   put_person(&before, *p);
-  audit(std::string("person.") + assignment_kind_name(m.kind), p->id.str(), m.decision,
-        json_object({{"from_unit", before.unit}, {"to_unit", to}, {"from_position", before.position},
-                     {"position", position}, {"date", m.date}}));
+  std::vector<std::pair<std::string, std::string>> detail = {
+      {"from_unit", before.unit}, {"to_unit", to}, {"from_position", before.position}, {"position", position}, {"date", m.date}};
+  if (!m.note.empty()) detail.emplace_back("note", m.note);
+  audit(std::string("person.") + assignment_kind_name(m.kind), p->id.str(), m.decision, json_object(detail));
   return *p;
 }
 
-Result<Person> Change::retire(const PersonId& id, const std::string& date, const std::string& decision) {
+Result<Person> Change::retire(const PersonId& id, const std::string& date, const std::string& decision,
+                              const std::string& note) {
   auto p = person(id);
   if (!p) return not_found("no such person");
   if (p->status == PersonStatus::retired) return conflict(p->staff_no + " is already retired");
@@ -278,8 +280,10 @@ Result<Person> Change::retire(const PersonId& id, const std::string& date, const
   p->position.clear();
   p->updated = now_;
   put_person(&before, *p);
-  audit("person.retire", p->id.str(), decision,
-        json_object({{"from_unit", before.unit}, {"position", before.position}, {"date", date}}));
+  std::vector<std::pair<std::string, std::string>> detail = {
+      {"from_unit", before.unit}, {"position", before.position}, {"date", date}};
+  if (!note.empty()) detail.emplace_back("note", note);
+  audit("person.retire", p->id.str(), decision, json_object(detail));
   return *p;
 }
 
@@ -348,6 +352,17 @@ Status Change::add_group_member(const std::string& name, const PersonId& id) {
   if (t_.get(schema::group_member, key)) return conflict("already a member of " + name);
   put(schema::group_member, key, "");
   audit("group.add_member", name, "", json_object({{"person", id.str()}}));
+  return ok_status();
+}
+
+Status Change::remove_group_member(const std::string& name, const PersonId& id) {
+  auto g = group(name);
+  if (!g) return not_found("group " + name + " does not exist");
+  if (g->kind != GroupKind::static_members) return invalid("group " + name + " is derived from units; its members follow their positions");
+  std::string key = schema::join0(name, id.bytes());
+  if (!t_.get(schema::group_member, key)) return not_found("not a member of " + name);
+  del(schema::group_member, key);
+  audit("group.remove_member", name, "", json_object({{"person", id.str()}}));
   return ok_status();
 }
 

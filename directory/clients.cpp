@@ -1,4 +1,5 @@
 #include "directory/clients.hpp"
+#include "directory/hr.hpp"
 
 #include <algorithm>
 
@@ -133,6 +134,19 @@ Result<std::string> add_client(Change& c, Client client) {
     return bad("a confidential client needs client_secret_basic, client_secret_post or private_key_jwt");
   }
   if (!jose::parse_alg(client.id_token_alg)) return bad("ID token algorithm: use RS256, ES256 or EdDSA");
+  // SCIM: a client acts with the role and unit subtree it is registered with (directory/hr.hpp).
+  bool scim = std::any_of(client.scopes.begin(), client.scopes.end(), [](const std::string& s) { return s.rfind("scim:", 0) == 0; });
+  for (const auto& s : client.scopes)
+    if (s.rfind("scim:", 0) == 0 && s != "scim:read" && s != "scim:write") return bad("scope '" + s + "': use scim:read or scim:write");
+  if (!client.role.empty()) {
+    auto role = parse_role(client.role);
+    if (!role) return bad("role '" + client.role + "': use province-admin, hr-admin or auditor");
+    if (*role == Role::auditor && has(client.scopes, "scim:write")) return bad("an auditor client may have scim:read, not scim:write");
+    if (!client.unit.empty() && !c.unit(client.unit)) return make_error(Errc::not_found, "unit " + client.unit + " does not exist");
+  } else if (!client.unit.empty()) {
+    return bad("--unit goes with --role (the role is held over that unit's subtree)");
+  }
+  if (scim && client.role.empty()) return bad("SCIM scopes need a role and unit (--role hr-admin --unit CODE)");
   std::string secret;
   if (client.auth == ClientAuth::private_key_jwt) {
     if (client.jwk.empty()) return bad("private_key_jwt needs the client's public key (--jwk FILE)");
@@ -146,7 +160,8 @@ Result<std::string> add_client(Change& c, Client client) {
   client.created = c.now();
   c.put(schema::client, client.id, encode(client));
   c.audit("client.add", client.id, "",
-          json_object({{"type", client.confidential ? "confidential" : "public"}, {"auth", client_auth_name(client.auth)}}));
+          json_object({{"type", client.confidential ? "confidential" : "public"}, {"auth", client_auth_name(client.auth)},
+                       {"role", client.role}, {"unit", client.unit}}));
   return secret;
 }
 

@@ -38,6 +38,8 @@ struct Settings {
   // Which positions hold a unit's role mailbox, per unit kind.
   std::map<UnitKind, std::vector<std::string>> role_holders;
   std::vector<std::string> second_factor_groups;
+  // A retired person's mailbox is kept this many years after the retirement date.
+  std::uint32_t retention_years = 5;
 
   explicit Settings(const config::DirectoryConfig& c = {});
 };
@@ -70,6 +72,7 @@ struct MoveSpec {
   std::string expect_from;   // when set, the person's current unit must be this one
   std::string date, decision;
   AssignmentKind kind = AssignmentKind::transfer;
+  std::string note;          // the admin's reason, audited with the decision
 };
 
 struct SearchQuery {
@@ -155,7 +158,8 @@ class Change : public Snapshot {
   Result<Unit> add_unit(const NewUnit& u);
   Result<Person> hire(const HireSpec& h);
   Result<Person> move(const MoveSpec& m);
-  Result<Person> retire(const PersonId& id, const std::string& date, const std::string& decision);
+  Result<Person> retire(const PersonId& id, const std::string& date, const std::string& decision,
+                        const std::string& note = {});
   Result<Person> set_status(const PersonId& id, PersonStatus status, const std::string& reason);
   // Stores a new password (Argon2id + SCRAM verifier); the caller checked the policy.
   Status set_password(const PersonId& id, std::string_view password);
@@ -163,20 +167,23 @@ class Change : public Snapshot {
   Status set_password_hash(const PersonId& id, const std::string& stored);
   Result<Group> add_group(const Group& g);
   Status add_group_member(const std::string& group, const PersonId& id);
+  Status remove_group_member(const std::string& group, const PersonId& id);
 
   // Appends one record to the audit chain.
   void audit(std::string action, std::string target, std::string reason, std::string detail);
-  bool dirty() const { return dirty_; }
+  bool dirty() const { return writes_ != 0; }
   UnixMs now() const { return now_; }
   // Raw writes, for the bulk operations of this module (event records, rehash).
   void put(schema::Table t, std::string_view k, std::string_view v) {
-    dirty_ = true;
+    ++writes_;
     w_.put(t, k, v);
   }
   void del(schema::Table t, std::string_view k) {
-    dirty_ = true;
+    ++writes_;
     w_.del(t, k);
   }
+  // How many puts and deletes this transaction made so far.
+  std::uint64_t writes() const { return writes_; }
 
  private:
   void put_person(const Person* before, const Person& after);
@@ -185,7 +192,7 @@ class Change : public Snapshot {
   kv::WriteTxn& w_;
   Actor actor_;
   UnixMs now_;
-  bool dirty_ = false;
+  std::uint64_t writes_ = 0;
 };
 
 // Remembers successful password checks: HMAC-SHA256 under a random per-process key of

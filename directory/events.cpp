@@ -6,6 +6,7 @@
 
 #include "common/codec.hpp"
 #include "common/csv.hpp"
+#include "common/json.hpp"
 #include "common/text.hpp"
 #include "directory/import.hpp"
 
@@ -71,26 +72,52 @@ Status apply_one(Change& c, const EventRow& e) {
 
 }  // namespace
 
+namespace {
+
+EventRow decode_row(std::uint64_t seq, std::string_view body) {
+  codec::Reader r(body);
+  if (r.u8() != 1) throw codec::DecodeError("unknown event record version");
+  EventRow e;
+  e.seq = seq;
+  e.date = r.str();
+  e.staff_no = r.str();
+  e.kind = r.str();
+  e.from_unit = r.str();
+  e.to_unit = r.str();
+  e.position = r.str();
+  e.decision = r.str();
+  e.full_name = r.str();
+  return e;
+}
+
+}  // namespace
+
 std::vector<PendingEvent> pending_events(Snapshot& s) {
   std::vector<PendingEvent> out;
   s.scan(schema::event, "", [&](std::string_view k, std::string_view v) {
     if (v.empty() || v[0] != 'P') return true;
-    codec::Reader r(v.substr(1));
-    if (r.u8() != 1) throw codec::DecodeError("unknown event record version");
-    PendingEvent e;
-    e.seq = codec::get_be64(k);
-    e.date = r.str();
-    e.staff_no = r.str();
-    e.kind = r.str();
-    e.from_unit = r.str();
-    e.to_unit = r.str();
-    e.position = r.str();
-    e.decision = r.str();
-    e.full_name = r.str();
-    out.push_back(std::move(e));
+    EventRow e = decode_row(codec::get_be64(k), v.substr(1));
+    out.push_back({e.seq, e.date, e.staff_no, e.kind, e.from_unit, e.to_unit, e.position, e.decision, e.full_name});
     return true;
   });
   return out;
+}
+
+Status apply_pending_event(Change& c, std::uint64_t seq) {
+  std::string key;
+  codec::put_be64(key, seq);
+  auto v = c.get_raw(schema::event, key);
+  if (!v || v->empty() || (*v)[0] != 'P') return make_error(Errc::not_found, "event " + std::to_string(seq) + " is not pending");
+  std::string body(v->substr(1));
+  auto s = apply_one(c, decode_row(seq, body));
+  if (s) {
+    c.put(schema::event, key, "A" + body);
+    return s;
+  }
+  // Dropped: a later `events apply` of the file tries it again and reports it.
+  c.del(schema::event, key);
+  c.audit("event.failed", "", "", json_object({{"seq", std::to_string(seq)}, {"error", s.error().message}}));
+  return s;
 }
 
 Result<EventsReport> apply_events(Change& c, const CsvFile& f, const std::string& as_of, bool stop_on_error) {

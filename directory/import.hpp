@@ -54,5 +54,8 @@ struct PendingEvent {
 
 // The events recorded as pending by apply_events(), in seq order.
 std::vector<PendingEvent> pending_events(Snapshot& s);
+// Applies one pending event now (its date has come: directory/hr.hpp run_due). On failure the
+// event is dropped from the pending list and audited as `event.failed`.
+Status apply_pending_event(Change& c, std::uint64_t seq);
 
 }  // namespace congvu::directory

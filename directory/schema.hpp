@@ -33,6 +33,9 @@
 //   saml_seen    SP entity ID + '\0' + request ID       be64 expiry (ms): a replay is refused until then
 //   saml_pending SHA-256 of the continuation token     a checked AuthnRequest or logout in progress
 //   ldap_service service account name                  ServiceAccount (directory/ldap/accounts.hpp)
+//   admin_grant  person id + role byte + unit code      Grant (directory/hr.hpp)
+//   scheduled    date YYYY-MM-DD + be64 number          a future-dated change (directory/hr.hpp)
+//   retirement   person id                             successor id + mailbox kept until (directory/hr.hpp)
 #pragma once
 
 #include <string>
@@ -48,7 +51,7 @@ enum Table : kv::TableId {
   meta, person, login, addr, addr_base, staffno, unit, unit_child, member, assignment, name,
   cred, group, group_member, audit, event, token_count,
   signing_key, client, revoked, sso, code, refresh, consent, factor, app_password, reset,
-  sp, saml_seen, saml_pending, ldap_service, kTableCount
+  sp, saml_seen, saml_pending, ldap_service, admin_grant, scheduled, retirement, kTableCount
 };
 
 std::vector<std::string> table_names();

@@ -14,10 +14,15 @@ Settings::Settings(const config::DirectoryConfig& c) : domain(c.domain) {
   for (const auto& [kind, positions] : c.role_holders)
     if (auto k = parse_kind(kind)) role_holders[*k] = positions;
   second_factor_groups = c.second_factor_groups;
+  retention_years = c.retention_years;
 }
 
 bool Snapshot::second_factor_required(const Person& p) {
   if (auto f = find_factor(*this, p.id); f && f->confirmed) return true;
+  // Administrators (any role in admin_grant) always sign in with a second factor.
+  bool admin = false;
+  scan(schema::admin_grant, p.id.bytes(), [&](std::string_view, std::string_view) { return !(admin = true); });
+  if (admin) return true;
   if (settings_.second_factor_groups.empty()) return false;
   for (const auto& g : groups_of(p))
     if (std::find(settings_.second_factor_groups.begin(), settings_.second_factor_groups.end(), g) !=

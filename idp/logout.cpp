@@ -7,7 +7,7 @@
 #include "common/net/http_client.hpp"
 #include "directory/jose.hpp"
 #include "idp/saml/saml.hpp"
-#include "idp/web.hpp"
+#include "common/web.hpp"
 
 namespace congvu::idp {
 

@@ -1,6 +1,6 @@
 #include "idp/pages.hpp"
 
-#include "idp/web.hpp"
+#include "common/web.hpp"
 
 namespace congvu::idp {
 

@@ -8,7 +8,7 @@
 #include "common/text.hpp"
 #include "idp/pages.hpp"
 #include "idp/provider.hpp"
-#include "idp/web.hpp"
+#include "common/web.hpp"
 
 namespace congvu::idp {
 

@@ -24,7 +24,7 @@
 
 #include "common/crypto.hpp"
 #include "common/files.hpp"
-#include "idp/web.hpp"
+#include "common/web.hpp"
 
 namespace congvu::idp::saml {
 

@@ -21,7 +21,7 @@ class People : public DirectoryTest {
   }
   Result<Person> transfer(const Person& p, const std::string& to, const std::string& date,
                           const std::string& expect_from = "") {
-    MoveSpec m{p.id, to, "Chuyên viên chính", expect_from, date, "99/QĐ-UBND", AssignmentKind::transfer};
+    MoveSpec m{p.id, to, "Chuyên viên chính", expect_from, date, "99/QĐ-UBND", AssignmentKind::transfer, ""};
     return dir_.write(actor_, kNow, [&](Change& c) { return c.move(m); });
   }
 };
@@ -138,7 +138,7 @@ TEST_P(People, RetiredPeopleCannotMoveButKeepEverything) {
 
 TEST_P(People, ReappointmentToTheSamePositionOpensANewAssignment) {
   auto p = who("T005");
-  MoveSpec m{p.id, "", "Giám đốc", "", "2026-09-01", "12/QĐ-UBND", AssignmentKind::appointment};
+  MoveSpec m{p.id, "", "Giám đốc", "", "2026-09-01", "12/QĐ-UBND", AssignmentKind::appointment, ""};
   ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.move(m); }));
   auto hist = dir_.read([&](Snapshot& s) { return s.history(p.id); });
   ASSERT_EQ(hist.size(), 2u);
@@ -170,7 +170,7 @@ TEST_P(People, RoleMailboxFollowsThePosition) {
   EXPECT_EQ(owner->key, "000.01.02.H99");
   // The clerk moves to the other division as a clerk: access moves with her.
   auto clerk = who("T002");
-  MoveSpec m{clerk.id, "000.02.02.H99", "Văn thư", "", "2026-06-01", "3/QĐ", AssignmentKind::transfer};
+  MoveSpec m{clerk.id, "000.02.02.H99", "Văn thư", "", "2026-06-01", "3/QĐ", AssignmentKind::transfer, ""};
   ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.move(m); }));
   EXPECT_EQ(holders("000.01.02.H99"), (std::vector<std::string>{"T001"}));
   EXPECT_EQ(holders("000.02.02.H99"), (std::vector<std::string>{"T002", "T004"}));

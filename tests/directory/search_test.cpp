@@ -76,7 +76,7 @@ TEST_P(Search, EmptyQueryListsUnitMembers) {
 
 TEST_P(Search, FollowsRenamesOfStatusAndUnitAfterTransfer) {
   auto p = who("T003");
-  MoveSpec m{p.id, "001.01.00.H99", "Công chức Tư pháp - Hộ tịch", "", "2026-06-01", "1/QĐ", AssignmentKind::rotation};
+  MoveSpec m{p.id, "001.01.00.H99", "Công chức Tư pháp - Hộ tịch", "", "2026-06-01", "1/QĐ", AssignmentKind::rotation, ""};
   ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.move(m); }));
   SearchQuery q{"duc"};
   q.unit = "001.01.00.H99";

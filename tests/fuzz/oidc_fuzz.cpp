@@ -11,23 +11,23 @@
 #include "directory/jose.hpp"
 #include "directory/sasl.hpp"
 #include "idp/store.hpp"
-#include "idp/web.hpp"
+#include "common/web.hpp"
 
 using namespace congvu;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string in(reinterpret_cast<const char*>(data), size);
-  if (auto f = idp::web::decode_form(in)) {
-    for (const auto& [k, v] : *f) (void)idp::web::percent_encode(k + v);
+  if (auto f = web::decode_form(in)) {
+    for (const auto& [k, v] : *f) (void)web::percent_encode(k + v);
   }
   net::HttpRequest r;
   r.headers["cookie"] = in;
   r.headers["authorization"] = "Basic " + in;
-  (void)idp::web::cookies(r);
-  (void)idp::web::basic_credentials(r);
+  (void)web::cookies(r);
+  (void)web::basic_credentials(r);
   r.headers["authorization"] = "Bearer " + in;
-  (void)idp::web::bearer(r);
-  (void)idp::web::html(in);
+  (void)web::bearer(r);
+  (void)web::html(in);
   if (auto p = directory::jose::parse_compact(in)) (void)p->kid;
   (void)directory::jose::b64url_decode(in);
   (void)directory::parse_bearer_message("OAUTHBEARER", in);

@@ -8,7 +8,7 @@
 
 #include "common/crypto.hpp"
 #include "idp/provider.hpp"
-#include "idp/web.hpp"
+#include "common/web.hpp"
 #include "tests/support/directory_fixture.hpp"
 #include "tests/support/idp_call.hpp"
 
@@ -42,12 +42,12 @@ class ProviderTest : public DirectoryTest {
                     basic ? "Basic " + crypto::base64_encode("docs:" + secret_) : std::string());
   }
   static std::string param(const std::string& url, const std::string& name) {
-    auto q = idp::web::decode_form(idp::web::query_of(url));
+    auto q = web::decode_form(web::query_of(url));
     return q && q->count(name) ? q->at(name) : std::string();
   }
   std::string authorize_url() {
     std::string challenge = jose::b64url(crypto::sha256_raw(kVerifier));
-    return idp::web::with_params("/oidc/authorize", {{"client_id", "docs"}, {"redirect_uri", kRedirect},
+    return web::with_params("/oidc/authorize", {{"client_id", "docs"}, {"redirect_uri", kRedirect},
                                                      {"response_type", "code"}, {"scope", "openid unit"},
                                                      {"state", "st"}, {"code_challenge", challenge},
                                                      {"code_challenge_method", "S256"}});
@@ -62,12 +62,12 @@ class ProviderTest : public DirectoryTest {
     EXPECT_TRUE(std::regex_search(page.body, m, std::regex("name=\"csrf\" value=\"([^\"]+)\"")));
     std::string csrf = m[1];
     auto posted = call("POST", "/login", "csrf=" + csrf + "&login=T001&password=wrong&return_to=" +
-                                             idp::web::percent_encode(param(login_url, "return_to")));
+                                             web::percent_encode(param(login_url, "return_to")));
     EXPECT_EQ(posted.status, 401);
     posted = call("POST", "/login", "csrf=" + csrf + "&login=nguyen.van.an&password=x");
     auto person = who("T001");
     posted = call("POST", "/login", "csrf=" + csrf + "&login=" + person.login + "&password=pw-T001-long&return_to=" +
-                                         idp::web::percent_encode(param(login_url, "return_to")));
+                                         web::percent_encode(param(login_url, "return_to")));
     EXPECT_EQ(posted.status, 303) << posted.body;
     auto back = call("GET", posted.headers["Location"]);
     EXPECT_EQ(back.status, 303);
@@ -78,7 +78,7 @@ class ProviderTest : public DirectoryTest {
   }
   json::object exchange(const std::string& code, const std::string& verifier, int expect_status) {
     auto r = call("POST", "/oidc/token",
-                  "grant_type=authorization_code&code=" + code + "&redirect_uri=" + idp::web::percent_encode(kRedirect) +
+                  "grant_type=authorization_code&code=" + code + "&redirect_uri=" + web::percent_encode(kRedirect) +
                       "&code_verifier=" + verifier, true);
     EXPECT_EQ(r.status, expect_status) << r.body;
     return json::parse(r.body).as_object();

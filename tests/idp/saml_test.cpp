@@ -12,7 +12,7 @@
 #include "directory/keys.hpp"
 #include "idp/provider.hpp"
 #include "idp/saml/saml.hpp"
-#include "idp/web.hpp"
+#include "common/web.hpp"
 #include "tests/support/directory_fixture.hpp"
 #include "tests/support/idp_call.hpp"
 
@@ -181,7 +181,7 @@ class SamlSsoTest : public DirectoryTest {
 
 TEST_P(SamlSsoTest, LoginThenSignedResponseThenReplayRefused) {
   std::string url = "/saml/sso?SAMLRequest=" +
-                    idp::web::percent_encode(crypto::base64_encode(deflate_raw(authn("_req1")))) + "&RelayState=r1";
+                    web::percent_encode(crypto::base64_encode(deflate_raw(authn("_req1")))) + "&RelayState=r1";
   auto r = call("GET", url);
   ASSERT_EQ(r.status, 303) << r.body;  // no cookie: continue with a GET
   r = call("GET", r.headers["Location"]);
@@ -191,9 +191,9 @@ TEST_P(SamlSsoTest, LoginThenSignedResponseThenReplayRefused) {
   auto page = call("GET", login);
   std::smatch m;
   ASSERT_TRUE(std::regex_search(page.body, m, std::regex("name=\"csrf\" value=\"([^\"]+)\"")));
-  auto q = idp::web::decode_form(idp::web::query_of(login));
+  auto q = web::decode_form(web::query_of(login));
   auto posted = call("POST", "/login", "csrf=" + std::string(m[1]) + "&login=" + who("T001").login +
-                                           "&password=pw-T001-long&return_to=" + idp::web::percent_encode(q->at("return_to")));
+                                           "&password=pw-T001-long&return_to=" + web::percent_encode(q->at("return_to")));
   ASSERT_EQ(posted.status, 303) << posted.body;
   auto form = call("GET", posted.headers["Location"]);
   ASSERT_EQ(form.status, 200) << form.body;
@@ -238,7 +238,7 @@ TEST_P(SamlSsoTest, LoginThenSignedResponseThenReplayRefused) {
     c.put(directory::schema::sso, sid, idp::encode(upgraded));
     return ok_status();
   }));
-  auto sso2 = call("GET", "/saml/sso?SAMLRequest=" + idp::web::percent_encode(crypto::base64_encode(deflate_raw(authn("_req2")))));
+  auto sso2 = call("GET", "/saml/sso?SAMLRequest=" + web::percent_encode(crypto::base64_encode(deflate_raw(authn("_req2")))));
   ASSERT_EQ(sso2.status, 200) << sso2.body;
   ASSERT_TRUE(std::regex_search(sso2.body, m, std::regex("name=\"SAMLResponse\" value=\"([^\"]+)\"")));
   EXPECT_NE(crypto::base64_decode(std::string(m[1]))->find("ac:classes:TimeSyncToken"), std::string::npos);
@@ -251,7 +251,7 @@ TEST_P(SamlSsoTest, LoginThenSignedResponseThenReplayRefused) {
                          "urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken</saml:AuthnContextClassRef>"
                          "</samlp:RequestedAuthnContext>";
   auto sso3 = call("GET", "/saml/sso?SAMLRequest=" +
-                              idp::web::percent_encode(crypto::base64_encode(deflate_raw(authn("_req3", "https://sp.test/acs", want_mfa)))));
+                              web::percent_encode(crypto::base64_encode(deflate_raw(authn("_req3", "https://sp.test/acs", want_mfa)))));
   ASSERT_EQ(sso3.status, 303) << sso3.body;
   EXPECT_EQ(sso3.headers["Location"].rfind("/mfa/enrol?", 0), 0u) << sso3.headers["Location"];
   // Metadata is served and signed.

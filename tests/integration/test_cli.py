@@ -20,7 +20,9 @@ class ProvinceImport(TempDirTest):
         self.assertEqual(r["failed"], [])
         _, out, err = run("events", "pending", data=self.data)
         self.assertEqual(len(out.splitlines()), r["pending"])
-        pending = run_json("events", "pending", data=self.data)
+        listing = run_json("events", "pending", data=self.data)
+        self.assertEqual(listing["scheduled"], [])
+        pending = listing["events"]
         self.assertEqual(len(pending), r["pending"])
         self.assertTrue(all(e["effective_date"] > "2026-06-30" for e in pending))
         r2 = run_json("events", "apply", f"{PROVINCE}/events.csv", "--as-of", "2027-06-01", data=self.data)

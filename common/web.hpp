@@ -1,4 +1,4 @@
-// Small pieces of HTTP for the IdP's endpoints, over the plain values of common/net/http.hpp:
+// Small pieces of HTTP for the web front ends (the IdP, SCIM, the admin page), over the plain values of common/net/http.hpp:
 // application/x-www-form-urlencoded and query decoding, cookies, HTML escaping, building
 // redirect URIs, HTTP Basic credentials and JSON replies. Pure functions.
 #pragma once
@@ -11,7 +11,7 @@
 
 #include "common/net/http.hpp"
 
-namespace congvu::idp::web {
+namespace congvu::web {
 
 // Decodes "a=1&b=x%20y+z". A repeated name or a malformed escape makes the whole input
 // invalid (nullopt): OAuth 2.0 (RFC 6749 3.1) forbids repeated parameters.
@@ -40,4 +40,4 @@ net::HttpResponse json_reply(int status, std::string body);
 net::HttpResponse oauth_error(int status, std::string_view code, std::string_view description);
 net::HttpResponse redirect(const std::string& location);
 
-}  // namespace congvu::idp::web
+}  // namespace congvu::web

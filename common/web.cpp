@@ -1,10 +1,10 @@
-#include "idp/web.hpp"
+#include "common/web.hpp"
 
 #include "common/codec.hpp"
 #include "common/crypto.hpp"
 #include "common/json.hpp"
 
-namespace congvu::idp::web {
+namespace congvu::web {
 
 namespace {
 
@@ -158,4 +158,4 @@ net::HttpResponse redirect(const std::string& location) {
   return net::HttpResponse{303, "text/plain; charset=utf-8", {{"Location", location}}, ""};
 }
 
-}  // namespace congvu::idp::web
+}  // namespace congvu::web

@@ -1,0 +1,478 @@
+#include "directory/hr.hpp"
+
+#include <algorithm>
+
+#include "common/codec.hpp"
+#include "common/json.hpp"
+#include "directory/clients.hpp"
+#include "directory/factors.hpp"
+#include "directory/import.hpp"
+
+namespace congvu::directory {
+namespace {
+
+Error forbidden(std::string m) { return make_error(Errc::forbidden, std::move(m)); }
+Error invalid(std::string m) { return make_error(Errc::invalid_argument, std::move(m)); }
+
+constexpr const char* kRoleNames[] = {"province-admin", "hr-admin", "auditor"};
+constexpr const char* kLifeNames[] = {"hire", "transfer", "rotation", "appointment", "suspend", "resume", "retire"};
+
+PersonId person_from_key(std::string_view raw) {
+  auto id = PersonId::from_bytes(raw);
+  if (!id) throw codec::DecodeError("a person id is not 16 bytes");
+  return *id;
+}
+
+std::string grant_key(const PersonId& id, Role role, std::string_view unit) {
+  std::string k(id.bytes());
+  k += static_cast<char>(role);
+  k.append(unit);
+  return k;
+}
+
+Grant decode_grant(std::string_view key, std::string_view v) {
+  if (key.size() < 17) throw codec::DecodeError("grant key too short");
+  Grant g;
+  g.person = person_from_key(key.substr(0, 16));
+  g.role = static_cast<Role>(static_cast<std::uint8_t>(key[16]));
+  if (static_cast<std::uint8_t>(g.role) > 2) throw codec::DecodeError("unknown role");
+  g.unit = std::string(key.substr(17));
+  codec::Reader r(v);
+  if (r.u8() != 1) throw codec::DecodeError("unknown grant record version");
+  g.decision = r.str();
+  g.granted_by = r.str();
+  g.created = r.i64();
+  return g;
+}
+
+std::string top_unit(Snapshot& s) {
+  auto top = s.children("");
+  return top.empty() ? std::string() : top.front().code;
+}
+
+std::string encode_scheduled(const ScheduledChange& sc) {
+  const LifeChange& l = sc.change;
+  codec::Writer w;
+  w.u8(1).u8(static_cast<std::uint8_t>(l.kind)).str(l.person.bytes()).str(l.to_unit).str(l.position)
+      .str(l.expect_from).str(l.date).str(l.decision).str(l.reason).str(l.successor).str(sc.actor).i64(sc.created);
+  return w.take();
+}
+
+ScheduledChange decode_scheduled(std::string_view key, std::string_view v) {
+  ScheduledChange sc;
+  if (key.size() != 18) throw codec::DecodeError("scheduled key is not date + number");
+  sc.number = codec::get_be64(key.substr(10));
+  codec::Reader r(v);
+  if (r.u8() != 1) throw codec::DecodeError("unknown scheduled record version");
+  auto kind = r.u8();
+  if (kind > static_cast<std::uint8_t>(LifeKind::retire)) throw codec::DecodeError("unknown change kind");
+  LifeChange& l = sc.change;
+  l.kind = static_cast<LifeKind>(kind);
+  l.person = person_from_key(r.str());
+  l.to_unit = r.str();
+  l.position = r.str();
+  l.expect_from = r.str();
+  l.date = r.str();
+  l.decision = r.str();
+  l.reason = r.str();
+  l.successor = r.str();
+  sc.actor = r.str();
+  sc.created = r.i64();
+  return sc;
+}
+
+std::string add_years(std::string_view date, int years) {
+  int y = std::stoi(std::string(date.substr(0, 4))) + years;
+  std::string out = std::to_string(y) + std::string(date.substr(4));
+  if (out.substr(5) == "02-29") out = out.substr(0, 5) + "02-28";
+  return out;
+}
+
+std::string encode_retirement(const Retirement& r) {
+  codec::Writer w;
+  w.u8(1).str(r.successor).str(r.keep_until);
+  return w.take();
+}
+
+bool needs_decision(LifeKind k) { return k != LifeKind::suspend && k != LifeKind::resume; }
+
+// Everything that can be checked without applying: the same checks for now and for later.
+Result<Person> check_change(Change& c, const Authority& who, const LifeChange& lc) {
+  if (needs_decision(lc.kind) && lc.decision.empty())
+    return invalid(std::string("a ") + life_kind_name(lc.kind) + " needs the decision number");
+  if (lc.decision.size() > 128 || lc.reason.size() > 1024) return invalid("decision or reason too long");
+  auto p = c.person(lc.person);
+  if (!p) return make_error(Errc::not_found, "no such person");
+  if (!who.writes_person(c, *p))
+    return forbidden(p->full_name + " (" + p->staff_no + ") is in unit " + scope_unit(c, *p) + ", outside " +
+                     who.actor() + "'s scope");
+  if (p->status == PersonStatus::retired) return make_error(Errc::conflict, p->staff_no + " is retired");
+  if ((lc.kind == LifeKind::transfer || lc.kind == LifeKind::rotation) && lc.to_unit.empty())
+    return invalid(std::string("a ") + life_kind_name(lc.kind) + " needs the unit it goes to");
+  if (!lc.to_unit.empty() && !c.unit(lc.to_unit)) return make_error(Errc::not_found, "unit " + lc.to_unit + " does not exist");
+  if (lc.kind == LifeKind::appointment && lc.position.empty()) return invalid("an appointment needs the position");
+  if (lc.kind == LifeKind::retire && !lc.successor.empty()) {
+    auto s = c.resolve(lc.successor);
+    if (!s) return make_error(Errc::not_found, "successor " + lc.successor + " is not in the directory");
+    if (s->id == p->id) return invalid("a person cannot succeed themselves");
+  }
+  return *p;
+}
+
+Result<Person> apply_now(Change& c, const LifeChange& lc) {
+  switch (lc.kind) {
+    case LifeKind::transfer:
+    case LifeKind::rotation:
+    case LifeKind::appointment: {
+      MoveSpec m;
+      m.person = lc.person;
+      m.to_unit = lc.to_unit;
+      m.position = lc.position;
+      m.expect_from = lc.expect_from;
+      m.date = lc.date;
+      m.decision = lc.decision;
+      m.note = lc.reason;
+      m.kind = lc.kind == LifeKind::transfer   ? AssignmentKind::transfer
+               : lc.kind == LifeKind::rotation ? AssignmentKind::rotation
+                                               : AssignmentKind::appointment;
+      return c.move(m);
+    }
+    case LifeKind::suspend:
+    case LifeKind::resume: {
+      if (!lc.expect_from.empty()) {
+        auto p = c.person(lc.person);
+        if (p && p->unit != lc.expect_from)
+          return make_error(Errc::conflict, p->staff_no + " is in unit " + p->unit + ", not " + lc.expect_from);
+      }
+      std::string why = lc.decision.empty() ? lc.reason : lc.decision + (lc.reason.empty() ? "" : ": " + lc.reason);
+      return c.set_status(lc.person, lc.kind == LifeKind::suspend ? PersonStatus::suspended : PersonStatus::active, why);
+    }
+    case LifeKind::retire: {
+      auto p = c.person(lc.person);
+      if (p && !lc.expect_from.empty() && p->unit != lc.expect_from)
+        return make_error(Errc::conflict, p->staff_no + " is in unit " + p->unit + ", not " + lc.expect_from);
+      Retirement r;
+      if (!lc.successor.empty()) {
+        auto s = c.resolve(lc.successor);
+        if (!s) return make_error(Errc::not_found, "successor " + lc.successor + " is not in the directory");
+        r.successor = s->id.str();
+      }
+      if (!valid_date(lc.date)) return invalid("date '" + lc.date + "' is not a calendar date YYYY-MM-DD");
+      r.keep_until = add_years(lc.date, static_cast<int>(c.settings().retention_years));
+      auto out = c.retire(lc.person, lc.date, lc.decision, lc.reason);
+      if (!out) return out;
+      c.put(schema::retirement, lc.person.bytes(), encode_retirement(r));
+      return out;
+    }
+    case LifeKind::hire: break;
+  }
+  return invalid("not a change of an existing person");
+}
+
+}  // namespace
+
+const char* role_name(Role r) { return kRoleNames[static_cast<int>(r)]; }
+
+std::optional<Role> parse_role(std::string_view s) {
+  for (int i = 0; i < 3; ++i)
+    if (s == kRoleNames[i]) return static_cast<Role>(i);
+  return std::nullopt;
+}
+
+const char* life_kind_name(LifeKind k) { return kLifeNames[static_cast<int>(k)]; }
+
+std::optional<LifeKind> parse_life_kind(std::string_view s) {
+  for (int i = 0; i < 7; ++i)
+    if (s == kLifeNames[i]) return static_cast<LifeKind>(i);
+  return std::nullopt;
+}
+
+std::vector<Grant> list_grants(Snapshot& s) {
+  std::vector<Grant> out;
+  s.scan(schema::admin_grant, "", [&](std::string_view k, std::string_view v) {
+    out.push_back(decode_grant(k, v));
+    return true;
+  });
+  return out;
+}
+
+std::vector<Grant> grants_of(Snapshot& s, const PersonId& id) {
+  std::vector<Grant> out;
+  s.scan(schema::admin_grant, id.bytes(), [&](std::string_view k, std::string_view v) {
+    out.push_back(decode_grant(k, v));
+    return true;
+  });
+  return out;
+}
+
+Result<Grant> grant_role(Change& c, const PersonId& id, Role role, std::string unit, std::string decision) {
+  auto p = c.person(id);
+  if (!p) return make_error(Errc::not_found, "no such person");
+  if (p->status != PersonStatus::active) return make_error(Errc::conflict, p->staff_no + " is not active");
+  if (unit.empty()) unit = top_unit(c);
+  if (!c.unit(unit)) return make_error(Errc::not_found, "unit " + unit + " does not exist");
+  std::string key = grant_key(id, role, unit);
+  if (c.get_raw(schema::admin_grant, key))
+    return make_error(Errc::conflict, p->login + " is already " + role_name(role) + " of " + unit);
+  Grant g{id, role, unit, std::move(decision), "", c.now()};
+  codec::Writer w;
+  w.u8(1).str(g.decision).str(g.granted_by).i64(g.created);
+  c.put(schema::admin_grant, key, w.take());
+  c.audit("admin.grant", id.str(), g.decision, json_object({{"role", role_name(role)}, {"unit", unit}, {"login", p->login}}));
+  return g;
+}
+
+Status revoke_role(Change& c, const PersonId& id, Role role, std::string_view unit) {
+  std::string u(unit);
+  if (u.empty()) u = top_unit(c);
+  std::string key = grant_key(id, role, u);
+  if (!c.get_raw(schema::admin_grant, key))
+    return make_error(Errc::not_found, std::string("no ") + role_name(role) + " grant over " + u + " for that person");
+  c.del(schema::admin_grant, key);
+  c.audit("admin.revoke", id.str(), "", json_object({{"role", role_name(role)}, {"unit", u}}));
+  return ok_status();
+}
+
+Result<Grant> admin_init(Change& c, const PersonId& id) {
+  for (const auto& g : list_grants(c))
+    if (g.role == Role::province_admin)
+      return make_error(Errc::conflict, "a province administrator exists already; use `congvu admin grant`");
+  return grant_role(c, id, Role::province_admin, top_unit(c), "admin init");
+}
+
+Authority Authority::root(std::string actor) { return Authority(std::move(actor), {{Role::province_admin, ""}}); }
+
+bool Authority::can_write() const {
+  return std::any_of(scopes_.begin(), scopes_.end(), [](const Scope& s) { return s.role != Role::auditor; });
+}
+
+bool Authority::is_province_admin(Snapshot& s) const {
+  for (const auto& sc : scopes_) {
+    if (sc.role != Role::province_admin) continue;
+    if (sc.unit.empty()) return true;
+    auto u = s.unit(sc.unit);
+    if (u && u->parent.empty()) return true;
+  }
+  return false;
+}
+
+bool Authority::covers(Snapshot& s, std::string_view unit, bool write) const {
+  if (unit.empty()) {
+    // No unit (a retired person whose history is gone): only a province-wide role.
+    return std::any_of(scopes_.begin(), scopes_.end(), [&](const Scope& sc) {
+      return sc.unit.empty() && (!write || sc.role != Role::auditor);
+    });
+  }
+  std::string u(unit);
+  for (int depth = 0; depth < 64 && !u.empty(); ++depth) {
+    for (const auto& sc : scopes_)
+      if ((sc.unit.empty() || sc.unit == u) && (!write || sc.role != Role::auditor)) return true;
+    auto rec = s.unit(u);
+    if (!rec) return false;
+    u = rec->parent;
+  }
+  return false;
+}
+
+bool Authority::reads_unit(Snapshot& s, std::string_view unit) const { return covers(s, unit, false); }
+bool Authority::writes_unit(Snapshot& s, std::string_view unit) const { return covers(s, unit, true); }
+bool Authority::reads_person(Snapshot& s, const Person& p) const { return covers(s, scope_unit(s, p), false); }
+bool Authority::writes_person(Snapshot& s, const Person& p) const { return covers(s, scope_unit(s, p), true); }
+
+std::vector<std::string> Authority::read_roots() const {
+  std::vector<std::string> out;
+  for (const auto& sc : scopes_) out.push_back(sc.unit);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::string scope_unit(Snapshot& s, const Person& p) {
+  if (p.status != PersonStatus::retired || !p.unit.empty()) return p.unit;
+  auto h = s.history(p.id);
+  return h.empty() ? std::string() : h.back().unit;
+}
+
+Authority authority_of(Snapshot& s, const Person& p) {
+  std::vector<Scope> scopes;
+  if (p.status == PersonStatus::active)
+    for (const auto& g : grants_of(s, p.id)) scopes.push_back({g.role, g.unit});
+  return Authority("admin:" + p.login, std::move(scopes));
+}
+
+Authority authority_of_client(Snapshot& s, std::string_view client_id) {
+  std::vector<Scope> scopes;
+  auto c = find_client(s, client_id);
+  if (c && !c->role.empty())
+    if (auto r = parse_role(c->role)) scopes.push_back({*r, c->unit.empty() ? top_unit(s) : c->unit});
+  return Authority("client:" + std::string(client_id), std::move(scopes));
+}
+
+Result<LifeOutcome> apply_change(Change& c, const Authority& who, const LifeChange& in, std::string_view today,
+                                 UnixMs activation_ttl) {
+  LifeChange lc = in;
+  if (lc.date.empty()) lc.date = std::string(today);
+  if (!valid_date(lc.date)) return invalid("effective date '" + lc.date + "' is not a calendar date YYYY-MM-DD");
+  if (!who.can_write()) return forbidden(who.actor() + " may read but not change the directory");
+  LifeOutcome out;
+  if (lc.kind == LifeKind::hire) {
+    if (lc.decision.empty()) return invalid("a hire needs the decision number");
+    if (!c.unit(lc.hire.unit)) return make_error(Errc::not_found, "unit " + lc.hire.unit + " does not exist");
+    if (!who.writes_unit(c, lc.hire.unit)) return forbidden("unit " + lc.hire.unit + " is outside " + who.actor() + "'s scope");
+    HireSpec h = lc.hire;
+    h.date = lc.date;
+    h.decision = lc.decision;
+    h.kind = AssignmentKind::hire;
+    auto p = c.hire(h);
+    if (!p) return p.error();
+    auto code = issue_reset_code(c, p->id, activation_ttl);
+    if (!code) return code.error();
+    out.person = *p;
+    out.activation_code = *code;
+    return out;
+  }
+  auto p = check_change(c, who, lc);
+  if (!p) return p.error();
+  if (lc.date > today) {
+    std::uint64_t n = 1;
+    if (auto v = c.get_raw(schema::meta, "scheduled_next"); v && v->size() == 8) n = codec::get_be64(*v);
+    std::string next;
+    codec::put_be64(next, n + 1);
+    c.put(schema::meta, "scheduled_next", next);
+    ScheduledChange sc{n, lc, who.actor(), c.now()};
+    std::string key = lc.date;
+    codec::put_be64(key, n);
+    c.put(schema::scheduled, key, encode_scheduled(sc));
+    c.audit("schedule.add", p->id.str(), lc.decision,
+            json_object({{"number", std::to_string(n)}, {"kind", life_kind_name(lc.kind)}, {"date", lc.date},
+                         {"to_unit", lc.to_unit}, {"position", lc.position}, {"reason", lc.reason}}));
+    out.scheduled = true;
+    out.number = n;
+    out.person = *p;
+    return out;
+  }
+  auto done = apply_now(c, lc);
+  if (!done) return done.error();
+  out.person = *done;
+  return out;
+}
+
+std::vector<ScheduledChange> scheduled_changes(Snapshot& s, const std::optional<PersonId>& person) {
+  std::vector<ScheduledChange> out;
+  s.scan(schema::scheduled, "", [&](std::string_view k, std::string_view v) {
+    auto sc = decode_scheduled(k, v);
+    if (!person || sc.change.person == *person) out.push_back(std::move(sc));
+    return true;
+  });
+  return out;
+}
+
+Status cancel_scheduled(Change& c, const Authority& who, std::uint64_t number) {
+  for (const auto& sc : scheduled_changes(c)) {
+    if (sc.number != number) continue;
+    auto p = c.person(sc.change.person);
+    if (p && !who.writes_person(c, *p)) return forbidden("scheduled change " + std::to_string(number) + " is outside your scope");
+    std::string key = sc.change.date;
+    codec::put_be64(key, number);
+    c.del(schema::scheduled, key);
+    c.audit("schedule.cancel", sc.change.person.str(), sc.change.decision,
+            json_object({{"number", std::to_string(number)}, {"kind", life_kind_name(sc.change.kind)}}));
+    return ok_status();
+  }
+  return make_error(Errc::not_found, "no scheduled change " + std::to_string(number));
+}
+
+DueReport run_due(Directory& dir, std::string_view today, UnixMs now) {
+  DueReport rep;
+  auto due = dir.read([&](Snapshot& s) {
+    std::vector<ScheduledChange> out;
+    s.scan(schema::scheduled, "", [&](std::string_view k, std::string_view v) {
+      if (k.substr(0, 10) > today) return false;
+      out.push_back(decode_scheduled(k, v));
+      return true;
+    });
+    return out;
+  });
+  auto events = dir.read([&](Snapshot& s) {
+    std::vector<PendingEvent> out;
+    for (auto& e : pending_events(s))
+      if (e.date <= today) out.push_back(std::move(e));
+    return out;
+  });
+  // Oldest first across both sources; on the same date, scheduled changes before file events.
+  std::size_t i = 0, j = 0;
+  while (i < due.size() || j < events.size()) {
+    bool take_scheduled = j >= events.size() || (i < due.size() && due[i].change.date <= events[j].date);
+    if (take_scheduled) {
+      const auto& sc = due[i++];
+      std::string failure;
+      auto r = dir.write(Actor{sc.actor}, now, [&](Change& c) -> Status {
+        std::string key = sc.change.date;
+        codec::put_be64(key, sc.number);
+        if (!c.get_raw(schema::scheduled, key)) return ok_status();  // cancelled or applied meanwhile
+        c.del(schema::scheduled, key);
+        auto applied = apply_now(c, sc.change);
+        if (!applied) {
+          failure = applied.error().message;
+          c.audit("schedule.failed", sc.change.person.str(), sc.change.decision,
+                  json_object({{"number", std::to_string(sc.number)}, {"error", failure}}));
+        }
+        return ok_status();
+      });
+      if (!r) failure = r.error().message;
+      if (failure.empty()) ++rep.applied;
+      else rep.failed.emplace_back(sc.number, failure);
+    } else {
+      const auto& e = events[j++];
+      std::string failure;
+      auto r = dir.write(Actor{"events"}, now, [&](Change& c) -> Status {
+        auto s = apply_pending_event(c, e.seq);
+        if (!s) failure = s.error().message;
+        return ok_status();
+      });
+      if (!r) failure = r.error().message;
+      if (failure.empty()) ++rep.applied;
+      else rep.failed.emplace_back(e.seq, failure);
+    }
+  }
+  return rep;
+}
+
+std::optional<Person> manager_of(Snapshot& s, const Person& p) {
+  static const std::string_view kHeads[] = {"Giám đốc", "Chủ tịch", "Trưởng", "Chánh"};
+  std::string code = p.unit;
+  for (int depth = 0; depth < 64 && !code.empty(); ++depth) {
+    std::optional<PersonId> head;
+    std::string prefix = schema::join0(code, "");
+    s.scan(schema::member, prefix, [&](std::string_view k, std::string_view v) {
+      // value: status byte + position + '\0' + ... (schema.hpp)
+      if (v.empty() || static_cast<PersonStatus>(v[0]) != PersonStatus::active) return true;
+      std::string_view position = v.substr(1, v.find('\0', 1) - 1);
+      bool is_head = std::any_of(std::begin(kHeads), std::end(kHeads),
+                                 [&](std::string_view h) { return position.substr(0, h.size()) == h; });
+      auto id = PersonId::from_bytes(k.substr(prefix.size()));
+      if (is_head && id && *id != p.id) {
+        head = *id;
+        return false;
+      }
+      return true;
+    });
+    if (head) return s.person(*head);
+    auto u = s.unit(code);
+    code = u ? u->parent : std::string();
+  }
+  return std::nullopt;
+}
+
+std::optional<Retirement> retirement_of(Snapshot& s, const PersonId& id) {
+  auto v = s.get_raw(schema::retirement, id.bytes());
+  if (!v) return std::nullopt;
+  codec::Reader r(*v);
+  if (r.u8() != 1) throw codec::DecodeError("unknown retirement record version");
+  Retirement out;
+  out.successor = r.str();
+  out.keep_until = r.str();
+  return out;
+}
+
+}  // namespace congvu::directory
