@@ -31,6 +31,12 @@ bool Snapshot::second_factor_required(const Person& p) {
   return false;
 }
 
+namespace {
+// Whether `k` can be an LMDB key (1..511 bytes): anything else names nothing, and must not
+// reach the store (which refuses it with an exception).
+bool lookup_key(std::string_view k) { return !k.empty() && k.size() <= 511; }
+}  // namespace
+
 std::optional<Person> Snapshot::person(const PersonId& id) {
   auto v = t_.get(schema::person, id.bytes());
   if (!v) return std::nullopt;
@@ -38,6 +44,7 @@ std::optional<Person> Snapshot::person(const PersonId& id) {
 }
 
 std::optional<Person> Snapshot::by_login(std::string_view login) {
+  if (!lookup_key(login)) return std::nullopt;
   auto v = t_.get(schema::login, text::ascii_lower(login));
   if (!v) return std::nullopt;
   auto id = PersonId::from_bytes(*v);
@@ -45,6 +52,7 @@ std::optional<Person> Snapshot::by_login(std::string_view login) {
 }
 
 std::optional<Person> Snapshot::by_staff_no(std::string_view staff_no) {
+  if (!lookup_key(staff_no)) return std::nullopt;
   auto v = t_.get(schema::staffno, staff_no);
   if (!v) return std::nullopt;
   auto id = PersonId::from_bytes(*v);
@@ -52,6 +60,7 @@ std::optional<Person> Snapshot::by_staff_no(std::string_view staff_no) {
 }
 
 std::optional<AddressOwner> Snapshot::address_owner(std::string_view address) {
+  if (!lookup_key(address)) return std::nullopt;
   auto v = t_.get(schema::addr, text::ascii_lower(address));
   if (!v || v->empty()) return std::nullopt;
   std::string key(v->substr(1));
@@ -75,6 +84,7 @@ std::optional<Person> Snapshot::resolve(std::string_view who) {
 }
 
 std::optional<Unit> Snapshot::unit(std::string_view code) {
+  if (!lookup_key(code)) return std::nullopt;
   auto v = t_.get(schema::unit, code);
   if (!v) return std::nullopt;
   return decode_unit(*v);
@@ -118,6 +128,7 @@ std::optional<Credential> Snapshot::credential(const PersonId& id) {
 }
 
 std::optional<Group> Snapshot::group(std::string_view name) {
+  if (!lookup_key(name)) return std::nullopt;
   auto v = t_.get(schema::group, name);
   if (!v) return std::nullopt;
   return decode_group(*v);

@@ -436,7 +436,8 @@ struct Service::Impl {
       if (path == "/ServiceProviderConfig" || path == "/ResourceTypes" || path == "/Schemas") {
         if (path != "/ServiceProviderConfig") {
           auto items = doc.get_array();
-          doc = list_response(items.size(), 1, std::move(items));
+          std::size_t n = items.size();
+          doc = list_response(n, 1, std::move(items));
         }
         return to_http(Reply{200, std::move(doc), {}, {}});
       }

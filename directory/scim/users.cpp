@@ -395,12 +395,19 @@ Reply commit_desired(Change& c, const Ctx& ctx, const Person& cur, const Desired
   return out;
 }
 
-// Finds the person a write names, within the actor's scope (404 outside it: existence is not
-// revealed), and checks If-Match.
+// 403 for a person outside the actor's scope (names, addresses and units are public in the
+// address book anyway; what is refused is acting on them).
+Reply out_of_scope(Snapshot& s, const Ctx& ctx, const Person& p) {
+  return error_reply(403, p.full_name + " (" + p.staff_no + ") is in unit " + scope_unit(s, p) + ", outside " +
+                              ctx.who.actor() + "'s scope");
+}
+
+// Finds the person a write names, within the actor's scope, and checks If-Match.
 std::variant<Person, Reply> target(Change& c, const Ctx& ctx, std::string_view id, std::string_view if_match) {
   auto pid = PersonId::parse(id);
   auto p = pid ? c.person(*pid) : std::nullopt;
-  if (!p || !ctx.who.reads_person(c, *p)) return error_reply(404, "no User " + std::string(id));
+  if (!p) return error_reply(404, "no User " + std::string(id));
+  if (!ctx.who.writes_person(c, *p)) return out_of_scope(c, ctx, *p);
   if (!if_match.empty() && !etag_matches(if_match, user_version(*p)))
     return error_reply(412, "the User changed since version " + std::string(if_match) + "; read it again");
   return *p;
@@ -569,7 +576,8 @@ Reply users_list(Snapshot& s, const Ctx& ctx, const ListParams& lp) {
 Reply user_get(Snapshot& s, const Ctx& ctx, std::string_view id) {
   auto pid = PersonId::parse(id);
   auto p = pid ? s.person(*pid) : std::nullopt;
-  if (!p || !ctx.who.reads_person(s, *p)) return error_reply(404, "no User " + std::string(id));
+  if (!p) return error_reply(404, "no User " + std::string(id));
+  if (!ctx.who.reads_person(s, *p)) return out_of_scope(s, ctx, *p);
   Reply r;
   r.body = render_user(s, ctx, *p);
   r.version = user_version(*p);
