@@ -316,8 +316,8 @@ map_size_mb = 65536
 # app passwords or OAUTHBEARER, never the account password. Anyone who enrolled TOTP is treated
 # the same way.
 second_factor_groups = []
-# A retired person's mailbox is kept this many years after the retirement date; mail to their
-# address goes to the successor named at retirement, or is answered with a notice.
+# A retired person's mailbox is kept this many years after the retirement date (recorded at
+# retirement with the successor, if one is named).
 retention_years = 5
 
 [directory.argon2]
