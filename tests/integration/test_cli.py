@@ -41,16 +41,28 @@ class ProvinceImport(TempDirTest):
         self.assertEqual(before["full_name"], "Vũ Thị Vân")
         self.assertTrue(before["address"].startswith("vanvt"))
         after = run_json("person", "transfer", before["login"], "--to", "000.01.02.H99", "--position", "Chuyên viên",
-                         "--decision", "123/QĐ-UBND", "--date", "2026-12-01", data=self.data)
+                         "--decision", "123/QĐ-UBND", "--date", "2026-11-01", data=self.data)
         for key in ("id", "address", "login", "staff_no", "full_name"):
             self.assertEqual(after[key], before[key], key)
         self.assertEqual(after["unit"], "000.01.02.H99")
         self.assertEqual(len(after["history"]), len(before["history"]) + 1)
-        self.assertEqual(after["history"][-2]["to"], "2026-12-01")
+        self.assertEqual(after["history"][-2]["to"], "2026-11-01")
         self.assertEqual(after["history"][-2]["closed_by"], "123/QĐ-UBND")
         log = run_json("audit", "log", "--target", before["id"], data=self.data)
         self.assertEqual([r["action"] for r in log], ["person.import", "person.transfer"])
         self.assertTrue(log[-1]["actor"].startswith("cli:"))
+        # A later date schedules the change: listed, cancellable, applied when due.
+        later = run_json("person", "transfer", before["login"], "--to", "000.00.03.H99", "--decision", "124/QĐ-UBND",
+                         "--date", "2099-01-01", data=self.data)
+        self.assertEqual(later["date"], "2099-01-01")
+        self.assertEqual(run_json("person", "show", before["login"], data=self.data)["unit"], "000.01.02.H99")
+        scheduled = run_json("events", "pending", data=self.data)["scheduled"]
+        self.assertEqual([(c["number"], c["to_unit"], c["person"]) for c in scheduled],
+                         [(later["scheduled"], "000.00.03.H99", before["id"])])
+        self.assertEqual(run_json("events", "run-due", data=self.data), {"applied": 0, "failed": 0})
+        run("events", "cancel", str(later["scheduled"]), data=self.data)
+        self.assertEqual(run_json("events", "pending", data=self.data)["scheduled"], [])
+        self.assertEqual(run("events", "cancel", str(later["scheduled"]), data=self.data, check=False)[0], 1)
 
     def test_search_finds_him_every_way(self):
         for q in ("nguyen van an", "Nguyễn Văn An", "an nguyen", "NGUYỄN văn AN"):
