@@ -97,7 +97,12 @@ Reply error_reply(int status, const std::string& detail, const std::string& scim
   o["schemas"] = json::array{kErrorSchema};
   o["status"] = std::to_string(status);
   if (!scim_type.empty()) o["scimType"] = scim_type;
-  o["detail"] = detail;
+  // Details quote the request; what is not UTF-8 there would make the answer invalid JSON.
+  std::string safe = detail;
+  if (!text::valid_utf8(safe))
+    for (auto& ch : safe)
+      if (static_cast<unsigned char>(ch) >= 0x80) ch = '?';
+  o["detail"] = safe;
   Reply r;
   r.status = status;
   r.body = std::move(o);
