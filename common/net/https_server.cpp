@@ -60,6 +60,9 @@ asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<TlsContext> tl
   boost::system::error_code ec;
   auto ep = socket.remote_endpoint(ec);
   if (!ec) peer = ep.address().to_string();
+  // Answers go out whole: without this, Nagle's algorithm holds the last segment of a large
+  // answer until the client's delayed ACK (40 ms on Linux) on a kept-alive connection.
+  socket.set_option(tcp::no_delay(true), ec);
   beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls->ctx);
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
   auto [hs_ec] = co_await stream.async_handshake(ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));

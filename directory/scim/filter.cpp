@@ -227,6 +227,7 @@ class Parser {
       if (pos_ >= s_.size()) return bad("a string in the filter is not closed with '\"'");
       ++pos_;
       if (!text::valid_utf8(out)) return bad("a string in the filter is not valid UTF-8");
+      v.folded = text::fold(out);
       v.text = std::move(out);
       return v;
     }

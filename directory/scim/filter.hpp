@@ -41,6 +41,7 @@ enum class Op { eq, ne, co, sw, ew, gt, ge, lt, le, pr };
 struct Value {
   enum Type { string, boolean, null, number } type = string;
   std::string text;  // the string, "true"/"false", or the number as written
+  std::string folded;  // text::fold(text) for strings: what case-insensitive comparisons use
 };
 
 struct Filter {

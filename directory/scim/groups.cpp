@@ -84,7 +84,7 @@ bool group_matches(Snapshot& s, const Group& g, const Filter& f) {
     for (const auto& p : members_of(s, g)) values.push_back(p.id.str());
   if (f.op == Op::pr) return !values.empty();
   if (f.value.type != Value::string) return false;
-  std::string want = text::fold(f.value.text);
+  const std::string& want = f.value.folded;
   auto test = [&](const std::string& raw) {
     std::string have = text::fold(raw);
     switch (f.op) {

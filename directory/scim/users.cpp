@@ -31,7 +31,7 @@ std::vector<std::string> values_of(Snapshot& s, const Person& p, Attr a) {
     case Attr::employee_number: return {p.staff_no};
     case Attr::user_name: return {p.login};
     case Attr::display_name:
-    case Attr::name_formatted: return {p.full_name};
+    case Attr::name_formatted: return {p.folded};  // compared and sorted folded
     case Attr::family_name: return {p.family};
     case Attr::given_name: return {p.given};
     case Attr::middle_name: return {p.middle};
@@ -54,9 +54,10 @@ std::vector<std::string> values_of(Snapshot& s, const Person& p, Attr a) {
   return {};
 }
 
-bool compare_text(std::string_view have_raw, Op op, const Value& v, bool exact) {
-  std::string have = exact ? std::string(have_raw) : fold(have_raw);
-  std::string want = exact ? v.text : fold(v.text);
+// `folded`: `have_raw` is already in text::fold() form (Person::folded).
+bool compare_text(std::string_view have_raw, Op op, const Value& v, bool exact, bool folded = false) {
+  std::string have = exact || folded ? std::string(have_raw) : fold(have_raw);
+  const std::string& want = exact ? v.text : v.folded;
   switch (op) {
     case Op::eq: return have == want;
     case Op::ne: return have != want;
@@ -120,8 +121,10 @@ bool matches(Snapshot& s, const Person& p, const Filter& f) {
   if (f.op == Op::pr) return std::any_of(values.begin(), values.end(), [](const std::string& v) { return !v.empty(); });
   if (f.value.type != Value::string) return f.op == Op::ne;  // a string attribute never equals a non-string
   bool exact = f.attr == Attr::id;
-  if (f.op == Op::ne) return std::none_of(values.begin(), values.end(), [&](const std::string& v) { return compare_text(v, Op::eq, f.value, exact); });
-  return std::any_of(values.begin(), values.end(), [&](const std::string& v) { return compare_text(v, f.op, f.value, exact); });
+  bool folded = f.attr == Attr::display_name || f.attr == Attr::name_formatted;  // values_of gives p.folded
+  if (f.op == Op::ne)
+    return std::none_of(values.begin(), values.end(), [&](const std::string& v) { return compare_text(v, Op::eq, f.value, exact, folded); });
+  return std::any_of(values.begin(), values.end(), [&](const std::string& v) { return compare_text(v, f.op, f.value, exact, folded); });
 }
 
 // The people an indexed filter can start from (nullopt: every person must be examined).
