@@ -301,6 +301,22 @@ std::optional<Attr> resolve_attr(std::string_view path, Resource r) {
   return std::nullopt;
 }
 
+bool compare_text(std::string_view have, Op op, std::string_view want) {
+  switch (op) {
+    case Op::eq: return have == want;
+    case Op::ne: return have != want;
+    case Op::co: return have.find(want) != std::string_view::npos;
+    case Op::sw: return have.substr(0, want.size()) == want;
+    case Op::ew: return have.size() >= want.size() && have.substr(have.size() - want.size()) == want;
+    case Op::gt: return have > want;
+    case Op::ge: return have >= want;
+    case Op::lt: return have < want;
+    case Op::le: return have <= want;
+    case Op::pr: return !have.empty();
+  }
+  return false;
+}
+
 Result<std::unique_ptr<Filter>> parse_filter(std::string_view text, Resource r) {
   if (text.size() > kMaxText) return bad("the filter is longer than 4096 bytes");
   if (!text::valid_utf8(text)) return bad("the filter is not valid UTF-8");

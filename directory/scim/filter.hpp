@@ -57,6 +57,10 @@ enum class Resource { user, group };
 // Errors: invalid_argument with a message fit for the SCIM error's detail.
 Result<std::unique_ptr<Filter>> parse_filter(std::string_view text, Resource r);
 
+// Compares a stored value with a filter's value, both already folded (or both exact) by `op`
+// (not pr: the caller knows whether a value is present).
+bool compare_text(std::string_view have, Op op, std::string_view want);
+
 // Resolves an attribute path ("userName", "name.familyName", "urn:...:enterprise:2.0:User:employeeNumber")
 // for filters and sortBy; nullopt when the server cannot filter or sort on it.
 std::optional<Attr> resolve_attr(std::string_view path, Resource r);

@@ -85,22 +85,7 @@ bool group_matches(Snapshot& s, const Group& g, const Filter& f) {
   if (f.op == Op::pr) return !values.empty();
   if (f.value.type != Value::string) return false;
   const std::string& want = f.value.folded;
-  auto test = [&](const std::string& raw) {
-    std::string have = text::fold(raw);
-    switch (f.op) {
-      case Op::eq: return have == want;
-      case Op::ne: return have != want;
-      case Op::co: return have.find(want) != std::string::npos;
-      case Op::sw: return have.rfind(want, 0) == 0;
-      case Op::ew: return have.size() >= want.size() && have.compare(have.size() - want.size(), want.size(), want) == 0;
-      case Op::gt: return have > want;
-      case Op::ge: return have >= want;
-      case Op::lt: return have < want;
-      case Op::le: return have <= want;
-      case Op::pr: return true;
-    }
-    return false;
-  };
+  auto test = [&](const std::string& raw) { return compare_text(text::fold(raw), f.op, want); };
   if (f.op == Op::ne) return std::all_of(values.begin(), values.end(), test);
   return std::any_of(values.begin(), values.end(), test);
 }
@@ -163,16 +148,8 @@ Reply done(Change& c, const Ctx& ctx, const std::string& name, int status = 200)
 
 Reply groups_list(Snapshot& s, const Ctx& ctx, const ListParams& lp) {
   std::unique_ptr<Filter> filter;
-  if (!lp.filter.empty()) {
-    auto f = parse_filter(lp.filter, Resource::group);
-    if (!f) return error_reply(400, f.error().message, "invalidFilter");
-    filter = std::move(f.value());
-  }
   std::optional<Attr> sort;
-  if (!lp.sort_by.empty()) {
-    sort = resolve_attr(lp.sort_by, Resource::group);
-    if (!sort || *sort == Attr::group_members) return error_reply(400, "cannot sort Groups by '" + lp.sort_by + "'", "invalidValue");
-  }
+  if (auto refused = parse_listing(lp, Resource::group, filter, sort)) return std::move(*refused);
   std::vector<Group> found;
   for (auto& g : s.groups())
     if (!filter || group_matches(s, g, *filter)) found.push_back(std::move(g));

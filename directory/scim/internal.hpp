@@ -46,6 +46,9 @@ struct ListParams {
 // From the query string (GET) or a SearchRequest body (POST .search).
 Result<ListParams> list_params_from_query(std::string_view query);
 Result<ListParams> list_params_from_body(const json::object& body);
+// The filter and sort attribute a listing asks for, or the 400 that refuses them.
+std::optional<Reply> parse_listing(const ListParams& lp, Resource r, std::unique_ptr<Filter>& filter,
+                                   std::optional<Attr>& sort);
 // Applies attributes/excludedAttributes to one resource (id and schemas always stay).
 void project(json::object& o, const ListParams& p);
 json::object list_response(std::size_t total, std::size_t start, json::array items);

@@ -183,6 +183,20 @@ Result<ListParams> list_params_from_body(const json::object& body) {
   return finish(std::move(p), order);
 }
 
+std::optional<Reply> parse_listing(const ListParams& lp, Resource r, std::unique_ptr<Filter>& filter,
+                                   std::optional<Attr>& sort) {
+  if (!lp.filter.empty()) {
+    auto f = parse_filter(lp.filter, r);
+    if (!f) return error_reply(400, f.error().message, "invalidFilter");
+    filter = std::move(f.value());
+  }
+  if (!lp.sort_by.empty()) {
+    sort = resolve_attr(lp.sort_by, r);
+    if (!sort || *sort == Attr::group_members) return error_reply(400, "cannot sort by '" + lp.sort_by + "'", "invalidValue");
+  }
+  return std::nullopt;
+}
+
 void project(json::object& o, const ListParams& p) {
   if (p.attributes.empty() && p.excluded.empty()) return;
   // (container key, sub-attribute) pairs, lowercased; the container is a schema URN for

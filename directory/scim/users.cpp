@@ -55,22 +55,9 @@ std::vector<std::string> values_of(Snapshot& s, const Person& p, Attr a) {
 }
 
 // `folded`: `have_raw` is already in text::fold() form (Person::folded).
-bool compare_text(std::string_view have_raw, Op op, const Value& v, bool exact, bool folded = false) {
+bool compare_value(std::string_view have_raw, Op op, const Value& v, bool exact, bool folded = false) {
   std::string have = exact || folded ? std::string(have_raw) : fold(have_raw);
-  const std::string& want = exact ? v.text : v.folded;
-  switch (op) {
-    case Op::eq: return have == want;
-    case Op::ne: return have != want;
-    case Op::co: return have.find(want) != std::string::npos;
-    case Op::sw: return have.rfind(want, 0) == 0;
-    case Op::ew: return have.size() >= want.size() && have.compare(have.size() - want.size(), want.size(), want) == 0;
-    case Op::gt: return have > want;
-    case Op::ge: return have >= want;
-    case Op::lt: return have < want;
-    case Op::le: return have <= want;
-    case Op::pr: return !have.empty();
-  }
-  return false;
+  return compare_text(have, op, exact ? v.text : v.folded);
 }
 
 bool compare_bool(bool have, Op op, const Value& v) {
@@ -96,8 +83,8 @@ bool match_email(const Email& e, const Filter& f) {
     case Filter::value_path: return false;
     case Filter::compare: break;
   }
-  if (f.attr == Attr::emails) return f.op == Op::pr || (f.value.type == Value::string && compare_text(e.value, f.op, f.value, false));
-  if (f.attr == Attr::email_type) return f.op == Op::pr || (f.value.type == Value::string && compare_text(e.type, f.op, f.value, false));
+  if (f.attr == Attr::emails) return f.op == Op::pr || (f.value.type == Value::string && compare_value(e.value, f.op, f.value, false));
+  if (f.attr == Attr::email_type) return f.op == Op::pr || (f.value.type == Value::string && compare_value(e.type, f.op, f.value, false));
   if (f.attr == Attr::email_primary) return compare_bool(e.primary, f.op, f.value);
   return false;
 }
@@ -123,8 +110,8 @@ bool matches(Snapshot& s, const Person& p, const Filter& f) {
   bool exact = f.attr == Attr::id;
   bool folded = f.attr == Attr::display_name || f.attr == Attr::name_formatted;  // values_of gives p.folded
   if (f.op == Op::ne)
-    return std::none_of(values.begin(), values.end(), [&](const std::string& v) { return compare_text(v, Op::eq, f.value, exact, folded); });
-  return std::any_of(values.begin(), values.end(), [&](const std::string& v) { return compare_text(v, f.op, f.value, exact, folded); });
+    return std::none_of(values.begin(), values.end(), [&](const std::string& v) { return compare_value(v, Op::eq, f.value, exact, folded); });
+  return std::any_of(values.begin(), values.end(), [&](const std::string& v) { return compare_value(v, f.op, f.value, exact, folded); });
 }
 
 // The people an indexed filter can start from (nullopt: every person must be examined).
@@ -521,16 +508,8 @@ json::object render_user(Snapshot& s, const Ctx& ctx, const Person& p) {
 
 Reply users_list(Snapshot& s, const Ctx& ctx, const ListParams& lp) {
   std::unique_ptr<Filter> filter;
-  if (!lp.filter.empty()) {
-    auto f = parse_filter(lp.filter, Resource::user);
-    if (!f) return error_reply(400, f.error().message, "invalidFilter");
-    filter = std::move(f.value());
-  }
   std::optional<Attr> sort;
-  if (!lp.sort_by.empty()) {
-    sort = resolve_attr(lp.sort_by, Resource::user);
-    if (!sort) return error_reply(400, "cannot sort by '" + lp.sort_by + "'", "invalidValue");
-  }
+  if (auto refused = parse_listing(lp, Resource::user, filter, sort)) return std::move(*refused);
   bool everywhere = ctx.who.is_province_admin(s);
   std::unordered_map<std::string, bool> unit_ok;  // per unit: inside the actor's read scope
   auto visible = [&](const Person& p) {
