@@ -287,7 +287,7 @@ class IdpTest(support.ServerTest):
 
     def test_client_credentials_introspection_revocation(self):
         secret = self.add_client("hrsync", "--grant", "client_credentials", "--auth", "client_secret_post",
-                                 "--scope", "scim:read,scim:write")
+                                 "--scope", "scim:read,scim:write", "--role", "province-admin")
         rs = self.add_client("resource", "--redirect-uri", RP)
         tok = requests.post(self.meta["token_endpoint"], verify=self.ca,
                             data={"grant_type": "client_credentials", "scope": "scim:read",
@@ -326,7 +326,7 @@ class IdpTest(support.ServerTest):
         pub = key.as_dict(is_private=False)
         pub["kid"] = "k1"
         jwk_file = self.write("client.jwk", json.dumps(pub))
-        self.add_client("signer", "--grant", "client_credentials", "--jwk", jwk_file, "--scope", "scim:read")
+        self.add_client("signer", "--grant", "client_credentials", "--jwk", jwk_file, "--scope", "scim:read", "--role", "auditor")
 
         def assertion(aud, jti):
             now = int(time.time())
