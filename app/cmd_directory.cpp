@@ -120,7 +120,10 @@ int cmd_events(const Argv& argv) {
   Env env = open_env(a);
   if (sub == "pending") {
     a.max_positionals(1);
-    auto [pending, scheduled] = env.dir->read([](Snapshot& s) { return std::make_pair(pending_events(s), scheduled_changes(s)); });
+    // Not a structured binding: clang 14 cannot capture one in the lambda below.
+    auto listing = env.dir->read([](Snapshot& s) { return std::make_pair(pending_events(s), scheduled_changes(s)); });
+    const auto& pending = listing.first;
+    const auto& scheduled = listing.second;
     auto names = env.dir->read([&](Snapshot& s) {
       std::vector<std::string> out;
       for (const auto& sc : scheduled) {
