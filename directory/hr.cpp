@@ -120,6 +120,11 @@ Result<Person> check_change(Change& c, const Authority& who, const LifeChange& l
 }
 
 Result<Person> apply_now(Change& c, const LifeChange& lc) {
+  // Moves check the expected unit in Change::move(); status changes here.
+  bool is_move = lc.kind == LifeKind::transfer || lc.kind == LifeKind::rotation || lc.kind == LifeKind::appointment;
+  if (!is_move && !lc.expect_from.empty())
+    if (auto p = c.person(lc.person); p && p->unit != lc.expect_from)
+      return make_error(Errc::conflict, p->staff_no + " is in unit " + p->unit + ", not " + lc.expect_from);
   switch (lc.kind) {
     case LifeKind::transfer:
     case LifeKind::rotation:
@@ -139,18 +144,10 @@ Result<Person> apply_now(Change& c, const LifeChange& lc) {
     }
     case LifeKind::suspend:
     case LifeKind::resume: {
-      if (!lc.expect_from.empty()) {
-        auto p = c.person(lc.person);
-        if (p && p->unit != lc.expect_from)
-          return make_error(Errc::conflict, p->staff_no + " is in unit " + p->unit + ", not " + lc.expect_from);
-      }
       std::string why = lc.decision.empty() ? lc.reason : lc.decision + (lc.reason.empty() ? "" : ": " + lc.reason);
       return c.set_status(lc.person, lc.kind == LifeKind::suspend ? PersonStatus::suspended : PersonStatus::active, why);
     }
     case LifeKind::retire: {
-      auto p = c.person(lc.person);
-      if (p && !lc.expect_from.empty() && p->unit != lc.expect_from)
-        return make_error(Errc::conflict, p->staff_no + " is in unit " + p->unit + ", not " + lc.expect_from);
       Retirement r;
       if (!lc.successor.empty()) {
         auto s = c.resolve(lc.successor);

@@ -162,15 +162,7 @@ Reply groups_list(Snapshot& s, const Ctx& ctx, const ListParams& lp) {
     });
   }
   bool with_members = std::none_of(lp.excluded.begin(), lp.excluded.end(), [](const std::string& e) { return lower(e) == "members"; });
-  json::array items;
-  for (std::size_t i = lp.start - 1; i < found.size() && items.size() < lp.count; ++i) {
-    json::object o = render_group(s, ctx, found[i], with_members);
-    project(o, lp);
-    items.push_back(std::move(o));
-  }
-  Reply r;
-  r.body = list_response(found.size(), lp.start, std::move(items));
-  return r;
+  return list_page(found, lp, [&](const Group& g) { return render_group(s, ctx, g, with_members); });
 }
 
 Reply group_get(Snapshot& s, const Ctx& ctx, std::string_view id) {

@@ -22,6 +22,7 @@ struct Reply {
   json::value body;      // null: no body (204, 304)
   std::string location;  // for 201 and Bulk
   std::string version;   // the ETag of the resource
+  std::string challenge; // WWW-Authenticate, for refused tokens
 };
 
 Reply error_reply(int status, const std::string& detail, const std::string& scim_type = {});
@@ -52,6 +53,19 @@ std::optional<Reply> parse_listing(const ListParams& lp, Resource r, std::unique
 // Applies attributes/excludedAttributes to one resource (id and schemas always stay).
 void project(json::object& o, const ListParams& p);
 json::object list_response(std::size_t total, std::size_t start, json::array items);
+// The requested page of `found` as a ListResponse, each item rendered and projected.
+template <class T, class Render>
+Reply list_page(const std::vector<T>& found, const ListParams& lp, Render render) {
+  json::array items;
+  for (std::size_t i = lp.start - 1; i < found.size() && items.size() < lp.count; ++i) {
+    json::object o = render(found[i]);
+    project(o, lp);
+    items.push_back(std::move(o));
+  }
+  Reply r;
+  r.body = list_response(found.size(), lp.start, std::move(items));
+  return r;
+}
 
 // If-Match: "*" or a list of entity tags, weak or strong; true when `version` is among them.
 bool etag_matches(std::string_view header, std::string_view version);

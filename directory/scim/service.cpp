@@ -23,6 +23,7 @@ net::HttpResponse to_http(Reply r) {
   if (!r.body.is_null()) h.body = json::serialize(r.body);
   if (!r.location.empty()) h.headers["Location"] = r.location;
   if (!r.version.empty()) h.headers["ETag"] = r.version;
+  if (!r.challenge.empty()) h.headers["WWW-Authenticate"] = r.challenge;
   return h;
 }
 
@@ -298,10 +299,9 @@ struct Service::Impl {
   std::variant<Authority, Reply> authenticate(const net::HttpRequest& req, bool write, UnixMs now) {
     auto token = web::bearer(req);
     const char* scope = write ? "scim:write" : "scim:read";
-    auto refuse = [](int status, std::string error, std::string detail) {
+    auto refuse = [](int status, const std::string& error, const std::string& detail) {
       Reply r = error_reply(status, detail);
-      r.location.clear();
-      r.version = "\x01" + std::move(error);  // marker: becomes WWW-Authenticate below
+      r.challenge = "Bearer realm=\"scim\"" + (error.empty() ? std::string() : ", error=\"" + error + "\"");
       return r;
     };
     if (!token) return refuse(401, "", "a bearer token (audience scim) is required");
@@ -458,27 +458,18 @@ struct Service::Impl {
           std::size_t n = items.size();
           doc = list_response(n, 1, std::move(items));
         }
-        return to_http(Reply{200, std::move(doc), {}, {}});
+        return to_http(Reply{200, std::move(doc), {}, {}, {}});
       }
       std::string name = path.substr(path.find('/', 1) + 1);
       for (const auto& d : doc.get_array()) {
         const auto& o = d.get_object();
-        if (o.at("id").get_string() == name) return to_http(Reply{200, d, {}, {}});
+        if (o.at("id").get_string() == name) return to_http(Reply{200, d, {}, {}, {}});
       }
       return to_http(error_reply(404, "no " + path.substr(1, path.find('/', 1) - 1) + " named " + name));
     }
     bool write = m != "GET" && !(m == "POST" && (path == "/Users/.search" || path == "/Groups/.search" || path == "/.search"));
     auto auth = authenticate(req, write, now);
-    if (auto* refused = std::get_if<Reply>(&auth)) {
-      std::string marker = refused->version;
-      refused->version.clear();
-      auto h = to_http(std::move(*refused));
-      if (!marker.empty() && marker[0] == '\x01') {
-        std::string err = marker.substr(1);
-        h.headers["WWW-Authenticate"] = "Bearer realm=\"scim\"" + (err.empty() ? std::string() : ", error=\"" + err + "\"");
-      }
-      return h;
-    }
+    if (auto* refused = std::get_if<Reply>(&auth)) return to_http(std::move(*refused));
     const Authority& who = std::get<Authority>(auth);
     Ctx ctx{who, base, vn_date(now), now, base_url + "/login/reset"};
     auto slash = path.find('/', 1);
@@ -501,7 +492,7 @@ struct Service::Impl {
       if (!id.empty() && id != ".search") {
         Reply r = dir.read([&](Snapshot& s) { return coll == "/Users" ? user_get(s, ctx, id) : group_get(s, ctx, id); });
         std::string inm = header(req, "if-none-match");
-        if (r.status == 200 && !inm.empty() && etag_matches(inm, r.version)) return to_http(Reply{304, {}, {}, r.version});
+        if (r.status == 200 && !inm.empty() && etag_matches(inm, r.version)) return to_http(Reply{304, {}, {}, r.version, {}});
         auto q = list_params_from_query(query);
         if (!q) return to_http(error_reply(400, q.error().message, "invalidValue"));
         if (r.status == 200 && r.body.is_object()) project(r.body.get_object(), *q);

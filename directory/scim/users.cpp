@@ -266,10 +266,10 @@ std::optional<Reply> set_attr(Desired& d, const Person& cur, const std::string& 
     if (head == "displayname") return immutable("displayName", cur.full_name);
     if (head == "name") {
       if (!sub.empty()) {
-        const std::string& now = sub == "formatted" ? cur.full_name : sub == "familyname" ? cur.family
-                                 : sub == "givenname" ? cur.given : sub == "middlename" ? cur.middle : std::string("\x01");
-        if (now == "\x01") return error_reply(400, "name has no sub-attribute '" + sub + "'", "invalidPath");
-        return immutable("name." + sub, now);
+        const std::string* now = sub == "formatted" ? &cur.full_name : sub == "familyname" ? &cur.family
+                                 : sub == "givenname" ? &cur.given : sub == "middlename" ? &cur.middle : nullptr;
+        if (!now) return error_reply(400, "name has no sub-attribute '" + sub + "'", "invalidPath");
+        return immutable("name." + sub, *now);
       }
       const auto* o = as_object(v);
       if (!o) return error_reply(400, "name must be an object", "invalidValue");
@@ -544,15 +544,7 @@ Reply users_list(Snapshot& s, const Ctx& ctx, const ListParams& lp) {
     for (auto& [_, i] : keys) sorted.push_back(std::move(found[i]));
     found = std::move(sorted);
   }
-  json::array items;
-  for (std::size_t i = lp.start - 1; i < found.size() && items.size() < lp.count; ++i) {
-    json::object o = render_user(s, ctx, found[i]);
-    project(o, lp);
-    items.push_back(std::move(o));
-  }
-  Reply r;
-  r.body = list_response(found.size(), lp.start, std::move(items));
-  return r;
+  return list_page(found, lp, [&](const Person& p) { return render_user(s, ctx, p); });
 }
 
 Reply user_get(Snapshot& s, const Ctx& ctx, std::string_view id) {
