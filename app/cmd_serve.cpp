@@ -213,6 +213,13 @@ int cmd_serve(const Argv& argv) {
       log_line("SAML 2.0 IdP " + web_services->saml->entity_id());
       web_services->scim = std::make_unique<directory::scim::Service>(dir, pc.issuer);
       log_line("SCIM 2.0 at " + pc.issuer + "/scim/v2");
+      if (auto st = admin::Console::register_client(dir, pc.issuer, system_now_ms()); !st)
+        throw std::runtime_error("the admin console's OIDC client: " + st.error().message);
+      admin::ConsoleConfig ac;
+      ac.issuer = pc.issuer;
+      ac.csrf_key = crypto::sha256_raw("congvu admin\n" + key_passphrase);
+      web_services->admin = std::make_unique<admin::Console>(dir, *web_services->idp, ac);
+      log_line("admin console at " + pc.issuer + "/admin");
       logouts->start();
     }
   }

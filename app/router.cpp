@@ -9,6 +9,8 @@ net::HttpHandler make_router(directory::Directory& dir, std::shared_ptr<const Ma
   return [&dir, mail, services](const net::HttpRequest& req) {
     if (services->scim)
       if (auto r = services->scim->handle(req, system_now_ms())) return std::move(*r);
+    if (services->admin)
+      if (auto r = services->admin->handle(req, system_now_ms())) return std::move(*r);
     if (services->idp)
       if (auto r = services->idp->handle(req, system_now_ms())) return std::move(*r);
     std::string path = req.target.substr(0, req.target.find('?'));

@@ -1,8 +1,9 @@
 // The one HTTPS router of the server (port 8443): the OpenID Connect provider (idp/), the
 // landing page, the health check and mail client autoconfiguration (Thunderbird autoconfig,
-// Outlook Autodiscover), SCIM (/scim/v2). directory/ will mount the admin page here.
+// Outlook Autodiscover), SCIM (/scim/v2), the admin console (/admin).
 #pragma once
 
+#include "admin/console.hpp"
 #include "app/autoconfig.hpp"
 #include "common/net/http.hpp"
 #include "directory/directory.hpp"
@@ -20,6 +21,7 @@ struct WebServices {
   std::unique_ptr<idp::Provider> idp;
   std::unique_ptr<idp::saml::Idp> saml;  // the SAML IdP on the same session (its paths go through idp)
   std::unique_ptr<directory::scim::Service> scim;  // /scim/v2
+  std::unique_ptr<admin::Console> admin;           // /admin
 };
 net::HttpHandler make_router(directory::Directory& dir, std::shared_ptr<const MailEndpoints> mail,
                              std::shared_ptr<const WebServices> services);

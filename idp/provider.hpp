@@ -68,6 +68,18 @@ class Provider {
   void set_saml(saml::Idp* s) { saml_ = s; }
   void set_throttle(std::shared_ptr<directory::LoginThrottle> t) { throttle_ = std::move(t); }
 
+  // For a front end served by this process (the admin page), which is its own relying party:
+  // redeems an authorization code issued to `client_id` for `redirect_uri` with its PKCE
+  // verifier, under the token endpoint's rules (single use; a replay revokes), without
+  // issuing tokens. Errors: unauthorized (why the code is refused), or the store's.
+  struct FirstPartyLogin {
+    directory::Person person;
+    std::string sid, amr, nonce;
+    UnixMs auth_time = 0;
+  };
+  Result<FirstPartyLogin> redeem_code(std::string_view client_id, const std::string& code,
+                                      std::string_view redirect_uri, std::string_view verifier, UnixMs now);
+
  private:
   struct Request;  // one request's decoded parameters and cookie (provider_impl.hpp)
   net::HttpResponse discovery();
@@ -92,6 +104,10 @@ class Provider {
   // RFC 6749 2.3 / OIDC Core 9: the client, authenticated the one way it registered; or the
   // error reply. `public_ok`: a public client may name itself by client_id alone.
   std::variant<directory::Client, net::HttpResponse> authenticate_client(const Request& r, UnixMs now, bool public_ok);
+  // Checks and consumes an authorization code inside `c`: its record, or why it is refused.
+  std::variant<CodeRecord, std::string> consume_code(directory::Change& c, std::string_view client_id,
+                                                     const std::string& code, std::string_view redirect_uri,
+                                                     std::string_view verifier, UnixMs now);
   std::string csrf_token(std::string_view cookie) const;
   bool csrf_ok(const Request& r) const;
   std::string endpoint(std::string_view path) const { return cfg_.issuer + std::string(path); }

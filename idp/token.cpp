@@ -150,6 +150,58 @@ net::HttpResponse Provider::token_reply(const Issued& i, UnixMs now) {
   return web::json_reply(200, json::serialize(o));
 }
 
+std::variant<CodeRecord, std::string> Provider::consume_code(Change& c, std::string_view client_id, const std::string& code,
+                                                           std::string_view redirect_uri, std::string_view verifier,
+                                                           UnixMs now) {
+  auto raw = c.get_raw(directory::schema::code, secret_key(code));
+  if (code.empty() || !raw) return std::string("the code is not valid");
+  auto rec = decode_code(*raw);
+  if (rec.client_id != client_id) return std::string("the code was issued to another client");
+  if (rec.used) {
+    // RFC 6749 4.1.2: a code used twice revokes every token issued from it.
+    directory::revoke_family(c, rec.family, now + cfg_.refresh_ttl);
+    c.audit("token.code_replay", rec.person.str(), "", "{\"client\":\"" + std::string(client_id) + "\"}");
+    return std::string("the code was used already; the tokens issued from it are revoked");
+  }
+  if (now >= rec.expires) return std::string("the code has expired");
+  if (redirect_uri != rec.redirect_uri) return std::string("redirect_uri differs from the authorization request");
+  if (!rec.code_challenge.empty()) {
+    if (!valid_verifier(verifier)) return std::string("code_verifier is missing or malformed");
+    if (!crypto::equal_constant_time(pkce_s256(verifier), rec.code_challenge))
+      return std::string("code_verifier does not match the code_challenge");
+  } else if (!verifier.empty()) {
+    return std::string("code_verifier given but the authorization request had no code_challenge");
+  }
+  rec.used = true;
+  c.put(directory::schema::code, secret_key(code), encode(rec));
+  return rec;
+}
+
+Result<Provider::FirstPartyLogin> Provider::redeem_code(std::string_view client_id, const std::string& code,
+                                                         std::string_view redirect_uri, std::string_view verifier,
+                                                         UnixMs now) {
+  std::string refusal;
+  FirstPartyLogin out;
+  auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
+    auto consumed = consume_code(c, client_id, code, redirect_uri, verifier, now);
+    if (auto* why = std::get_if<std::string>(&consumed)) {
+      refusal = std::move(*why);
+      return ok_status();  // a replay's revocation is kept
+    }
+    const auto& rec = std::get<CodeRecord>(consumed);
+    auto p = c.person(rec.person);
+    if (!p || p->status != directory::PersonStatus::active) {
+      refusal = "the person's account is not active";
+      return ok_status();
+    }
+    out = FirstPartyLogin{std::move(*p), rec.sid, rec.amr, rec.nonce, rec.auth_time};
+    return ok_status();
+  });
+  if (!written) return written.error();
+  if (!refusal.empty()) return make_error(Errc::unauthorized, refusal);
+  return out;
+}
+
 net::HttpResponse Provider::token(const Request& r, UnixMs now) {
   auto authed = authenticate_client(r, now, true);
   if (auto* e = std::get_if<net::HttpResponse>(&authed)) return *e;
@@ -188,29 +240,9 @@ net::HttpResponse Provider::token(const Request& r, UnixMs now) {
     };
     RefreshRecord next;
     if (grant == "authorization_code") {
-      std::string code = r.get("code");
-      auto raw = c.get_raw(directory::schema::code, secret_key(code));
-      if (code.empty() || !raw) return refuse("the code is not valid");
-      auto rec = decode_code(*raw);
-      if (rec.client_id != client.id) return refuse("the code was issued to another client");
-      if (rec.used) {
-        // RFC 6749 4.1.2: a code used twice revokes every token issued from it.
-        directory::revoke_family(c, rec.family, now + cfg_.refresh_ttl);
-        c.audit("token.code_replay", rec.person.str(), "", "{\"client\":\"" + client.id + "\"}");
-        return refuse("the code was used already; the tokens issued from it are revoked");
-      }
-      if (now >= rec.expires) return refuse("the code has expired");
-      if (r.get("redirect_uri") != rec.redirect_uri) return refuse("redirect_uri differs from the authorization request");
-      std::string verifier = r.get("code_verifier");
-      if (!rec.code_challenge.empty()) {
-        if (!valid_verifier(verifier)) return refuse("code_verifier is missing or malformed");
-        if (!crypto::equal_constant_time(pkce_s256(verifier), rec.code_challenge))
-          return refuse("code_verifier does not match the code_challenge");
-      } else if (!verifier.empty()) {
-        return refuse("code_verifier given but the authorization request had no code_challenge");
-      }
-      rec.used = true;
-      c.put(directory::schema::code, secret_key(code), encode(rec));
+      auto consumed = consume_code(c, client.id, r.get("code"), r.get("redirect_uri"), r.get("code_verifier"), now);
+      if (auto* why = std::get_if<std::string>(&consumed)) return refuse(std::move(*why));
+      const auto& rec = std::get<CodeRecord>(consumed);
       issued.scopes = directory::split_scope(rec.scope);
       issued.sid = rec.sid;
       issued.amr = rec.amr;
