@@ -42,7 +42,7 @@ net::HttpResponse page(int status, std::string body) {
                            {{"Content-Security-Policy", kCsp},
                             {"X-Frame-Options", "DENY"},
                             {"Cache-Control", "no-store"},
-                            {"Referrer-Policy", "no-referrer"}},
+                            {"Referrer-Policy", "same-origin"}},
                            std::move(body)};
 }
 
@@ -405,6 +405,9 @@ net::HttpResponse Console::Impl::search(const Ctx& c) {
     v.searched = false;
     status = 400;
   }
+  if (std::string done = c.get("done"); !done.empty())
+    v.notice = std::string(kind_vi(done)) + ": đã thực hiện và ghi nhật ký. Người này nay thuộc đơn vị ngoài phạm vi "
+               "quản lý của bạn.";
   dir.read([&](Snapshot& s) {
     auto who = authority(s, c);
     if (!v.unit.empty()) {
@@ -603,7 +606,12 @@ net::HttpResponse Console::Impl::change(const Ctx& c, const PersonId& id, UnixMs
     q.emplace_back("n", std::to_string(outcome->number));
     q.emplace_back("date", form.date);
   }
-  return see_other(web::with_params("/admin/person/" + id.str(), q));
+  // Transferred out of the admin's units: the person's page is no longer theirs to see.
+  bool still_visible = dir.read([&](Snapshot& s) {
+    auto p = s.person(id);
+    return p && authority(s, c).reads_person(s, *p);
+  });
+  return see_other(web::with_params(still_visible ? "/admin/person/" + id.str() : std::string("/admin"), q));
 }
 
 net::HttpResponse Console::Impl::units(const Ctx& c) {

@@ -146,7 +146,7 @@ std::string message_html(const Frame* frame, std::string_view title_vi, std::str
 }
 
 std::string search_html(const SearchView& v) {
-  std::string s = "<form method=\"get\" action=\"/admin\" role=\"search\" class=\"search\">"
+  std::string s = notice(v.notice) + "<form method=\"get\" action=\"/admin\" role=\"search\" class=\"search\">"
                   "<div class=\"field\"><label for=\"q\">Họ tên, tài khoản, địa chỉ thư hoặc mã cán bộ</label>"
                   "<span class=\"hint\" id=\"q-hint\">Gõ có dấu hoặc không dấu, ví dụ: nguyen van an</span>"
                   "<input id=\"q\" name=\"q\" type=\"search\" value=\"" + html(v.q) +

@@ -32,7 +32,7 @@ struct SearchView {
   bool searched = false;
   std::vector<PersonRow> rows;
   bool more = false;               // the limit cut the list
-  std::string error;
+  std::string error, notice;
 };
 std::string search_html(const SearchView& v);
 

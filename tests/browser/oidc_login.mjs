@@ -2,50 +2,11 @@
 // Driven by tests/integration/test_browser_oidc.py, which starts both servers and passes
 // BROWSER_TEST (JSON): {protected, issuer, home, congvu, data, log}. Prints one JSON line of
 // findings; exits non-zero on the first failed expectation.
-import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { axe, cfg, expect, launch, out, totp } from './common.mjs';
 
-const cfg = JSON.parse(process.env.BROWSER_TEST);
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const out = {};
-function expect(cond, what) {
-  if (!cond) {
-    console.log(JSON.stringify(out));
-    console.error('FAILED: ' + what);
-    process.exit(1);
-  }
-}
-
-function totp(base32) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of base32) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
-  const h = createHmac('sha1', key).update(counter).digest();
-  const o = h[19] & 15;
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
-
-async function axe(page) {
-  // The pages forbid scripts (CSP); evaluation through the DevTools protocol is not a page
-  // script, and this context bypasses CSP for the audit only.
-  await page.evaluate(axeSource);
-  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ': ' + v.help + ' at ' + v.nodes.map((n) => n.target.join(' ')).join(', '));
-}
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-         '--disable-sync', '--no-first-run'],
-  env: { ...process.env, HOME: cfg.home },
-});
+const browser = await launch();
 try {
   const ctx = await browser.newContext({ viewport: { width: 360, height: 740 }, bypassCSP: true, locale: 'vi-VN' });
   const page = await ctx.newPage();

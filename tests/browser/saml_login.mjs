@@ -2,26 +2,12 @@
 // login page and back. Driven by tests/integration/test_browser_saml.py, which starts both
 // servers and passes BROWSER_TEST (JSON): {saml, oidc, base, issuer, home, congvu, data, log,
 // password}. Prints one JSON line of findings; exits non-zero on the first failed expectation.
-import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cfg, expect, launch, out } from './common.mjs';
 
-const cfg = JSON.parse(process.env.BROWSER_TEST);
-const out = { password_prompts: 0 };
-function expect(cond, what) {
-  if (!cond) {
-    console.log(JSON.stringify(out));
-    console.error('FAILED: ' + what);
-    process.exit(1);
-  }
-}
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-         '--disable-sync', '--no-first-run'],
-  env: { ...process.env, HOME: cfg.home },
-});
+out.password_prompts = 0;
+const browser = await launch();
 // Counts the login pages the browser is shown (each one is a password prompt).
 function watch(page) {
   page.on('framenavigated', (f) => {

@@ -131,8 +131,10 @@ class AdminConsoleTest(support.ServerTest):
         r = self.post_change(b, an, action="transfer", to_unit=VHTTDL, position="Chuyên viên", decision="15/QĐ-UBND",
                              reason="Theo nhu cầu công tác")
         self.assertEqual(r.status_code, 303, r.text)
-        shown = b.get(self.issuer + r.headers["Location"])
-        self.assertEqual(shown.status_code, 403)  # he now belongs to a unit outside the admin's scope
+        # He now belongs to a unit outside the admin's scope: back to the search, with a notice.
+        self.assertTrue(r.headers["Location"].startswith("/admin?done=transfer"), r.headers["Location"])
+        self.assertIn("ngoài phạm vi", b.get(self.issuer + r.headers["Location"]).text)
+        self.assertEqual(b.get(f"{self.issuer}/admin/person/{an['id']}").status_code, 403)
         after = support.run_json("person", "show", an["id"], data=self.data)
         self.assertEqual((after["unit"], after["position"], after["address"], after["id"]),
                          (VHTTDL, "Chuyên viên", an["address"], an["id"]))
