@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -172,7 +173,8 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     }
   }
   if (auto* s = section(ctx, root, "directory")) {
-    check_keys(ctx, *s, "[directory]", {"domain", "map_size_mb", "second_factor_groups", "retention_years", "argon2", "role_mailbox"});
+    check_keys(ctx, *s, "[directory]", {"domain", "map_size_mb", "second_factor_groups", "retention_years", "retirement_notice",
+                                             "argon2", "role_mailbox"});
     if (const auto* n = s->get("second_factor_groups")) {
       const auto* arr = n->as_array();
       bool ok = arr != nullptr;
@@ -191,6 +193,15 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     get_int(ctx, *s, "map_size_mb", "[directory]", cfg.directory.map_size_mb, 16, 1 << 24, "the most the LMDB file may grow to");
     get_int(ctx, *s, "retention_years", "[directory]", cfg.directory.retention_years, 1, 100,
             "years a retired person's mailbox is kept");
+    get_str(ctx, *s, "retirement_notice", "[directory]", cfg.directory.retirement_notice,
+            "e.g. \"This member of staff has retired; please write to {unit}\"");
+    if (const auto* n = s->get("retirement_notice")) {
+      const auto& t = cfg.directory.retirement_notice;
+      if (t.empty() || t.size() > 400 ||
+          !std::all_of(t.begin(), t.end(), [](char c) { return c >= 0x20 && c < 0x7f; }))
+        ctx.fail(*n, "[directory] retirement_notice must be 1-400 printable ASCII characters (it is an SMTP reply line); "
+                     "{unit} and {address} are replaced");
+    }
     if (auto* a = section(ctx, *s, "argon2")) {
       check_keys(ctx, *a, "[directory.argon2]", {"iterations", "memory_kib", "parallelism"});
       auto& d = cfg.directory;
@@ -319,6 +330,10 @@ second_factor_groups = []
 # A retired person's mailbox is kept this many years after the retirement date (recorded at
 # retirement with the successor, if one is named).
 retention_years = 5
+# Mail to a retired person goes to the successor named at retirement (while active); without
+# one it is refused at RCPT (550 5.1.6) with this text. {unit}: the role address of the unit they
+# retired from; {address}: their own. Printable ASCII: it is an SMTP reply line.
+retirement_notice = "This member of staff has retired; please write to {unit}"
 
 [directory.argon2]
 # Argon2id cost for new passwords. The defaults are OWASP's minimum (19 MiB, 2 passes), about

@@ -32,6 +32,9 @@ struct DirectoryConfig {
   // use app passwords or tokens instead of the account password.
   std::vector<std::string> second_factor_groups;
   std::uint32_t retention_years = 5;  // a retired person's mailbox is kept this long
+  // The SMTP reply to mail for a retired person without a successor; {unit} is the role address
+  // of the unit they retired from, {address} their own. Printable ASCII (an SMTP reply line).
+  std::string retirement_notice = "This member of staff has retired; please write to {unit}";
   // Which positions hold a unit's role mailbox, per unit kind (province, department, ...).
   std::map<std::string, std::vector<std::string>> role_holders = {
       {"province", {"Văn thư", "Chủ tịch", "Giám đốc"}},

@@ -40,6 +40,8 @@ struct Settings {
   std::vector<std::string> second_factor_groups;
   // A retired person's mailbox is kept this many years after the retirement date.
   std::uint32_t retention_years = 5;
+  // The SMTP reply to mail for a retired person without a successor ({unit}, {address}).
+  std::string retirement_notice;
 
   explicit Settings(const config::DirectoryConfig& c = {});
 };

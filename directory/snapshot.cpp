@@ -15,6 +15,7 @@ Settings::Settings(const config::DirectoryConfig& c) : domain(c.domain) {
     if (auto k = parse_kind(kind)) role_holders[*k] = positions;
   second_factor_groups = c.second_factor_groups;
   retention_years = c.retention_years;
+  retirement_notice = c.retirement_notice;
 }
 
 bool Snapshot::second_factor_required(const Person& p) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/text.hpp"
+#include "directory/hr.hpp"
 
 namespace congvu::smtp {
 
@@ -46,6 +47,7 @@ Verdict Recipients::rcpt(const proto::Path& to, const std::optional<directory::P
       case directory::AddressOwner::person: {
         auto p = s.person(*PersonId::from_bytes(owner->key));
         if (!p) return refuse(550, "5.1.1", "No such user here");
+        if (p->status == directory::PersonStatus::retired) return retired(s, *p, size);
         if (p->status != directory::PersonStatus::active) return refuse(550, "5.2.1", "Mailbox disabled");
         auto account = mailstore::person_account(p->id);
         if (quota_full(account)) return refuse(452, "4.2.2", "Mailbox full");
@@ -80,6 +82,32 @@ Verdict Recipients::rcpt(const proto::Path& to, const std::optional<directory::P
     }
     return refuse(550, "5.1.1", "No such user here");
   });
+}
+
+Verdict Recipients::retired(directory::Snapshot& s, const directory::Person& p, std::uint64_t size) {
+  auto r = directory::retirement_of(s, p.id);
+  if (r && !r->successor.empty())
+    if (auto id = PersonId::parse(r->successor))
+      if (auto succ = s.person(*id); succ && succ->status == directory::PersonStatus::active) {
+        auto account = mailstore::person_account(succ->id);
+        if (!store_.fits(account, size)) return refuse(452, "4.2.2", "Mailbox full");
+        Verdict v;
+        v.text = "OK, delivered to the successor of a retired member of staff";
+        v.targets.emplace_back(account);
+        return v;
+      }
+  // No (active) successor: the configured notice, naming the unit they left.
+  std::string unit_address;
+  if (auto u = s.unit(directory::scope_unit(s, p))) unit_address = u->role_address;
+  std::string text = s.settings().retirement_notice;
+  if (text.empty()) text = "This member of staff has retired; please write to {unit}";
+  auto put = [&](std::string_view key, const std::string& value) {
+    for (auto at = text.find(key); at != std::string::npos; at = text.find(key, at + value.size()))
+      text.replace(at, key.size(), value);
+  };
+  put("{unit}", unit_address.empty() ? "the unit's official address" : unit_address);
+  put("{address}", p.address);
+  return refuse(550, "5.1.6", text);
 }
 
 bool Recipients::may_send_as(const directory::Person& p, std::string_view raw) {

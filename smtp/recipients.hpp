@@ -45,6 +45,9 @@ class Recipients {
   mailstore::Mailstore& store() { return store_; }
 
  private:
+  // Mail for a retired person: to the successor named at retirement while they are active,
+  // else refused (550 5.1.6) with [directory] retirement_notice.
+  Verdict retired(directory::Snapshot& s, const directory::Person& p, std::uint64_t size);
   directory::Directory& dir_;
   mailstore::Mailstore& store_;
 };

@@ -18,6 +18,8 @@ TEST(Config, ExampleParsesToTheDefaults) {
   EXPECT_EQ(r->directory.argon2_memory_kib, d.directory.argon2_memory_kib);
   EXPECT_EQ(r->directory.argon2_iterations, d.directory.argon2_iterations);
   EXPECT_EQ(r->directory.role_holders, d.directory.role_holders);
+  EXPECT_EQ(r->directory.retirement_notice, d.directory.retirement_notice);
+  EXPECT_EQ(r->directory.retention_years, d.directory.retention_years);
   for (const auto& name : Config::listener_names()) {
     EXPECT_EQ(r->listen.at(name).host, d.listen.at(name).host) << name;
     EXPECT_EQ(r->listen.at(name).port, d.listen.at(name).port) << name;
@@ -69,6 +71,8 @@ TEST(Config, ErrorsNameFileLineAndFix) {
   expect_error("[tls]\ncert = \"/x.pem\"\n", "congvu.toml:1:", "set both");
   expect_error("[directory.role_mailbox]\ndivision = \"Văn thư\"\n", "congvu.toml:2:", "list of positions");
   expect_error("server = 3\n", "congvu.toml:1:", "must be a table");
+  expect_error("[directory]\nretirement_notice = \"Đã nghỉ hưu\"\n", "congvu.toml:2:", "printable ASCII");
+  expect_error("[directory]\nretirement_notice = \"\"\n", "congvu.toml:2:", "printable ASCII");
 }
 
 TEST(Config, MissingFile) {

@@ -3,6 +3,7 @@
 //   # comment
 //   @listener mx|submission|submissions     @max-size N   @max-errors N   @max-recipients N
 //   @group NAME UNIT_CODE [members|staff|anyone]   (a unit-derived list, before the session)
+//   @retire LOGIN [SUCCESSOR]                (retired before the session, mail going to SUCCESSOR)
 //   C: a line the client sends (CRLF appended; \r \n \0 \t \\ escapes)
 //   C< bytes the client sends as they are (escapes, no CRLF)
 //   S: a line the server must send; a trailing * matches any rest of the line
@@ -12,6 +13,8 @@
 //   @closed                                  the session has ended
 // Every server line must be expected: unexpected output fails the scenario.
 #include <gtest/gtest.h>
+
+#include "directory/hr.hpp"
 
 #include <deque>
 #include <filesystem>
@@ -106,6 +109,21 @@ TEST_P(Transcript, Runs) {
       g.kind = directory::GroupKind::unit_derived;
       if (!posting.empty()) g.posting = *directory::parse_posting(posting);
       auto r = dir_->write(directory::Actor{"test"}, kNow, [&](directory::Change& c) { return c.add_group(g); });
+      ASSERT_TRUE(r.ok()) << r.error().message;
+    } else if (line.starts_with("@retire ")) {
+      std::istringstream ss(line.substr(8));
+      std::string login, successor;
+      ss >> login >> successor;
+      auto r = dir_->write(directory::Actor{"test"}, kNow, [&](directory::Change& c) -> Status {
+        directory::LifeChange lc;
+        lc.kind = directory::LifeKind::retire;
+        lc.person = c.by_login(login)->id;
+        lc.decision = "1/QĐ";
+        lc.successor = successor;
+        auto done = directory::apply_change(c, directory::Authority::root("test"), lc, "2026-11-22");
+        if (!done) return done.error();
+        return ok_status();
+      });
       ASSERT_TRUE(r.ok()) << r.error().message;
     } else {
       script.emplace_back(n, line);
