@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "app/commands.hpp"
+#include "app/retention.hpp"
 #include "app/output.hpp"
 #include "common/crypto.hpp"
 #include "common/text.hpp"
@@ -40,10 +41,10 @@ std::string flags_text(std::uint8_t f, const std::vector<std::string>& keywords)
 }  // namespace
 
 int cmd_mail(const Argv& argv) {
-  Args a(argv, {"--data", "--config", "--mailbox", "--min-live"}, {"--json"});
-  std::string sub = a.positional(0, "a subcommand: boxes WHO, list WHO, cat WHO UID, check, gc");
+  Args a(argv, {"--data", "--config", "--mailbox", "--min-live"}, {"--json", "--dry-run"});
+  std::string sub = a.positional(0, "a subcommand: boxes WHO, list WHO, cat WHO UID, check, gc, purge-retired");
   Env env = open_env(a);
-  bool writes = sub == "gc";
+  bool writes = sub == "gc" || (sub == "purge-retired" && !a.has("--dry-run"));
   auto mail = mailstore::open(env.cfg.data_dir, env.cfg.mail.map_size_mb, {}, !writes);
   auto& ms = *mail.store;
   if (sub == "boxes") {
@@ -111,6 +112,23 @@ int cmd_mail(const Argv& argv) {
     std::cout << "segments removed " << r.segments_removed << ", compacted " << r.segments_compacted << ", blobs moved "
               << r.blobs_moved << ", bytes freed " << r.bytes_freed << "\n";
     return 0;
+  }
+  if (sub == "purge-retired") {
+    a.max_positionals(1);
+    bool dry = a.has("--dry-run");
+    auto rep = purge_retired(*env.dir, ms, vn_date(env.now), env.now, dry);
+    json::array people;
+    for (const auto& p : rep.people) {
+      people.emplace_back(json::object{{"id", p.id}, {"address", p.address}, {"keep_until", p.keep_until}, {"messages", p.messages}});
+      if (!env.json)
+        std::cout << p.address << "\tkept until " << p.keep_until << "\t" << p.messages << (dry ? " messages to remove\n" : " messages removed\n");
+    }
+    json::array failed;
+    for (const auto& f : rep.failed) failed.emplace_back(f);
+    if (env.json) std::cout << json::serialize(json::object{{"dry_run", dry}, {"people", people}, {"failed", failed}}) << "\n";
+    else if (rep.people.empty()) std::cout << "no retention period has ended\n";
+    for (const auto& f : rep.failed) std::cerr << "congvu: " << f << "\n";
+    return rep.failed.empty() ? 0 : 1;
   }
   throw UsageError("unknown mail subcommand '" + sub + "'");
 }

@@ -16,6 +16,7 @@
 #include <iostream>
 
 #include "app/commands.hpp"
+#include "app/retention.hpp"
 #include "app/router.hpp"
 #include "common/crypto.hpp"
 #include "common/files.hpp"
@@ -232,7 +233,8 @@ int cmd_serve(const Argv& argv) {
     write_file_atomic(a.get("--ready-file"), json);
   }
   // Scheduled changes and pending events: what is due now, then every minute (and whenever the
-  // calendar day changes in Asia/Ho_Chi_Minh, within a minute).
+  // calendar day changes in Asia/Ho_Chi_Minh, within a minute); and retired people's mailboxes
+  // whose retention period has ended (app/retention.hpp).
   std::mutex due_mu;
   std::condition_variable due_cv;
   bool stopping = false;
@@ -241,6 +243,11 @@ int cmd_serve(const Argv& argv) {
     auto rep = directory::run_due(dir, vn_date(t), t);
     if (rep.applied) log_line("applied " + std::to_string(rep.applied) + " scheduled changes due by " + vn_date(t));
     for (const auto& [n, why] : rep.failed) log_line("scheduled change " + std::to_string(n) + " dropped: " + why);
+    auto purged = purge_retired(dir, *mail.store, vn_date(t), t, false);
+    for (const auto& p : purged.people)
+      log_line("retention ended for " + p.address + " (kept until " + p.keep_until + "): " + std::to_string(p.messages) +
+               " messages removed");
+    for (const auto& f : purged.failed) log_line("retention: " + f);
   };
   run_due_now();
   std::thread scheduler([&] {

@@ -43,7 +43,7 @@ Directory (all take --data DIR or --config FILE, and --json)
 
 Mail (WHO: a login or address, or a unit's official address)
   mail boxes WHO | mail list WHO [--mailbox NAME] | mail cat WHO UID [--mailbox NAME]
-  mail check | mail gc [--min-live 0.5]
+  mail check | mail gc [--min-live 0.5] | mail purge-retired [--dry-run]   (mailboxes past their retention)
   dkim list | dkim keygen --selector S [--algorithm rsa|ed25519] [--bits 2048] [--domain D]
   queue list | queue flush | queue delete ID
 

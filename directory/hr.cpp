@@ -90,7 +90,7 @@ std::string add_years(std::string_view date, int years) {
 
 std::string encode_retirement(const Retirement& r) {
   codec::Writer w;
-  w.u8(1).str(r.successor).str(r.keep_until);
+  w.u8(2).str(r.successor).str(r.keep_until).str(r.purged);
   return w.take();
 }
 
@@ -464,12 +464,40 @@ std::optional<Person> manager_of(Snapshot& s, const Person& p) {
 std::optional<Retirement> retirement_of(Snapshot& s, const PersonId& id) {
   auto v = s.get_raw(schema::retirement, id.bytes());
   if (!v) return std::nullopt;
-  codec::Reader r(*v);
-  if (r.u8() != 1) throw codec::DecodeError("unknown retirement record version");
+  return decode_retirement(*v);
+}
+
+Retirement decode_retirement(std::string_view v) {
+  codec::Reader r(v);
+  auto version = r.u8();
+  if (version != 1 && version != 2) throw codec::DecodeError("unknown retirement record version");
   Retirement out;
   out.successor = r.str();
   out.keep_until = r.str();
+  if (version == 2) out.purged = r.str();
+  r.expect_done();
   return out;
+}
+
+std::vector<std::pair<PersonId, Retirement>> retention_due(Snapshot& s, std::string_view today) {
+  std::vector<std::pair<PersonId, Retirement>> out;
+  s.scan(schema::retirement, "", [&](std::string_view k, std::string_view v) {
+    auto r = decode_retirement(v);
+    auto id = PersonId::from_bytes(k);
+    if (id && r.purged.empty() && !r.keep_until.empty() && r.keep_until < today) out.emplace_back(*id, std::move(r));
+    return true;
+  });
+  return out;
+}
+
+Status mark_purged(Change& c, const PersonId& id, std::string_view today, std::uint64_t messages) {
+  auto r = retirement_of(c, id);
+  if (!r) return make_error(Errc::not_found, "no retirement recorded for " + id.str());
+  r->purged = std::string(today);
+  c.put(schema::retirement, id.bytes(), encode_retirement(*r));
+  c.audit("mailbox.purge", id.str(), "", "{\"kept_until\":\"" + r->keep_until + "\",\"messages\":" +
+                                             std::to_string(messages) + "}");
+  return ok_status();
 }
 
 }  // namespace congvu::directory

@@ -146,7 +146,13 @@ std::optional<Person> manager_of(Snapshot& s, const Person& p);
 struct Retirement {
   std::string successor;   // person id (raw string form) or empty
   std::string keep_until;  // the mailbox is kept until this date (YYYY-MM-DD)
+  std::string purged;      // when the mailbox was emptied after keep_until (empty: not yet)
 };
 std::optional<Retirement> retirement_of(Snapshot& s, const PersonId& id);
+Retirement decode_retirement(std::string_view v);
+// Retirements whose mailbox is kept no longer (keep_until before `today`) and not yet emptied.
+std::vector<std::pair<PersonId, Retirement>> retention_due(Snapshot& s, std::string_view today);
+// Records that the person's mailbox was emptied today (audited `mailbox.purge`).
+Status mark_purged(Change& c, const PersonId& id, std::string_view today, std::uint64_t messages);
 
 }  // namespace congvu::directory
