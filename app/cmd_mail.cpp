@@ -44,7 +44,7 @@ int cmd_mail(const Argv& argv) {
   Args a(argv, {"--data", "--config", "--mailbox", "--min-live"}, {"--json", "--dry-run"});
   std::string sub = a.positional(0, "a subcommand: boxes WHO, list WHO, cat WHO UID, check, gc, purge-retired");
   Env env = open_env(a);
-  bool writes = sub == "gc" || (sub == "purge-retired" && !a.has("--dry-run"));
+  bool writes = sub == "gc" || (sub == "purge-retired" && !a.flag("--dry-run"));
   auto mail = mailstore::open(env.cfg.data_dir, env.cfg.mail.map_size_mb, {}, !writes);
   auto& ms = *mail.store;
   if (sub == "boxes") {
@@ -115,7 +115,7 @@ int cmd_mail(const Argv& argv) {
   }
   if (sub == "purge-retired") {
     a.max_positionals(1);
-    bool dry = a.has("--dry-run");
+    bool dry = a.flag("--dry-run");
     auto rep = purge_retired(*env.dir, ms, vn_date(env.now), env.now, dry);
     json::array people;
     for (const auto& p : rep.people) {

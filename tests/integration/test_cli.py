@@ -64,6 +64,23 @@ class ProvinceImport(TempDirTest):
         self.assertEqual(run_json("events", "pending", data=self.data)["scheduled"], [])
         self.assertEqual(run("events", "cancel", str(later["scheduled"]), data=self.data, check=False)[0], 1)
 
+    def test_retention_period_ends(self):
+        """A retirement dated 2020 keeps the mailbox until 2025: `mail purge-retired` empties it
+        once (a dry run first changes nothing), audited; the person and address stay."""
+        who = run_json("person", "show", "CB000001", data=self.data)
+        run("person", "retire", "CB000001", "--decision", "9/QĐ", "--date", "2020-01-01", data=self.data)
+        dry = run_json("mail", "purge-retired", "--dry-run", data=self.data)
+        self.assertEqual((dry["dry_run"], [p["address"] for p in dry["people"]]), (True, [who["address"]]))
+        self.assertEqual(dry["people"][0]["keep_until"], "2025-01-01")
+        log = run_json("audit", "log", "--target", who["id"], data=self.data)
+        self.assertNotIn("mailbox.purge", [r["action"] for r in log])
+        done = run_json("mail", "purge-retired", data=self.data)
+        self.assertEqual([p["id"] for p in done["people"]], [who["id"]])
+        self.assertEqual(run_json("mail", "purge-retired", data=self.data)["people"], [])
+        log = run_json("audit", "log", "--target", who["id"], data=self.data)
+        self.assertEqual(log[-1]["action"], "mailbox.purge")
+        self.assertEqual(run_json("person", "show", "CB000001", data=self.data)["address"], who["address"])
+
     def test_search_finds_him_every_way(self):
         for q in ("nguyen van an", "Nguyễn Văn An", "an nguyen", "NGUYỄN văn AN"):
             people = run_json("person", "find", q, "--limit", "500", data=self.data)
