@@ -77,6 +77,16 @@ class ServerTest(TempDirTest):
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         return proc, info
 
+    def start_https(self):
+        """Starts the server with only HTTPS listening, on a free port that is also the IdP's
+        issuer (https://127.0.0.1:PORT); sets self.port, self.issuer, self.proc, self.info."""
+        self.port = free_port()
+        self.issuer = f"https://127.0.0.1:{self.port}"
+        listen = "".join(f'{n} = "off"\n' for n in LISTENERS if n != "https")
+        config = self.write("congvu.toml", f'[listen]\nhttps = "127.0.0.1:{self.port}"\n{listen}'
+                            f'[idp]\nissuer = "{self.issuer}"\n[mail]\n{NO_DNS}')
+        self.proc, self.info = self.start(config=config)
+
     def read_log(self):
         with open(self.log) as f:
             return f.read()

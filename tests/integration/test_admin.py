@@ -23,12 +23,7 @@ VHTTDL = "000.00.03.H99"
 class AdminConsoleTest(support.ServerTest):
     def setUp(self):
         super().setUp()
-        self.port = support.free_port()
-        self.issuer = f"https://127.0.0.1:{self.port}"
-        listen = "".join(f'{n} = "off"\n' for n in support.LISTENERS if n != "https")
-        config = self.write("congvu.toml", f'[listen]\nhttps = "127.0.0.1:{self.port}"\n{listen}'
-                            f'[idp]\nissuer = "{self.issuer}"\n[mail]\n{support.NO_DNS}')
-        self.proc, self.info = self.start(config=config)
+        self.start_https()
         self.ca = self.info["ca"]
         self.people = {p["staff_no"]: p for p in
                        support.run_json("person", "find", "", "--status", "any", "--limit", "100", data=self.data)}

@@ -26,12 +26,7 @@ VHTTDL = "000.00.03.H99"
 class BrowserAdminTest(support.ServerTest):
     def setUp(self):
         super().setUp()
-        self.port = support.free_port()
-        self.issuer = f"https://127.0.0.1:{self.port}"
-        listen = "".join(f'{n} = "off"\n' for n in support.LISTENERS if n != "https")
-        config = self.write("congvu.toml", f'[listen]\nhttps = "127.0.0.1:{self.port}"\n{listen}'
-                            f'[idp]\nissuer = "{self.issuer}"\n[mail]\n{support.NO_DNS}')
-        self.proc, self.info = self.start(config=config)
+        self.start_https()
 
     def tearDown(self):
         self.stop(self.proc)

@@ -23,12 +23,7 @@ class BrowserOidcTest(support.ServerTest):
     def setUp(self):
         super().setUp()
         os.chmod(self.tmp, 0o755)  # Apache's worker user reads its files here
-        self.port = support.free_port()
-        self.issuer = f"https://127.0.0.1:{self.port}"
-        listen = "".join(f'{n} = "off"\n' for n in support.LISTENERS if n != "https")
-        config = self.write("congvu.toml", f'[listen]\nhttps = "127.0.0.1:{self.port}"\n{listen}'
-                            f'[idp]\nissuer = "{self.issuer}"\n[mail]\n{support.NO_DNS}')
-        self.proc, self.info = self.start(config=config)
+        self.start_https()
 
     def tearDown(self):
         if getattr(self, "apache", None):
