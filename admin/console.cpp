@@ -436,16 +436,17 @@ net::HttpResponse Console::Impl::search(const Ctx& c) {
       if (!seen.insert(std::string(p.id.bytes())).second) return;
       v.rows.push_back(row_of(p, names));
     };
+    // Whether a person found outside the unit walk belongs here: readable, and in `unit`'s
+    // subtree when the search is restricted to it (retired people: the unit they left).
+    std::set<std::string> tree;
+    if (!v.unit.empty())
+      for (auto& u : s.subtree(v.unit)) tree.insert(std::move(u));
+    auto belongs = [&](const Person& p) {
+      return who.reads_person(s, p) && (v.unit.empty() || tree.count(directory::scope_unit(s, p)) > 0);
+    };
     // An exact login, address, staff number or id first.
     if (!v.q.empty())
-      if (auto exact = s.resolve(v.q); exact && who.reads_person(s, *exact) &&
-                                       (v.unit.empty() || who.reads_unit(s, v.unit)))
-        if (v.unit.empty() || directory::scope_unit(s, *exact) == v.unit ||
-            [&] {
-              auto tree = s.subtree(v.unit);
-              return std::find(tree.begin(), tree.end(), directory::scope_unit(s, *exact)) != tree.end();
-            }())
-          add(*exact);
+      if (auto exact = s.resolve(v.q); exact && belongs(*exact)) add(*exact);
     for (const auto& root : roots) {
       directory::SearchQuery q(v.q);
       q.unit = root;
@@ -459,7 +460,7 @@ net::HttpResponse Console::Impl::search(const Ctx& c) {
       q.status = directory::PersonStatus::retired;
       q.limit = 10 * cfg.search_limit;
       for (const auto& p : s.search(q))
-        if (v.unit.empty() ? who.reads_person(s, p) : directory::scope_unit(s, p) == v.unit) add(p);
+        if (belongs(p)) add(p);
     }
     v.more = v.rows.size() > cfg.search_limit;
     if (v.more) v.rows.resize(cfg.search_limit);
