@@ -10,7 +10,9 @@ PurgeReport purge_retired(directory::Directory& dir, mailstore::Mailstore& store
                           bool dry_run) {
   PurgeReport rep;
   auto due = dir.read([&](directory::Snapshot& s) { return directory::retention_due(s, today); });
-  for (const auto& [id, r] : due) {
+  for (const auto& entry : due) {
+    const PersonId& id = entry.first;  // not a structured binding: the lambdas below capture it
+    const directory::Retirement& r = entry.second;
     auto p = dir.read([&](directory::Snapshot& s) { return s.person(id); });
     PurgeReport::Person row{id.str(), p ? p->address : std::string(), r.keep_until, 0};
     std::string account = mailstore::person_account(id);
