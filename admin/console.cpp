@@ -122,7 +122,8 @@ PersonRow row_of(const Person& p, UnitNames& names) {
 std::vector<directory::Unit> all_units(Snapshot& s) {
   std::vector<directory::Unit> out;
   s.scan(directory::schema::unit, "", [&](std::string_view, std::string_view v) {
-    out.push_back(directory::decode_unit(v));
+    auto u = directory::decode_unit(v);
+    if (u.dissolved.empty()) out.push_back(std::move(u));  // dissolved units left the tree
     return true;
   });
   return out;

@@ -296,9 +296,12 @@ int cmd_person(const Argv& argv) {
 }
 
 int cmd_unit(const Argv& argv) {
-  Args a(argv, with(kCommonValued, {"--code", "--parent", "--kind", "--name", "--slug", "--depth"}), kCommonFlags);
-  std::string sub = a.positional(0, "a subcommand: show, add, tree");
+  Args a(argv, with(kCommonValued, {"--code", "--parent", "--kind", "--name", "--slug", "--depth", "--decision", "--date", "--reason", "--into"}),
+         with(kCommonFlags, {"--dry-run"}));
+  std::string sub = a.positional(0, "a subcommand: show, add, tree, reorganise, merge, rename, recode, reparent");
   Env env = open_env(a);
+  if (sub == "reorganise" || sub == "merge" || sub == "rename" || sub == "recode" || sub == "reparent")
+    return cmd_unit_reorganise(env, a, sub);
   if (sub == "show") {
     a.max_positionals(2);
     std::string code = a.positional(1, "the unit CODE");

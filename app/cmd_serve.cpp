@@ -16,6 +16,7 @@
 #include <iostream>
 
 #include "app/commands.hpp"
+#include "app/reorg_mail.hpp"
 #include "app/retention.hpp"
 #include "app/router.hpp"
 #include "common/crypto.hpp"
@@ -234,7 +235,8 @@ int cmd_serve(const Argv& argv) {
   }
   // Scheduled changes and pending events: what is due now, then every minute (and whenever the
   // calendar day changes in Asia/Ho_Chi_Minh, within a minute); and retired people's mailboxes
-  // whose retention period has ended (app/retention.hpp).
+  // whose retention period has ended (app/retention.hpp); the role mail of units dissolved by a
+  // reorganisation that has not moved yet (app/reorg_mail.hpp).
   std::mutex due_mu;
   std::condition_variable due_cv;
   bool stopping = false;
@@ -248,6 +250,10 @@ int cmd_serve(const Argv& argv) {
       log_line("retention ended for " + p.address + " (kept until " + p.keep_until + "): " + std::to_string(p.messages) +
                " messages removed");
     for (const auto& f : purged.failed) log_line("retention: " + f);
+    auto moved = move_role_mail(dir, *mail.store, t);
+    for (const auto& m : moved.moved)
+      log_line("reorganisation: " + std::to_string(m.messages) + " messages of unit " + m.from_unit + " moved to " + m.to_unit + " (" + m.folder + ")");
+    for (const auto& f : moved.failed) log_line("reorganisation: role mail not moved: " + f);
   };
   run_due_now();
   std::thread scheduler([&] {

@@ -39,6 +39,8 @@ int cmd_import(const Argv& argv);
 int cmd_events(const Argv& argv);
 int cmd_person(const Argv& argv);
 int cmd_unit(const Argv& argv);
+// unit reorganise PLAN | merge UNIT... --into | rename | recode | reparent (app/cmd_reorg.cpp).
+int cmd_unit_reorganise(Env& env, Args& a, const std::string& sub);
 int cmd_group(const Argv& argv);
 int cmd_audit(const Argv& argv);
 int cmd_check(const Argv& argv);

@@ -36,6 +36,10 @@ Directory (all take --data DIR or --config FILE, and --json)
   person passwd WHO --password-stdin | person reset-code WHO [--hours 24]
   unit show CODE | unit tree [CODE] [--depth N]
   unit add --code C --parent P --kind K --name N --slug S
+  unit merge CODE... --into CODE [--parent P --kind K --name N --slug S] --decision D [--date D] [--dry-run]
+  unit rename CODE --name N | unit recode CODE --code NEW | unit reparent CODE --parent P   (--decision D, --dry-run)
+  unit reorganise PLAN.csv --decision D [--date D] [--reason R] [--dry-run]
+      PLAN columns op,unit,target,name,slug,kind,people,position; op: add rename reparent move merge recode
   group add NAME [--title T] (--static | [--unit CODE] [--no-subtree] [--position P]...)
   group show NAME | group list | group add-member NAME WHO
   audit verify | audit log [--target ID] [--limit N]

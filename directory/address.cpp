@@ -51,6 +51,22 @@ bool valid_local_part(std::string_view s) {
   return s.back() != '.' && s.find("..") == std::string_view::npos;
 }
 
+bool valid_unit_code(std::string_view c) {
+  if (c.empty() || c.size() > 64) return false;
+  for (char ch : c)
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+          ch == '.' || ch == '-' || ch == '_'))
+      return false;
+  return true;
+}
+
+bool valid_text(std::string_view s, std::size_t max) {
+  if (s.empty() || s.size() > max || !text::valid_utf8(s)) return false;
+  for (unsigned char c : s)
+    if (c < 0x20) return false;
+  return true;
+}
+
 bool valid_slug(std::string_view s) {
   if (s.empty() || s.size() > 64 || s[0] == '-') return false;
   for (char c : s)

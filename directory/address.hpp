@@ -29,5 +29,9 @@ std::string address_candidate(std::string_view base, unsigned n);
 bool valid_local_part(std::string_view s);
 // A unit slug or group name: [a-z0-9-], starting with a letter or digit, 1..64 bytes.
 bool valid_slug(std::string_view s);
+// A unit code: letters, digits, '.', '-', '_', 1..64 bytes (e.g. 000.00.01.H99).
+bool valid_unit_code(std::string_view c);
+// A name or position: 1..max bytes of UTF-8 without control characters.
+bool valid_text(std::string_view s, std::size_t max = 512);
 
 }  // namespace congvu::directory

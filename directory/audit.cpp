@@ -133,7 +133,10 @@ std::vector<std::string> Snapshot::check(std::size_t max) {
       Unit u = decode_unit(v);
       if (u.code != k) report("unit " + std::string(k) + ": key and record differ");
       if (!u.parent.empty() && !t_.get(schema::unit, u.parent)) report("unit " + u.code + ": parent missing");
-      if (!t_.get(schema::unit_child, schema::join0(u.parent, u.code))) report("unit " + u.code + ": tree index missing");
+      bool in_tree = t_.get(schema::unit_child, schema::join0(u.parent, u.code)).has_value();
+      if (u.dissolved.empty() && !in_tree) report("unit " + u.code + ": tree index missing");
+      if (!u.dissolved.empty() && in_tree) report("unit " + u.code + ": dissolved but still in the tree");
+      if (!u.dissolved.empty() && !t_.get(schema::unit, u.successor)) report("unit " + u.code + ": successor " + u.successor + " missing");
       return true;
     });
   } catch (const codec::DecodeError& e) {

@@ -15,20 +15,8 @@ Error invalid(std::string m) { return make_error(Errc::invalid_argument, std::mo
 Error conflict(std::string m) { return make_error(Errc::conflict, std::move(m)); }
 Error not_found(std::string m) { return make_error(Errc::not_found, std::move(m)); }
 
-bool valid_unit_code(std::string_view c) {
-  if (c.empty() || c.size() > 64) return false;
-  for (char ch : c)
-    if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-          ch == '.' || ch == '-' || ch == '_'))
-      return false;
-  return true;
-}
-
-bool valid_text(std::string_view s, std::size_t max = 512) {
-  if (s.empty() || s.size() > max || !text::valid_utf8(s)) return false;
-  for (unsigned char c : s)
-    if (c < 0x20) return false;
-  return true;
+std::string gone(const Unit& u) {
+  return "unit " + u.code + " was dissolved on " + u.dissolved + " by " + u.dissolved_by + "; its successor is " + u.successor;
 }
 
 // The value of a `name` entry (middle = unit) or a `member` entry (middle = position):
@@ -121,7 +109,11 @@ Result<Unit> Change::add_unit(const NewUnit& nu) {
   if (!valid_unit_code(nu.code))
     return invalid("unit code '" + nu.code + "' is not valid (letters, digits, '.', '-', '_', e.g. 000.00.01.H99)");
   if (unit(nu.code)) return conflict("unit " + nu.code + " already exists");
-  if (!nu.parent.empty() && !unit(nu.parent)) return not_found("parent unit " + nu.parent + " does not exist");
+  if (!nu.parent.empty()) {
+    auto parent = unit(nu.parent);
+    if (!parent) return not_found("parent unit " + nu.parent + " does not exist");
+    if (!parent->dissolved.empty()) return conflict(gone(*parent));
+  }
   if (nu.parent.empty() && nu.kind != UnitKind::province)
     return invalid("only the province may have no parent (give --parent)");
   if (!valid_text(nu.name)) return invalid("unit name must be 1..512 bytes of UTF-8 without control characters");
@@ -139,7 +131,7 @@ Result<Unit> Change::add_unit(const NewUnit& nu) {
   put(schema::unit, u.code, encode(u));
   put(schema::unit_child, schema::join0(u.parent, u.code), "");
   put(schema::addr, u.role_address, "U" + u.code);
-  audit("unit.add", u.code, "",
+  audit("unit.add", u.code, nu.decision,
         json_object({{"parent", u.parent}, {"kind", kind_name(u.kind)}, {"name", u.name}, {"slug", u.slug}}));
   return u;
 }
@@ -167,6 +159,7 @@ Result<Person> Change::hire(const HireSpec& h) {
   if (!valid_text(full, 256)) return invalid("full name must be 1..256 bytes of UTF-8");
   auto target = unit(h.unit);
   if (!target) return not_found("unit " + h.unit + " does not exist");
+  if (!target->dissolved.empty()) return conflict(gone(*target));
   if (!valid_text(h.position, 256)) return invalid("a position is required");
   if (!(h.date.empty() && h.kind == AssignmentKind::import) && !valid_date(h.date))
     return invalid("date '" + h.date + "' is not a calendar date YYYY-MM-DD");
@@ -221,7 +214,9 @@ Result<Person> Change::move(const MoveSpec& m) {
   if (!m.expect_from.empty() && m.expect_from != p->unit)
     return conflict(p->staff_no + " is in unit " + p->unit + ", not " + m.expect_from);
   std::string to = m.to_unit.empty() ? p->unit : m.to_unit;
-  if (!unit(to)) return not_found("unit " + to + " does not exist");
+  auto target = unit(to);
+  if (!target) return not_found("unit " + to + " does not exist");
+  if (!target->dissolved.empty()) return conflict(gone(*target));
   std::string position = m.position.empty() ? p->position : m.position;
   if (!valid_text(position, 256)) return invalid("a position is required");
   if (!valid_date(m.date)) return invalid("date '" + m.date + "' is not a calendar date YYYY-MM-DD");

@@ -53,6 +53,7 @@ struct Actor {
 struct NewUnit {
   std::string code, parent, name, slug;
   UnitKind kind = UnitKind::division;
+  std::string decision;  // audited as the reason (a reorganisation's decision)
 };
 
 struct HireSpec {
@@ -229,6 +230,15 @@ class Directory {
     auto txn = store_.read();
     Snapshot s(*txn, settings_);
     return fn(s);
+  }
+
+  // Runs `fn` on a write transaction that is always rolled back: what a change would do,
+  // without doing it (dry runs). Takes the write lock like write(), outside the committer.
+  template <class F>
+  auto preview(const Actor& actor, UnixMs now, F&& fn) {
+    auto txn = store_.write();
+    Change c(*txn, settings_, actor, now);
+    return fn(c);
   }
 
   template <class F>

@@ -253,17 +253,15 @@ bool Authority::is_province_admin(Snapshot& s) const {
   return false;
 }
 
-bool Authority::covers(Snapshot& s, std::string_view unit, bool write) const {
+bool Authority::covers(Snapshot& s, std::string_view unit, bool (*allowed)(Role)) const {
   if (unit.empty()) {
     // No unit (a retired person whose history is gone): only a province-wide role.
-    return std::any_of(scopes_.begin(), scopes_.end(), [&](const Scope& sc) {
-      return sc.unit.empty() && (!write || sc.role != Role::auditor);
-    });
+    return std::any_of(scopes_.begin(), scopes_.end(), [&](const Scope& sc) { return sc.unit.empty() && allowed(sc.role); });
   }
   std::string u(unit);
   for (int depth = 0; depth < 64 && !u.empty(); ++depth) {
     for (const auto& sc : scopes_)
-      if ((sc.unit.empty() || sc.unit == u) && (!write || sc.role != Role::auditor)) return true;
+      if ((sc.unit.empty() || sc.unit == u) && allowed(sc.role)) return true;
     auto rec = s.unit(u);
     if (!rec) return false;
     u = rec->parent;
@@ -271,10 +269,17 @@ bool Authority::covers(Snapshot& s, std::string_view unit, bool write) const {
   return false;
 }
 
-bool Authority::reads_unit(Snapshot& s, std::string_view unit) const { return covers(s, unit, false); }
-bool Authority::writes_unit(Snapshot& s, std::string_view unit) const { return covers(s, unit, true); }
-bool Authority::reads_person(Snapshot& s, const Person& p) const { return covers(s, scope_unit(s, p), false); }
-bool Authority::writes_person(Snapshot& s, const Person& p) const { return covers(s, scope_unit(s, p), true); }
+namespace {
+bool any_role(Role) { return true; }
+bool writing_role(Role r) { return r != Role::auditor; }
+bool admin_role(Role r) { return r == Role::province_admin; }
+}  // namespace
+
+bool Authority::reads_unit(Snapshot& s, std::string_view unit) const { return covers(s, unit, any_role); }
+bool Authority::writes_unit(Snapshot& s, std::string_view unit) const { return covers(s, unit, writing_role); }
+bool Authority::administers_unit(Snapshot& s, std::string_view unit) const { return covers(s, unit, admin_role); }
+bool Authority::reads_person(Snapshot& s, const Person& p) const { return covers(s, scope_unit(s, p), any_role); }
+bool Authority::writes_person(Snapshot& s, const Person& p) const { return covers(s, scope_unit(s, p), writing_role); }
 
 std::vector<std::string> Authority::read_roots() const {
   std::vector<std::string> out;
@@ -287,7 +292,15 @@ std::vector<std::string> Authority::read_roots() const {
 std::string scope_unit(Snapshot& s, const Person& p) {
   if (p.status != PersonStatus::retired || !p.unit.empty()) return p.unit;
   auto h = s.history(p.id);
-  return h.empty() ? std::string() : h.back().unit;
+  if (h.empty()) return {};
+  // The unit they left may have been dissolved since: its successor stands for it.
+  std::string code = h.back().unit;
+  for (int depth = 0; depth < 64; ++depth) {
+    auto u = s.unit(code);
+    if (!u || u->dissolved.empty() || u->successor.empty()) break;
+    code = u->successor;
+  }
+  return code;
 }
 
 Authority authority_of(Snapshot& s, const Person& p) {
@@ -362,6 +375,31 @@ std::vector<ScheduledChange> scheduled_changes(Snapshot& s, const std::optional<
     return true;
   });
   return out;
+}
+
+std::size_t retarget_scheduled(Change& c, std::string_view from_unit, std::string_view to_unit) {
+  std::size_t n = 0;
+  std::vector<std::pair<std::string, ScheduledChange>> hit;
+  c.scan(schema::scheduled, "", [&](std::string_view k, std::string_view v) {
+    auto sc = decode_scheduled(k, v);
+    if (sc.change.to_unit == from_unit || sc.change.expect_from == from_unit) hit.emplace_back(std::string(k), std::move(sc));
+    return true;
+  });
+  for (auto& [key, sc] : hit) {
+    std::vector<std::pair<std::string, std::string>> detail = {{"number", std::to_string(sc.number)}};
+    if (sc.change.to_unit == from_unit) {
+      sc.change.to_unit = std::string(to_unit);
+      detail.emplace_back("to_unit", sc.change.to_unit);
+    }
+    if (sc.change.expect_from == from_unit) {
+      sc.change.expect_from = std::string(to_unit);
+      detail.emplace_back("expect_from", sc.change.expect_from);
+    }
+    c.put(schema::scheduled, key, encode_scheduled(sc));
+    c.audit("schedule.retarget", sc.change.person.str(), "", json_object(detail));
+    ++n;
+  }
+  return n;
 }
 
 Status cancel_scheduled(Change& c, const Authority& who, std::uint64_t number) {

@@ -69,6 +69,8 @@ class Authority {
   // Whether `unit` lies in a subtree this actor reads / writes.
   bool reads_unit(Snapshot& s, std::string_view unit) const;
   bool writes_unit(Snapshot& s, std::string_view unit) const;
+  // Whether a province-admin role of this actor covers `unit` (reorganisations).
+  bool administers_unit(Snapshot& s, std::string_view unit) const;
   // People are judged by their current unit; retired people by the unit they left.
   bool reads_person(Snapshot& s, const Person& p) const;
   bool writes_person(Snapshot& s, const Person& p) const;
@@ -76,7 +78,7 @@ class Authority {
   std::vector<std::string> read_roots() const;
 
  private:
-  bool covers(Snapshot& s, std::string_view unit, bool write) const;
+  bool covers(Snapshot& s, std::string_view unit, bool (*allowed)(Role)) const;
   std::string actor_;
   std::vector<Scope> scopes_;
 };
@@ -127,6 +129,9 @@ struct ScheduledChange {
 
 std::vector<ScheduledChange> scheduled_changes(Snapshot& s, const std::optional<PersonId>& person = std::nullopt);
 Status cancel_scheduled(Change& c, const Authority& who, std::uint64_t number);
+// A reorganisation dissolved `from_unit`: scheduled changes going to it, or expecting the person
+// in it, now name `to_unit` (each audited `schedule.retarget`). Returns how many.
+std::size_t retarget_scheduled(Change& c, std::string_view from_unit, std::string_view to_unit);
 
 struct DueReport {
   std::size_t applied = 0;

@@ -36,7 +36,7 @@ Status import_units(Change& c, const CsvFile& f, ImportReport& rep) {
       if (auto s = add(parent); !s) return s;
     auto kind = parse_kind(table->get(row, "kind"));
     if (!kind) return at(f, row.line, "kind '" + table->get(row, "kind") + "' is not one of province, department, district, division, commune");
-    NewUnit nu{code, parent, table->get(row, "name"), table->get(row, "slug"), *kind};
+    NewUnit nu{code, parent, table->get(row, "name"), table->get(row, "slug"), *kind, ""};
     if (auto existing = c.unit(code)) {
       if (existing->parent != nu.parent || existing->kind != nu.kind || existing->name != text::nfc(nu.name) ||
           existing->slug != nu.slug)

@@ -7,7 +7,7 @@
 namespace congvu::directory {
 namespace {
 // Record versions: bump when a field is added, and keep decoding the old ones.
-constexpr std::uint8_t kPersonV1 = 1, kUnitV1 = 1, kAssignV1 = 1, kGroupV1 = 1, kGroupV2 = 2, kCredV1 = 1,
+constexpr std::uint8_t kPersonV1 = 1, kUnitV1 = 1, kUnitV2 = 2, kAssignV1 = 1, kGroupV1 = 1, kGroupV2 = 2, kCredV1 = 1,
                        kAuditV1 = 1;
 
 void expect_version(codec::Reader& r, std::uint8_t v, const char* what) {
@@ -62,6 +62,7 @@ const char* assignment_kind_name(AssignmentKind k) {
     case AssignmentKind::transfer: return "transfer";
     case AssignmentKind::rotation: return "rotation";
     case AssignmentKind::appointment: return "appointment";
+    case AssignmentKind::reorganisation: return "reorganisation";
   }
   return "?";
 }
@@ -105,15 +106,18 @@ Person decode_person(std::string_view id_key, std::string_view v) {
 
 std::string encode(const Unit& u) {
   codec::Writer w;
-  w.u8(kUnitV1).str(u.code).str(u.parent).u8(static_cast<std::uint8_t>(u.kind)).str(u.name)
+  bool v2 = !u.dissolved.empty();
+  w.u8(v2 ? kUnitV2 : kUnitV1).str(u.code).str(u.parent).u8(static_cast<std::uint8_t>(u.kind)).str(u.name)
       .str(u.slug).str(u.role_address).i64(u.created);
+  if (v2) w.str(u.dissolved).str(u.successor).str(u.dissolved_by);
   return w.take();
 }
 
 Unit decode_unit(std::string_view v) {
   codec::Reader r(v);
   Unit u;
-  expect_version(r, kUnitV1, "unit");
+  auto version = r.u8();
+  if (version != kUnitV1 && version != kUnitV2) throw codec::DecodeError("unknown unit record version");
   u.code = r.str();
   u.parent = r.str();
   u.kind = enum_from<UnitKind>(r.u8(), 4, "unit kind");
@@ -121,6 +125,11 @@ Unit decode_unit(std::string_view v) {
   u.slug = r.str();
   u.role_address = r.str();
   u.created = r.i64();
+  if (version == kUnitV2) {
+    u.dissolved = r.str();
+    u.successor = r.str();
+    u.dissolved_by = r.str();
+  }
   r.expect_done();
   return u;
 }
@@ -145,7 +154,7 @@ Assignment decode_assignment(std::string_view key, std::string_view v) {
   a.to = r.str();
   a.decision = r.str();
   a.closed_by = r.str();
-  a.kind = enum_from<AssignmentKind>(r.u8(), 4, "assignment kind");
+  a.kind = enum_from<AssignmentKind>(r.u8(), 5, "assignment kind");
   r.expect_done();
   return a;
 }

@@ -23,7 +23,7 @@ const char* kind_name(UnitKind k);
 std::optional<UnitKind> parse_kind(std::string_view s);
 
 // How an assignment began.
-enum class AssignmentKind : std::uint8_t { import = 0, hire, transfer, rotation, appointment };
+enum class AssignmentKind : std::uint8_t { import = 0, hire, transfer, rotation, appointment, reorganisation };
 const char* assignment_kind_name(AssignmentKind k);
 
 struct Person {
@@ -53,6 +53,11 @@ struct Unit {
   std::string slug;    // unique; the local part of the unit's role mailbox
   std::string role_address;
   UnixMs created = 0;
+  // Set when a reorganisation dissolved the unit (merged into another, or re-coded): the
+  // record stays for the history of the people who served in it, out of the unit tree.
+  std::string dissolved;   // YYYY-MM-DD, empty while the unit exists
+  std::string successor;   // the unit that took over its people, role address and mail
+  std::string dissolved_by;  // the decision
 };
 
 // person x unit x position x [from, to) x decision. `to` is empty while open.

@@ -181,13 +181,13 @@ TEST_P(People, RoleMailboxFollowsThePosition) {
 
 TEST_P(People, UnitsValidateAndReserveTheirAddress) {
   auto add = [&](NewUnit u) { return dir_.write(actor_, kNow, [&](Change& c) { return c.add_unit(u); }); };
-  EXPECT_TRUE(add({"000.03.02.H99", "000.00.02.H99", "Phòng Pháp chế", "sonv-phapche", UnitKind::division}));
-  EXPECT_EQ(add({"000.03.02.H99", "000.00.02.H99", "X", "x2", UnitKind::division}).error().code, Errc::conflict);
-  EXPECT_EQ(add({"000.04.02.H99", "404", "X", "x3", UnitKind::division}).error().code, Errc::not_found);
-  EXPECT_EQ(add({"bad code", "000.00.02.H99", "X", "x4", UnitKind::division}).error().code, Errc::invalid_argument);
-  EXPECT_EQ(add({"000.05.02.H99", "000.00.02.H99", "X", "annv", UnitKind::division}).error().code, Errc::conflict)
+  EXPECT_TRUE(add({"000.03.02.H99", "000.00.02.H99", "Phòng Pháp chế", "sonv-phapche", UnitKind::division, ""}));
+  EXPECT_EQ(add({"000.03.02.H99", "000.00.02.H99", "X", "x2", UnitKind::division, ""}).error().code, Errc::conflict);
+  EXPECT_EQ(add({"000.04.02.H99", "404", "X", "x3", UnitKind::division, ""}).error().code, Errc::not_found);
+  EXPECT_EQ(add({"bad code", "000.00.02.H99", "X", "x4", UnitKind::division, ""}).error().code, Errc::invalid_argument);
+  EXPECT_EQ(add({"000.05.02.H99", "000.00.02.H99", "X", "annv", UnitKind::division, ""}).error().code, Errc::conflict)
       << "a person already has annv@";
-  EXPECT_EQ(add({"000.06.02.H99", "", "X", "x6", UnitKind::division}).error().code, Errc::invalid_argument);
+  EXPECT_EQ(add({"000.06.02.H99", "", "X", "x6", UnitKind::division, ""}).error().code, Errc::invalid_argument);
   auto tree = dir_.read([](Snapshot& s) { return s.subtree("000.00.02.H99"); });
   EXPECT_EQ(tree.size(), 4u);
   // A person hired later whose base equals a unit slug gets the next suffix.
