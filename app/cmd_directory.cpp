@@ -316,6 +316,8 @@ int cmd_unit(const Argv& argv) {
                 << "  parent        " << (u->parent.empty() ? "-" : u->parent) << "\n"
                 << "  role mailbox  " << u->role_address << "\n"
                 << "  members       " << members << "\n";
+      if (!u->dissolved.empty())
+        std::cout << "  dissolved     " << u->dissolved << " by " << u->dissolved_by << ", succeeded by " << u->successor << "\n";
       for (const auto& p : holders) std::cout << "  holder        " << p.address << "  " << p.full_name << "  " << p.position << "\n";
     }
     return 0;

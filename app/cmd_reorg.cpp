@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "app/commands.hpp"
+#include "app/output.hpp"
 #include "app/reorg_mail.hpp"
 #include "common/time.hpp"
 #include "directory/reorg.hpp"
@@ -112,15 +113,12 @@ int cmd_unit_reorganise(Env& env, Args& a, const std::string& sub) {
   RoleMailReport moved;
   if (!dry) moved = move_role_mail(*env.dir, *mail.store, env.now);
   const Preview& p = *res;
-  json::array changes, mail_rows;
-  for (const auto& rec : p.outcome.changes) {
-    auto login = p.logins.find(rec.target);
-    std::string who_text = login == p.logins.end() ? rec.target : login->second;
-    if (env.json)
-      changes.emplace_back(json::object{{"action", rec.action}, {"target", rec.target}, {"reason", rec.reason}, {"detail", rec.detail}});
-    else
-      std::cout << rec.action << "\t" << who_text << "\t" << rec.detail << "\n";
-  }
+  json::array mail_rows;
+  if (!env.json)
+    for (const auto& rec : p.outcome.changes) {
+      auto login = p.logins.find(rec.target);
+      std::cout << rec.action << "\t" << (login == p.logins.end() ? rec.target : login->second) << "\t" << rec.detail << "\n";
+    }
   for (const auto& m : dry ? p.mail : moved.moved) {
     if (env.json)
       mail_rows.emplace_back(json::object{{"from", m.from_unit}, {"to", m.to_unit}, {"folder", m.folder}, {"messages", m.messages}});
@@ -133,7 +131,7 @@ int cmd_unit_reorganise(Env& env, Args& a, const std::string& sub) {
     for (const auto& d : p.outcome.dissolved) dissolved.emplace_back(json::string(d));
     std::cout << json::serialize(json::object{{"dry_run", dry}, {"decision", r.decision}, {"date", r.date},
                                               {"people_moved", p.outcome.people_moved}, {"dissolved", dissolved},
-                                              {"changes", changes}, {"mail", mail_rows}})
+                                              {"changes", json::parse(audit_json(p.outcome.changes))}, {"mail", mail_rows}})
               << "\n";
   } else {
     std::cout << (dry ? "dry run, nothing changed: " : "done: ") << p.outcome.changes.size() << " changes, "

@@ -75,6 +75,11 @@ std::string person_text(const Person& p, const std::vector<Assignment>& history,
 std::string unit_json(const Unit& u, const std::vector<Person>* holders) {
   json::object o{{"code", u.code}, {"parent", u.parent}, {"kind", kind_name(u.kind)}, {"name", u.name},
                  {"slug", u.slug}, {"role_address", u.role_address}};
+  if (!u.dissolved.empty()) {
+    o["dissolved"] = u.dissolved;
+    o["successor"] = u.successor;
+    o["dissolved_by"] = u.dissolved_by;
+  }
   if (holders) {
     json::array h;
     for (const auto& p : *holders) h.emplace_back(json::object{{"id", p.id.str()}, {"address", p.address},

@@ -1,5 +1,7 @@
 """The admin interface of `congvu` on the shared province: import, events, person, unit, audit,
 config, exit codes and messages."""
+import collections
+import csv
 import json
 import os
 import subprocess
@@ -80,6 +82,69 @@ class ProvinceImport(TempDirTest):
         log = run_json("audit", "log", "--target", who["id"], data=self.data)
         self.assertEqual(log[-1]["action"], "mailbox.purge")
         self.assertEqual(run_json("person", "show", "CB000001", data=self.data)["address"], who["address"])
+
+    def test_merging_two_districts(self):
+        """The districts of Hòa Bình and Tân Phú merge into a new one under one decision: the dry
+        run changes nothing and lists exactly the changes the run then audits; every person keeps
+        id and address, the communes and divisions move under the new district, the old units
+        leave the tree with their successor, and the directory stays consistent."""
+        with open(f"{PROVINCE}/units.csv", encoding="utf-8") as f:
+            units = list(csv.DictReader(f))
+        with open(f"{PROVINCE}/staff.csv", encoding="utf-8") as f:
+            staff = list(csv.DictReader(f))
+        olds = ["000.00.31.H99", "000.00.32.H99"]
+        people = [r["staff_no"] for r in staff if r["unit_code"] in olds]
+        children = sorted(u["code"] for u in units if u["parent_code"] in olds)
+        self.assertGreater(len(people), 40)
+        self.assertGreater(len(children), 30)
+        before = {s: run_json("person", "show", s, data=self.data) for s in people}
+        records = run_json("audit", "verify", data=self.data)["records"]
+        args = ["unit", "merge", *olds, "--into", "000.00.90.H99", "--parent", "000.00.00.H99", "--kind", "district",
+                "--name", "Ủy ban nhân dân huyện Hòa Phú", "--slug", "ubndhoaphu", "--decision", "1656/NQ-UBTVQH15"]
+        dry = run_json(*args, "--dry-run", data=self.data)
+        self.assertTrue(dry["dry_run"])
+        self.assertEqual(run_json("audit", "verify", data=self.data)["records"], records)
+        self.assertEqual(run("unit", "show", "000.00.90.H99", data=self.data, check=False)[0], 1)
+        self.assertEqual(run_json("person", "show", people[0], data=self.data)["unit"], before[people[0]]["unit"])
+        self.assertEqual((dry["people_moved"], dry["dissolved"]), (len(people), olds))
+        self.assertEqual([(m["from"], m["to"], m["messages"]) for m in dry["mail"]],
+                         [(o, "000.00.90.H99", 0) for o in olds])
+        done = run_json(*args, data=self.data)
+        self.assertFalse(done["dry_run"])
+        key = lambda r: (r["action"], r["target"], r["reason"], r["detail"])
+        self.assertEqual([key(r) for r in done["changes"]], [key(r) for r in dry["changes"]])
+        stored = run_json("audit", "log", "--limit", str(len(done["changes"])), data=self.data)
+        self.assertEqual([key(r) for r in stored], [key(r) for r in dry["changes"]])
+        counts = collections.Counter(r["action"] for r in dry["changes"])
+        self.assertEqual(counts["unit.add"], 1)
+        self.assertEqual(counts["person.reorganisation"], len(people))
+        self.assertEqual(counts["unit.reparent"], len(children))
+        self.assertEqual(counts["address.redirect"], 2)
+        self.assertEqual(counts["unit.dissolve"], 2)
+        self.assertTrue(all(r["reason"] == "1656/NQ-UBTVQH15" for r in dry["changes"]))
+        for s, was in before.items():
+            now = run_json("person", "show", s, data=self.data)
+            for k in ("id", "address", "login", "aliases"):
+                self.assertEqual(now[k], was[k], (s, k))
+            self.assertEqual((now["unit"], now["position"]), ("000.00.90.H99", was["position"]))
+            self.assertEqual(now["history"][-1]["kind"], "reorganisation")
+            self.assertEqual(now["history"][-2]["unit"], was["unit"])
+        for code in children:
+            self.assertEqual(run_json("unit", "show", code, data=self.data)["parent"], "000.00.90.H99")
+        for code in olds:
+            u = run_json("unit", "show", code, data=self.data)
+            self.assertEqual((u["successor"], u["dissolved_by"]), ("000.00.90.H99", "1656/NQ-UBTVQH15"))
+        _, tree, _ = run("unit", "tree", "--depth", "2", data=self.data)
+        self.assertIn("000.00.90.H99", tree)
+        self.assertNotIn("000.00.31.H99", tree)
+        self.assertTrue(run_json("check", data=self.data)["ok"])
+        # Once dissolved, a unit is gone for new decisions; the message names its successor.
+        code, _, err = run("person", "transfer", "CB000001", "--to", olds[0], "--decision", "5/QĐ", data=self.data, check=False)
+        self.assertEqual(code, 1)
+        self.assertIn("its successor is 000.00.90.H99", err)
+        code, _, err = run(*args, data=self.data, check=False)
+        self.assertEqual(code, 1)
+        self.assertIn("already exists", err)
 
     def test_search_finds_him_every_way(self):
         for q in ("nguyen van an", "Nguyễn Văn An", "an nguyen", "NGUYỄN văn AN"):

@@ -238,6 +238,37 @@ class ImapTest(support.ServerTest):
         _, out, _ = support.run("person", "show", "DM0007", data=self.data)
         return next(line.split()[1] for line in out.splitlines() if line.strip().startswith("login"))
 
+    def test_merged_units_mail_follows_to_the_successor(self):
+        """A district merged into a new one while the server runs: its role mailbox's mail moves
+        under Shared/<new slug>/<old slug>, its clerk (moved with it) reads it there, and mail to
+        the old role address now arrives in the new unit's inbox."""
+        self.deliver(f"ubnd-hoabinh@{DOMAIN}", "Công văn gửi huyện Hòa Bình")
+        login = self.login_of("DM0014")  # Văn thư of the district
+        merge = ["unit", "merge", "001.00.00.H99", "--into", "002.00.00.H99", "--parent", "000.00.00.H99", "--kind",
+                 "district", "--name", "Ủy ban nhân dân huyện Hòa Phú", "--slug", "ubnd-hoaphu", "--decision", "1656/NQ-UBTVQH15"]
+        dry = support.run_json(*merge, "--dry-run", data=self.data)
+        self.assertEqual([(m["folder"], m["messages"]) for m in dry["mail"]], [("ubnd-hoabinh", 1)])
+        m = self.client(login)
+        self.assertEqual(m.select("Shared/ubnd-hoabinh")[1], [b"1"])  # nothing moved by the dry run
+        m.logout()
+        done = support.run_json(*merge, data=self.data)
+        self.assertEqual([(x["folder"], x["messages"]) for x in done["mail"]], [("ubnd-hoabinh", 1)])
+        m = self.client(login)
+        names = b"\n".join(m.list()[1])
+        self.assertIn(b"Shared/ubnd-hoaphu/ubnd-hoabinh", names)
+        self.assertNotIn(b'"/" Shared/ubnd-hoabinh', names)
+        self.assertEqual(m.select("Shared/ubnd-hoaphu/ubnd-hoabinh")[1], [b"1"])
+        typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertIn("huyện Hòa Bình", data[0][1].decode())
+        self.deliver(f"ubnd-hoabinh@{DOMAIN}", "Công văn sau sáp nhập")
+        self.assertEqual(m.select("Shared/ubnd-hoaphu")[1], [b"1"])
+        m.logout()
+        log = support.run_json("audit", "log", "--target", "001.00.00.H99", data=self.data)
+        self.assertEqual(log[-1]["action"], "mail.move")
+
+    def login_of(self, staff_no):
+        return support.run_json("person", "show", staff_no, data=self.data)["login"]
+
     def test_shared_inbox_follows_the_position(self):
         login = self.role_holder()
         self.deliver(f"sonv-vanphong@{DOMAIN}", "Công văn đến Văn phòng Sở Nội vụ")
