@@ -92,7 +92,8 @@ int fail(const Env& env, const Error& e) {
 }
 
 int cmd_import(const Argv& argv) {
-  Args a(argv, with(kCommonValued, {"--units", "--staff", "--credentials", "--since"}), kCommonFlags);
+  Args a(argv, with(kCommonValued, {"--units", "--staff", "--credentials", "--since", "--domain", "--under", "--recode", "--staff-prefix"}),
+         kCommonFlags);
   a.max_positionals(0);
   if (!a.has("--units") && !a.has("--staff") && !a.has("--credentials"))
     throw UsageError("give --units FILE, --staff FILE and/or --credentials FILE");
@@ -102,15 +103,35 @@ int cmd_import(const Argv& argv) {
   if (a.has("--credentials")) creds = read_file(a.get("--credentials"));
   std::string since = a.get("--since");
   if (!since.empty() && !valid_date(since)) throw UsageError("--since must be a date YYYY-MM-DD");
+  std::optional<MergeImport> merge;
+  if (a.has("--domain")) {  // another province merged into this one
+    if (!units || !staff) throw UsageError("a merge import (--domain) needs both --units and --staff of the other province");
+    merge = MergeImport{a.get("--domain"), a.get("--under"), "", "", a.get("--staff-prefix")};
+    if (a.has("--recode")) {
+      std::string spec = a.get("--recode");
+      auto eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0) throw UsageError("--recode takes FROM=TO, the end of the unit codes to rewrite (e.g. H99=H30)");
+      merge->recode_from = spec.substr(0, eq);
+      merge->recode_to = spec.substr(eq + 1);
+    }
+  } else if (a.has("--under") || a.has("--recode") || a.has("--staff-prefix")) {
+    throw UsageError("--under, --recode and --staff-prefix belong to a merge import: give --domain of the other province");
+  }
   Env env = open_env(a);
   auto r = env.dir->write(env.actor, env.now, [&](Change& c) {
+    if (merge) return import_merge(c, *units, *staff, creds ? &*creds : nullptr, *merge, since);
     return import_csv(c, units ? &*units : nullptr, staff ? &*staff : nullptr, creds ? &*creds : nullptr, since);
   });
   return report<ImportReport>(env, r, [&](const ImportReport& rep) {
     if (env.json) std::cout << import_json(rep) << "\n";
     else
       std::cout << "imported " << rep.units_added << " units (" << rep.units_unchanged << " unchanged), "
-                << rep.people_added << " people, " << rep.credentials << " credentials\n";
+                << rep.people_added << " people, " << rep.credentials << " credentials"
+                << (merge ? ", " + std::to_string(rep.aliases) + " old addresses kept as aliases (" +
+                                std::to_string(rep.addresses_changed) + " people got another local part here, " +
+                                std::to_string(rep.slugs_changed) + " unit slugs changed)"
+                          : std::string())
+                << "\n";
   });
 }
 

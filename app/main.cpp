@@ -24,6 +24,8 @@ Server
 
 Directory (all take --data DIR or --config FILE, and --json)
   import --units units.csv --staff staff.csv [--credentials FILE] [--since DATE]
+  import --units U --staff S [--credentials C] --domain OTHER [--under CODE] [--recode H99=H30] [--staff-prefix P]
+      (another province merged into this one: old addresses kept as aliases; OTHER in [directory] merged_domains)
   events apply events.csv [--as-of YYYY-MM-DD] [--stop-on-error]
   events pending | events cancel NUMBER | events run-due
   person show WHO | person find QUERY [--unit CODE] [--no-subtree] [--status S|any] [--limit N]

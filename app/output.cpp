@@ -110,8 +110,14 @@ std::string audit_json(const std::vector<AuditRecord>& records) {
 }
 
 std::string import_json(const ImportReport& r) {
-  return json::serialize(json::object{{"units_added", r.units_added}, {"units_unchanged", r.units_unchanged},
-                                      {"people_added", r.people_added}, {"credentials", r.credentials}});
+  json::object o{{"units_added", r.units_added}, {"units_unchanged", r.units_unchanged},
+                 {"people_added", r.people_added}, {"credentials", r.credentials}};
+  if (r.aliases || r.slugs_changed) {  // a merge import
+    o["aliases"] = r.aliases;
+    o["addresses_changed"] = r.addresses_changed;
+    o["slugs_changed"] = r.slugs_changed;
+  }
+  return json::serialize(o);
 }
 
 std::string events_json(const EventsReport& r) {

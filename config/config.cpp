@@ -174,7 +174,19 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
   }
   if (auto* s = section(ctx, root, "directory")) {
     check_keys(ctx, *s, "[directory]", {"domain", "map_size_mb", "second_factor_groups", "retention_years", "retirement_notice",
-                                             "argon2", "role_mailbox"});
+                                             "argon2", "role_mailbox", "merged_domains"});
+    if (const auto* n = s->get("merged_domains")) {
+      const auto* arr = n->as_array();
+      bool ok = arr != nullptr;
+      std::vector<std::string> domains;
+      if (arr)
+        for (const auto& el : *arr) {
+          if (!el.is_string() || !valid_domain(**el.as_string())) ok = false;
+          else domains.push_back(**el.as_string());
+        }
+      if (!ok) ctx.fail(*n, "[directory] merged_domains must be a list of lowercase DNS names, e.g. [\"tinhcu.gov.vn\"]");
+      else cfg.directory.merged_domains = domains;
+    }
     if (const auto* n = s->get("second_factor_groups")) {
       const auto* arr = n->as_array();
       bool ok = arr != nullptr;
@@ -327,6 +339,9 @@ map_size_mb = 65536
 # app passwords or OAUTHBEARER, never the account password. Anyone who enrolled TOTP is treated
 # the same way.
 second_factor_groups = []
+# The mail domains of provinces merged into this one (congvu import --domain): their people keep
+# their old addresses as aliases, and mail to those domains is delivered here.
+merged_domains = []
 # A retired person's mailbox is kept this many years after the retirement date (recorded at
 # retirement with the successor, if one is named).
 retention_years = 5

@@ -31,6 +31,9 @@ struct DirectoryConfig {
   // Members of these groups must sign in with a second factor (TOTP), and their mail clients
   // use app passwords or tokens instead of the account password.
   std::vector<std::string> second_factor_groups;
+  // The mail domains of provinces merged into this one (`congvu import --domain`): their people's
+  // old addresses are kept as aliases, and mail to them is accepted as local.
+  std::vector<std::string> merged_domains;
   std::uint32_t retention_years = 5;  // a retired person's mailbox is kept this long
   // The SMTP reply to mail for a retired person without a successor; {unit} is the role address
   // of the unit they retired from, {address} their own. Printable ASCII (an SMTP reply line).

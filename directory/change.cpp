@@ -296,6 +296,22 @@ Result<Person> Change::set_status(const PersonId& id, PersonStatus status, const
   return *p;
 }
 
+Status Change::add_alias(const PersonId& id, const std::string& raw, const std::string& reason) {
+  auto p = person(id);
+  if (!p) return not_found("no such person");
+  std::string address = text::ascii_lower(raw);
+  auto at = address.find('@');
+  if (at == std::string::npos || !valid_local_part(address.substr(0, at)) || at + 1 >= address.size())
+    return invalid("alias '" + raw + "' is not an address local@domain");
+  if (t_.get(schema::addr, address)) return conflict("address " + address + " is already taken");
+  Person before = *p;
+  p->aliases.push_back(address);
+  p->updated = now_;
+  put_person(&before, *p);
+  audit("person.alias", p->id.str(), reason, json_object({{"alias", address}}));
+  return ok_status();
+}
+
 Status Change::set_password(const PersonId& id, std::string_view password) {
   if (!person(id)) return not_found("no such person");
   Credential c;

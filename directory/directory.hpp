@@ -38,6 +38,8 @@ struct Settings {
   // Which positions hold a unit's role mailbox, per unit kind.
   std::map<UnitKind, std::vector<std::string>> role_holders;
   std::vector<std::string> second_factor_groups;
+  // Domains of provinces merged into this one: local too (aliases live there).
+  std::vector<std::string> merged_domains;
   // A retired person's mailbox is kept this many years after the retirement date.
   std::uint32_t retention_years = 5;
   // The SMTP reply to mail for a retired person without a successor ({unit}, {address}).
@@ -171,6 +173,8 @@ class Change : public Snapshot {
   Result<Group> add_group(const Group& g);
   Status add_group_member(const std::string& group, const PersonId& id);
   Status remove_group_member(const std::string& group, const PersonId& id);
+  // Another address for the person (a merged province's old address): lowercase, unused.
+  Status add_alias(const PersonId& id, const std::string& address, const std::string& reason);
 
   // Appends one record to the audit chain.
   void audit(std::string action, std::string target, std::string reason, std::string detail);

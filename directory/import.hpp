@@ -22,12 +22,35 @@ struct CsvFile {
 
 struct ImportReport {
   std::size_t units_added = 0, units_unchanged = 0, people_added = 0, credentials = 0;
+  // Merge imports: old addresses kept as aliases, new addresses whose local part differs from
+  // the old one (taken here: the next suffix), unit slugs that were taken (slug2, ...).
+  std::size_t aliases = 0, addresses_changed = 0, slugs_changed = 0;
+};
+
+// Merging another province's directory into this one (the 2025 reform merged provinces):
+// its units go under `under` with their codes rewritten (`recode_from` at the end of a code
+// replaced by `recode_to`, e.g. H29 -> H30, since both provinces number their agencies alike),
+// their slugs kept unless taken here (then the suffix rule: sonv2); staff numbers get
+// `staff_prefix`. Every person gets an address under this province's domain by the usual rule,
+// a collision taking the next suffix, and keeps the one they had at `domain` as an alias: the
+// `address` column of staff.csv when present, else the rule applied within their own province
+// in file order (what their previous system issued). Units keep their old role address
+// (slug@domain) the same way. `domain` must be one of
+// Settings::merged_domains, so that mail to the old addresses is accepted.
+struct MergeImport {
+  std::string domain;
+  std::string under;  // empty: this province's top unit
+  std::string recode_from, recode_to;
+  std::string staff_prefix;
 };
 
 // `date` is the day the imported assignments started, or empty when the export does not say
 // (staff.csv has no start dates): later events of any date then apply on top of them.
 Result<ImportReport> import_csv(Change& c, const CsvFile* units, const CsvFile* staff,
                                 const CsvFile* credentials, const std::string& date);
+// All in one transaction (the caller's): nothing is imported unless everything is.
+Result<ImportReport> import_merge(Change& c, const CsvFile& units, const CsvFile& staff, const CsvFile* credentials,
+                                  const MergeImport& m, const std::string& date);
 
 struct EventOutcome {
   std::uint64_t seq = 0;

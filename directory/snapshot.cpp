@@ -14,6 +14,7 @@ Settings::Settings(const config::DirectoryConfig& c) : domain(c.domain) {
   for (const auto& [kind, positions] : c.role_holders)
     if (auto k = parse_kind(kind)) role_holders[*k] = positions;
   second_factor_groups = c.second_factor_groups;
+  merged_domains = c.merged_domains;
   retention_years = c.retention_years;
   retirement_notice = c.retirement_notice;
 }

@@ -14,7 +14,9 @@ Verdict refuse(int code, std::string enhanced, std::string text) { return Verdic
 }  // namespace
 
 bool Recipients::local_domain(std::string_view domain) const {
-  return text::ascii_lower(domain) == dir_.settings().domain;
+  std::string d = text::ascii_lower(domain);
+  const auto& merged = dir_.settings().merged_domains;
+  return d == dir_.settings().domain || std::find(merged.begin(), merged.end(), d) != merged.end();
 }
 
 std::optional<directory::Person> Recipients::person(std::string_view login) {
@@ -37,7 +39,8 @@ Verdict Recipients::rcpt(const proto::Path& to, const std::optional<directory::P
     return refuse(550, "5.7.1", "Routing in the local part is not accepted");
   if (to.utf8 || local.find_first_of("\" \\") != std::string::npos)
     return refuse(550, "5.1.1", "No such user here");
-  std::string address = local + "@" + dir_.settings().domain;
+  // A merged province's domain holds only the aliases kept from it.
+  std::string address = local + "@" + text::ascii_lower(to.domain);
   return dir_.read([&](directory::Snapshot& s) -> Verdict {
     auto owner = s.address_owner(address);
     if (!owner) return refuse(550, "5.1.1", "No such user here");

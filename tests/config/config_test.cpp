@@ -73,6 +73,8 @@ TEST(Config, ErrorsNameFileLineAndFix) {
   expect_error("server = 3\n", "congvu.toml:1:", "must be a table");
   expect_error("[directory]\nretirement_notice = \"Đã nghỉ hưu\"\n", "congvu.toml:2:", "printable ASCII");
   expect_error("[directory]\nretirement_notice = \"\"\n", "congvu.toml:2:", "printable ASCII");
+  expect_error("[directory]\nmerged_domains = [\"Tinh Cu\"]\n", "congvu.toml:2:", "lowercase DNS names");
+  expect_error("[directory]\nmerged_domains = \"tinhcu.gov.vn\"\n", "congvu.toml:2:", "merged_domains must be a list");
 }
 
 TEST(Config, MissingFile) {

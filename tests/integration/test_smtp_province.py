@@ -149,5 +149,85 @@ class Province(ServerTest):
         self.assertLess(took, 1.0)
 
 
+class MergedProvince(ServerTest):
+    """A second province (300 staff from gen_province.py, its own domain) merged into the shared
+    one by `congvu import --domain`: everyone gets an address here by the rule (collisions take
+    the next suffix) and keeps the old one as an alias, which SMTP delivers and accepts as a
+    login; the old units' role addresses deliver to their role mailboxes; nothing is imported
+    until the old domain is configured."""
+
+    OTHER = "tinhkhac.gov.test"
+
+    def setUp(self):
+        super().setUp()
+        other = os.path.join(self.tmp, "other")
+        subprocess.run(["/usr/bin/python3", os.path.join(os.path.dirname(PROVINCE), "..", "tools", "gen_province.py"),
+                        "--out", other, "--staff", "300", "--seed", "7", "--events", "0", "--mails", "0"],
+                       check=True, capture_output=True, timeout=120)
+        self.units, self.staff = os.path.join(other, "units.csv"), os.path.join(other, "staff.csv")
+        with open(self.staff, encoding="utf-8") as f:
+            numbers = [line.split(",", 1)[0] for line in f.read().splitlines()[1:]]
+        self.creds = self.write("credentials.csv", "staff_no,password_hash\n" + "".join(f"{n},{ssha(PASSWORD)}\n" for n in numbers))
+        base = ("[listen]\n" + "".join(f'{n} = "{"127.0.0.1:0" if n in ("smtp", "smtps") else "off"}"\n'
+                                        for n in ("smtp", "submission", "smtps", "imap", "imaps", "https", "ldap", "ldaps")) +
+                "[server]\ndemo = false\n[mail]\n" + NO_DNS + "[directory]\ndomain = \"tinhmau.gov.test\"\n"
+                "[directory.argon2]\niterations = 1\nmemory_kib = 64\n")
+        self.plain = self.write("plain.toml", base)
+        self.config = self.write("congvu.toml", base.replace("[directory]\n", f'[directory]\nmerged_domains = ["{self.OTHER}"]\n'))
+        run("import", "--config", self.config, "--units", os.path.join(PROVINCE, "units.csv"),
+            "--staff", os.path.join(PROVINCE, "staff.csv"), data=self.data)
+
+    def merge(self, config):
+        return run("import", "--config", config, "--units", self.units, "--staff", self.staff, "--credentials", self.creds,
+                   "--domain", self.OTHER, "--recode", "H99=H30", "--staff-prefix", "B-", "--json", data=self.data, check=False)
+
+    def test_old_addresses_keep_working(self):
+        code, _, err = self.merge(self.plain)
+        self.assertEqual(code, 1)
+        self.assertIn(f'add "{self.OTHER}" to [directory] merged_domains', err)
+        self.assertIn('"people":20000', run("check", "--config", self.config, "--json", data=self.data)[1])
+        code, out, err = self.merge(self.config)
+        self.assertEqual(code, 0, err)
+        rep = json.loads(out)
+        self.assertEqual((rep["units_added"], rep["people_added"], rep["credentials"]), (370, 300, 300))
+        self.assertEqual(rep["aliases"], 300 + 370)
+        self.assertEqual(rep["slugs_changed"], 370)  # the same agencies exist here
+        self.assertGreater(rep["addresses_changed"], 0)
+        who = json.loads(run("person", "show", "B-CB000001", "--config", self.config, "--json", data=self.data)[1])
+        old = who["aliases"][0]
+        self.assertTrue(old.endswith("@" + self.OTHER))
+        base = old.split("@")[0]
+        # The suffix rule: the same base as the old local part, with the next free number here.
+        self.assertRegex(who["login"], "^" + re.escape(re.sub(r"\d+$", "", base)) + r"\d*$")
+        self.assertEqual(who["unit"], "003.28.33.H30")
+        same = json.loads(run("person", "show", old, "--config", self.config, "--json", data=self.data)[1])
+        self.assertEqual(same["id"], who["id"])
+        self.assertIn('"ok":true', run("check", "--config", self.config, "--json", data=self.data)[1])
+
+        proc, info = self.start(config=self.config)
+        ctx = ssl.create_default_context(cafile=info["ca"])
+        msg = (f"From: <ban@example.org>\r\nTo: <{old}>\r\nSubject: Chuc mung sap nhap\r\n"
+               "Message-ID: <merge-1@example.org>\r\n\r\nXin chao.\r\n")
+        with smtplib.SMTP("127.0.0.1", info["ports"]["smtp"], timeout=60) as s:
+            self.assertEqual(s.sendmail("ban@example.org", [old, f"sonv@{self.OTHER}"], msg), {})
+            with self.assertRaises(smtplib.SMTPRecipientsRefused) as e:
+                s.sendmail("ban@example.org", [f"nobody-here@{self.OTHER}"], msg)
+            self.assertEqual(e.exception.recipients[f"nobody-here@{self.OTHER}"][0], 550)
+        self.assertEqual(len(json.loads(self.cli("mail", "list", who["address"], "--json"))), 1)
+        unit = json.loads(run("unit", "show", "000.00.02.H30", "--config", self.config, "--json", data=self.data)[1])
+        self.assertEqual(unit["role_address"], "sonv2@tinhmau.gov.test")
+        self.assertEqual(len(json.loads(self.cli("mail", "list", unit["role_address"], "--json"))), 1)
+        # The old address also signs in (their mail clients keep working until reconfigured).
+        with smtplib.SMTP_SSL("127.0.0.1", info["ports"]["smtps"], context=ctx, timeout=60) as s:
+            s.login(old, PASSWORD)
+            own = msg.replace("From: <ban@example.org>", f"From: <{old}>").replace("merge-1@", "merge-2@")
+            self.assertEqual(s.sendmail(old, [who["address"]], own), {})
+        self.assertEqual(len(json.loads(self.cli("mail", "list", who["address"], "--json"))), 2)
+        self.stop(proc)
+
+    def cli(self, *args):
+        return run(*args, "--config", self.config, data=self.data)[1]
+
+
 if __name__ == "__main__":
     main()
