@@ -57,6 +57,23 @@ void get_str(Ctx& ctx, const toml::table& t, const char* key, const std::string&
   out = **n->as_string();
 }
 
+// A list of strings, each accepted by `valid` when given; `what` completes "KEY must be ...".
+void get_str_list(Ctx& ctx, const toml::table& t, const char* key, const std::string& section,
+                  std::vector<std::string>& out, bool (*valid)(const std::string&), const char* what) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  const auto* arr = n->as_array();
+  bool ok = arr != nullptr;
+  std::vector<std::string> values;
+  if (arr)
+    for (const auto& el : *arr) {
+      if (!el.is_string() || (valid && !valid(**el.as_string()))) ok = false;
+      else values.push_back(**el.as_string());
+    }
+  if (!ok) ctx.fail(*n, section + " " + key + " must be " + what);
+  else out = std::move(values);
+}
+
 void get_bool(Ctx& ctx, const toml::table& t, const char* key, const std::string& section, bool& out) {
   const toml::node* n = t.get(key);
   if (!n) return;
@@ -175,30 +192,10 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
   if (auto* s = section(ctx, root, "directory")) {
     check_keys(ctx, *s, "[directory]", {"domain", "map_size_mb", "second_factor_groups", "retention_years", "retirement_notice",
                                              "argon2", "role_mailbox", "merged_domains"});
-    if (const auto* n = s->get("merged_domains")) {
-      const auto* arr = n->as_array();
-      bool ok = arr != nullptr;
-      std::vector<std::string> domains;
-      if (arr)
-        for (const auto& el : *arr) {
-          if (!el.is_string() || !valid_domain(**el.as_string())) ok = false;
-          else domains.push_back(**el.as_string());
-        }
-      if (!ok) ctx.fail(*n, "[directory] merged_domains must be a list of lowercase DNS names, e.g. [\"tinhcu.gov.vn\"]");
-      else cfg.directory.merged_domains = domains;
-    }
-    if (const auto* n = s->get("second_factor_groups")) {
-      const auto* arr = n->as_array();
-      bool ok = arr != nullptr;
-      std::vector<std::string> groups;
-      if (arr)
-        for (const auto& el : *arr) {
-          if (!el.is_string()) ok = false;
-          else groups.push_back(**el.as_string());
-        }
-      if (!ok) ctx.fail(*n, "[directory] second_factor_groups must be a list of group names, e.g. [\"lanh-dao\"]");
-      else cfg.directory.second_factor_groups = groups;
-    }
+    get_str_list(ctx, *s, "merged_domains", "[directory]", cfg.directory.merged_domains, valid_domain,
+                 "a list of lowercase DNS names, e.g. [\"tinhcu.gov.vn\"]");
+    get_str_list(ctx, *s, "second_factor_groups", "[directory]", cfg.directory.second_factor_groups, nullptr,
+                 "a list of group names, e.g. [\"lanh-dao\"]");
     get_str(ctx, *s, "domain", "[directory]", cfg.directory.domain, "e.g. \"tinhmau.gov.vn\"");
     if (const auto* n = s->get("domain"); n && !valid_domain(cfg.directory.domain))
       ctx.fail(*n, "[directory] domain '" + cfg.directory.domain + "' must be a lowercase DNS name such as \"tinhmau.gov.vn\"");
