@@ -74,8 +74,11 @@ Result<std::size_t> move_people(Change& c, const Reorganisation& r, const std::s
   return ids.size();
 }
 
-// Hands everything that named `u` over to `successor` and takes `u` out of the tree.
-Status dissolve(Change& c, Unit u, const std::string& successor, const Reorganisation& r) {
+// Hands everything that named `u` over to `successor` and takes `u` out of the tree. Rights
+// over `u` follow only a re-code (`same_unit`): after a merge the successor is a larger unit,
+// so admin grants over `u` are revoked and clients bound to it lose their role, to be granted
+// again over the successor by decision rather than widened silently.
+Status dissolve(Change& c, Unit u, const std::string& successor, const Reorganisation& r, bool same_unit) {
   if (!c.members(u.code, false).empty()) return conflict("unit " + u.code + " still has people");
   if (!c.children(u.code).empty()) return conflict("unit " + u.code + " still has sub-units");
   const std::string tag = "U" + u.code;
@@ -102,16 +105,23 @@ Status dissolve(Change& c, Unit u, const std::string& successor, const Reorganis
   for (const auto& [k, v] : grants) {
     std::string moved = k.substr(0, 17) + successor;
     c.del(schema::admin_grant, k);
-    if (!c.get_raw(schema::admin_grant, moved)) c.put(schema::admin_grant, moved, v);
+    if (same_unit && !c.get_raw(schema::admin_grant, moved)) c.put(schema::admin_grant, moved, v);
     auto id = PersonId::from_bytes(std::string_view(k).substr(0, 16));
-    c.audit("grant.retarget", id ? id->str() : std::string(), r.decision,
-            json_object({{"role", role_name(static_cast<Role>(static_cast<std::uint8_t>(k[16])))}, {"from", u.code}, {"to", successor}}));
+    std::string role = role_name(static_cast<Role>(static_cast<std::uint8_t>(k[16])));
+    if (same_unit)
+      c.audit("grant.retarget", id ? id->str() : std::string(), r.decision, json_object({{"role", role}, {"from", u.code}, {"to", successor}}));
+    else
+      c.audit("grant.revoke", id ? id->str() : std::string(), r.decision,
+              json_object({{"role", role}, {"unit", u.code}, {"why", "unit merged into " + successor}}));
   }
   for (auto cl : list_clients(c)) {
     if (cl.unit != u.code) continue;
+    std::string role = cl.role;
     cl.unit = successor;
+    if (!same_unit) cl.role.clear();  // an empty role acts on nobody
     c.put(schema::client, cl.id, encode(cl));
-    c.audit("client.retarget", cl.id, r.decision, json_object({{"from", u.code}, {"to", successor}}));
+    if (same_unit) c.audit("client.retarget", cl.id, r.decision, json_object({{"from", u.code}, {"to", successor}}));
+    else c.audit("client.unbind", cl.id, r.decision, json_object({{"role", role}, {"unit", u.code}, {"why", "unit merged into " + successor}}));
   }
   retarget_scheduled(c, u.code, successor);
   c.del(schema::unit_child, schema::join0(u.parent, u.code));
@@ -124,12 +134,13 @@ Status dissolve(Change& c, Unit u, const std::string& successor, const Reorganis
 }
 
 // Everything under and in `u` goes to `to`, then `u` is dissolved into it.
-Result<std::size_t> absorb(Change& c, const Authority& who, const Unit& u, const std::string& to, const Reorganisation& r) {
+Result<std::size_t> absorb(Change& c, const Authority& who, const Unit& u, const std::string& to, const Reorganisation& r,
+                           bool same_unit) {
   auto moved = move_people(c, r, u.code, to, {}, {});
   if (!moved) return moved.error();
   for (const auto& child : c.children(u.code))
     if (auto ok = reparent(c, who, child, to, r.decision); !ok) return ok.error();
-  if (auto ok = dissolve(c, u, to, r); !ok) return ok.error();
+  if (auto ok = dissolve(c, u, to, r, same_unit); !ok) return ok.error();
   return *moved;
 }
 
@@ -182,7 +193,7 @@ Status apply_step(Change& c, const Authority& who, const Reorganisation& r, cons
         if (code == to->code) return invalid("unit " + to->code + " lies under " + from->code + ": merge it the other way round");
       if (auto ok = may_administer(c, who, from->code); !ok) return ok;
       if (auto ok = may_administer(c, who, to->code); !ok) return ok;
-      auto moved = absorb(c, who, *from, to->code, r);
+      auto moved = absorb(c, who, *from, to->code, r, false);
       if (!moved) return moved.error();
       out.people_moved += *moved;
       out.dissolved.push_back(from->code);
@@ -202,7 +213,7 @@ Status apply_step(Change& c, const Authority& who, const Reorganisation& r, cons
       put_unit(c, next);
       c.put(schema::unit_child, schema::join0(next.parent, next.code), "");
       c.audit("unit.recode", next.code, r.decision, json_object({{"from", from->code}, {"to", next.code}}));
-      auto moved = absorb(c, who, *from, next.code, r);
+      auto moved = absorb(c, who, *from, next.code, r, true);
       if (!moved) return moved.error();
       out.people_moved += *moved;
       out.dissolved.push_back(from->code);

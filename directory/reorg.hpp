@@ -21,8 +21,10 @@
 // their history gets an assignment of kind `reorganisation` under the decision. A dissolved
 // unit keeps its record (with the date, successor and decision) for the history, leaves the
 // tree, and hands over: every address that delivered to it (its role address, and those of
-// units dissolved into it earlier) now delivers to the successor; derived groups, admin
-// grants, clients bound to it and scheduled changes naming it now name the successor. Its role
+// units dissolved into it earlier) now delivers to the successor; derived groups and scheduled
+// changes naming it now name the successor. Rights follow only a re-code: after a merge the
+// successor is larger, so admin grants over the merged unit are revoked and clients bound to
+// it lose their role (audited), to be granted over the successor by decision. Its role
 // mailbox's mail moves into the successor's afterwards (app/reorg_mail.hpp), since the mail
 // store is another file.
 // Thread-safety: free functions on a Change, which belongs to its callback.

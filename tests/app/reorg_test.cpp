@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "app/reorg_mail.hpp"
+#include "directory/clients.hpp"
 #include "directory/reorg.hpp"
 #include "tests/support/demo_world.hpp"
 
@@ -64,6 +65,13 @@ TEST(Reorganisation, MergingADistrictMovesEverythingAndKeepsIdsAndAddresses) {
     if (auto added = c.add_group(g); !added) return added.error();
     if (auto granted = directory::grant_role(c, c.resolve("DM0014")->id, directory::Role::hr_admin, "001.00.00.H99", "1/QĐ"); !granted)
       return granted.error();
+    directory::Client software;  // the district's personnel software, bound to it
+    software.id = "nhansu-hoabinh";
+    software.name = "Phần mềm nhân sự huyện";
+    software.grants = {"client_credentials"};
+    software.role = "hr-admin";
+    software.unit = "001.00.00.H99";
+    c.put(directory::schema::client, software.id, directory::encode(software));
     directory::LifeChange later;  // a transfer into the district next year
     later.kind = directory::LifeKind::transfer;
     later.person = c.resolve("DM0008")->id;
@@ -112,7 +120,8 @@ TEST(Reorganisation, MergingADistrictMovesEverythingAndKeepsIdsAndAddresses) {
     actions.insert(audited[i].action);
   }
   EXPECT_EQ(actions, (std::set<std::string>{"unit.add", "person.reorganisation", "unit.reparent", "address.redirect",
-                                            "group.retarget", "grant.retarget", "schedule.retarget", "unit.dissolve"}));
+                                            "group.retarget", "grant.revoke", "client.unbind", "schedule.retarget",
+                                            "unit.dissolve"}));
 
   w.dir->read([&](Snapshot& s) {
     auto khoa = s.resolve("DM0013");
@@ -134,14 +143,14 @@ TEST(Reorganisation, MergingADistrictMovesEverythingAndKeepsIdsAndAddresses) {
     EXPECT_EQ(old->successor, "002.00.00.H99");
     for (const auto& u : s.children("000.00.00.H99")) EXPECT_NE(u.code, "001.00.00.H99");
     EXPECT_EQ(s.members("002.00.00.H99", true).size(), 4u);
-    // Its role address delivers to the successor; the group, grant and scheduled change follow.
+    // Its role address delivers to the successor; the group and scheduled change follow; rights
+    // over the district do not widen to the merged one: the grant and the client's role go.
     auto owner = s.address_owner("ubnd-hoabinh@tinhmau.test");
     EXPECT_EQ(owner->kind, directory::AddressOwner::unit);
     EXPECT_EQ(owner->key, "002.00.00.H99");
     EXPECT_EQ(s.group("lanh-dao-hoabinh")->unit, "002.00.00.H99");
-    auto grants = directory::grants_of(s, s.resolve("DM0014")->id);
-    ASSERT_EQ(grants.size(), 1u);
-    EXPECT_EQ(grants[0].unit, "002.00.00.H99");
+    EXPECT_TRUE(directory::grants_of(s, s.resolve("DM0014")->id).empty());
+    EXPECT_FALSE(directory::authority_of_client(s, "nhansu-hoabinh").any());
     auto sched = directory::scheduled_changes(s);
     ASSERT_EQ(sched.size(), 1u);
     EXPECT_EQ(sched[0].change.to_unit, "002.00.00.H99");
@@ -194,6 +203,9 @@ TEST(Reorganisation, RecodeRenameReparentAndSplit) {
              step(directory::ReorgOp::reparent, "000.01.02.H99", "000.00.03.H99")};
   r.steps[2].kind = directory::UnitKind::division;
   r.steps[3].people = {"DM0012"};  // a split: one person goes to the new division
+  ASSERT_TRUE(w.dir->write(kActor, kNow, [&](Change& c) {
+    return directory::grant_role(c, c.resolve("DM0010")->id, directory::Role::hr_admin, "000.01.03.H99", "2/QĐ");
+  }));
   auto done = w.dir->write(kActor, kNow, [&](Change& c) { return directory::reorganise(c, directory::Authority::root("t"), r); });
   ASSERT_TRUE(done) << done.error().message;
   EXPECT_EQ(done->people_moved, 4u);  // three re-coded, then one of them split off
@@ -204,6 +216,9 @@ TEST(Reorganisation, RecodeRenameReparentAndSplit) {
     EXPECT_EQ(s.address_owner("sovhttdl-qlvh@tinhmau.test")->key, "000.07.03.H99");
     EXPECT_EQ(s.resolve("DM0010")->unit, "000.07.03.H99");
     EXPECT_EQ(s.resolve("DM0012")->unit, "000.02.03.H99");
+    auto grants = directory::grants_of(s, s.resolve("DM0010")->id);  // a re-code keeps rights
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0].unit, "000.07.03.H99");
     EXPECT_EQ(s.unit("000.00.03.H99")->name, "Sở Văn hóa và Thể thao");
     EXPECT_EQ(s.unit("000.01.02.H99")->parent, "000.00.03.H99");
     EXPECT_EQ(s.check(), std::vector<std::string>{});
