@@ -98,6 +98,9 @@ class ProvinceImport(TempDirTest):
         self.assertGreater(len(people), 40)
         self.assertGreater(len(children), 30)
         before = {s: run_json("person", "show", s, data=self.data) for s in people}
+        for code, name in zip(olds, ("hoabinh", "tanphu")):  # each district's distribution list
+            run("group", "add", f"ds-{name}", "--title", f"Cán bộ {name}", "--unit", code, data=self.data)
+        listed = {n: {p["id"] for p in run_json("group", "show", f"ds-{n}", data=self.data)} for n in ("hoabinh", "tanphu")}
         records = run_json("audit", "verify", data=self.data)["records"]
         args = ["unit", "merge", *olds, "--into", "000.00.90.H99", "--parent", "000.00.00.H99", "--kind", "district",
                 "--name", "Ủy ban nhân dân huyện Hòa Phú", "--slug", "ubndhoaphu", "--decision", "1656/NQ-UBTVQH15"]
@@ -121,6 +124,12 @@ class ProvinceImport(TempDirTest):
         self.assertEqual(counts["unit.reparent"], len(children))
         self.assertEqual(counts["address.redirect"], 2)
         self.assertEqual(counts["unit.dissolve"], 2)
+        self.assertEqual(counts["group.retarget"], 2)
+        groups = {g["name"]: g for g in run_json("group", "list", data=self.data)}
+        merged = {p["id"] for p in run_json("group", "show", "ds-hoabinh", data=self.data)}
+        for n in ("hoabinh", "tanphu"):
+            self.assertEqual(groups[f"ds-{n}"]["unit"], "000.00.90.H99")
+            self.assertLessEqual(listed[n], merged)  # nobody dropped off a list
         self.assertTrue(all(r["reason"] == "1656/NQ-UBTVQH15" for r in dry["changes"]))
         for s, was in before.items():
             now = run_json("person", "show", s, data=self.data)

@@ -98,6 +98,24 @@ class Province(ServerTest):
         self.assertEqual(checked, 400)
         self.assertIn("consistent", self.cli("mail", "check"))
 
+    def test_district_merge_moves_role_mail(self):
+        """Two districts merge while the server runs: their official inboxes' mail moves into the
+        new unit's, under their old slugs, and mail to their old role addresses arrives there."""
+        for slug in ("ubndhoabinh", "ubndtanphu"):
+            with smtplib.SMTP("127.0.0.1", self.info["ports"]["smtp"], timeout=60) as s:
+                s.sendmail("sovp@example.org", [f"{slug}@tinhmau.gov.test"],
+                           f"From: <sovp@example.org>\r\nSubject: Gui {slug}\r\nMessage-ID: <{slug}@example.org>\r\n\r\nx\r\n")
+        out = self.cli("unit", "merge", "000.00.31.H99", "000.00.32.H99", "--into", "000.00.90.H99", "--parent", "000.00.00.H99",
+                       "--kind", "district", "--name", "Ủy ban nhân dân huyện Hòa Phú", "--slug", "ubndhoaphu",
+                       "--decision", "1656/NQ-UBTVQH15", "--json")
+        self.assertEqual(sorted((m["folder"], m["messages"]) for m in json.loads(out)["mail"]), [("ubndhoabinh", 1), ("ubndtanphu", 1)])
+        boxes = {b["name"]: b["messages"] for b in json.loads(self.cli("mail", "boxes", "ubndhoaphu@tinhmau.gov.test", "--json"))}
+        self.assertEqual((boxes["ubndhoabinh"], boxes["ubndtanphu"]), (1, 1))
+        with smtplib.SMTP("127.0.0.1", self.info["ports"]["smtp"], timeout=60) as s:
+            s.sendmail("sovp@example.org", ["ubndtanphu@tinhmau.gov.test"],
+                       "From: <sovp@example.org>\r\nSubject: Sau sap nhap\r\nMessage-ID: <after@example.org>\r\n\r\nx\r\n")
+        self.assertEqual(len(self.inbox("ubndhoaphu@tinhmau.gov.test")), 1)
+
     def test_notice_to_all_staff_is_one_blob(self):
         mdb = os.path.join(self.data, "mail.mdb")
         self.cli("group", "add", "toantinh", "--title", "Toàn thể cán bộ tỉnh", "--unit", "000.00.00.H99", "--posting", "staff")
