@@ -7,6 +7,7 @@
 #include "directory/clients.hpp"
 #include "directory/factors.hpp"
 #include "directory/import.hpp"
+#include "directory/reorg.hpp"
 
 namespace congvu::directory {
 namespace {
@@ -294,13 +295,8 @@ std::string scope_unit(Snapshot& s, const Person& p) {
   auto h = s.history(p.id);
   if (h.empty()) return {};
   // The unit they left may have been dissolved since: its successor stands for it.
-  std::string code = h.back().unit;
-  for (int depth = 0; depth < 64; ++depth) {
-    auto u = s.unit(code);
-    if (!u || u->dissolved.empty() || u->successor.empty()) break;
-    code = u->successor;
-  }
-  return code;
+  std::string now = current_unit(s, h.back().unit);
+  return now.empty() ? h.back().unit : now;
 }
 
 Authority authority_of(Snapshot& s, const Person& p) {
