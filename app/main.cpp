@@ -106,6 +106,15 @@ int main(int argc, char** argv) {
     }
     congvu::set_clock_start(*start);
   }
+  // Tests: a clock that stands still at the instant in a file and moves when the test rewrites it.
+  if (const char* file = std::getenv("CONGVU_TEST_CLOCK"); file && *file) {
+    if (!congvu::set_clock_file(file)) {
+      std::cerr << "congvu: CONGVU_TEST_CLOCK='" << file
+                << "' must name a readable file holding a date YYYY-MM-DD or milliseconds since 1970\n";
+      return 2;
+    }
+    std::cerr << "congvu: test clock from " << file << " (the clock moves only when that file changes)\n";
+  }
   try {
     if (cmd == "serve") return cmd_serve(rest);
     if (cmd == "import") return cmd_import(rest);

@@ -1,5 +1,7 @@
 #include "common/csv.hpp"
 
+#include <algorithm>
+
 namespace congvu {
 namespace {
 
@@ -9,13 +11,75 @@ Error at_line(const std::string& source, std::size_t line, const std::string& wh
                     (source.empty() ? "line " : source + ":") + std::to_string(line) + ": " + why);
 }
 
+void append_utf8(std::string& out, char32_t c) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+// UTF-16 after its byte order mark (Excel's "Unicode Text" export) as UTF-8.
+Result<std::string> utf16_to_utf8(std::string_view in, bool big_endian, const std::string& source) {
+  std::string out;
+  out.reserve(in.size());
+  std::size_t line = 1;
+  auto unit = [&](std::size_t k) -> char16_t {
+    auto a = static_cast<unsigned char>(in[k]), b = static_cast<unsigned char>(in[k + 1]);
+    return static_cast<char16_t>(big_endian ? (a << 8 | b) : (b << 8 | a));
+  };
+  const std::string fix = " (save the file again as \"CSV UTF-8\")";
+  if (in.size() % 2) return at_line(source, line, "the file is UTF-16 but ends in the middle of a character" + fix);
+  for (std::size_t k = 0; k < in.size(); k += 2) {
+    char32_t c = unit(k);
+    if (c >= 0xD800 && c <= 0xDBFF) {
+      if (k + 2 >= in.size() || unit(k + 2) < 0xDC00 || unit(k + 2) > 0xDFFF)
+        return at_line(source, line, "the file is UTF-16 with a broken surrogate pair" + fix);
+      c = 0x10000 + ((c - 0xD800) << 10) + (unit(k + 2) - 0xDC00);
+      k += 2;
+    } else if (c >= 0xDC00 && c <= 0xDFFF) {
+      return at_line(source, line, "the file is UTF-16 with a broken surrogate pair" + fix);
+    }
+    if (c == '\n') ++line;
+    append_utf8(out, c);
+  }
+  return out;
+}
+
 }  // namespace
 
-Result<std::vector<CsvRow>> parse_csv(std::string_view in, const std::string& source) {
+Result<std::vector<CsvRow>> parse_csv(std::string_view text, const std::string& source) {
+  // Spreadsheets save "Unicode Text" as UTF-16 with a byte order mark: read it as UTF-8.
+  std::string decoded;
+  if (text.substr(0, 2) == "\xFF\xFE" || text.substr(0, 2) == "\xFE\xFF") {
+    auto utf8 = utf16_to_utf8(text.substr(2), text[0] == '\xFE', source);
+    if (!utf8) return utf8.error();
+    decoded = std::move(*utf8);
+    text = decoded;
+  }
+  std::string_view in = text;
   std::vector<CsvRow> rows;
   std::size_t i = 0, line = 1;
   if (in.substr(0, 3) == "\xEF\xBB\xBF") i = 3;
   auto err = [&](std::size_t at, const std::string& why) { return at_line(source, at, why); };
+  if (auto nul = in.find('\0'); nul != std::string_view::npos)
+    return err(1 + static_cast<std::size_t>(std::count(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(nul), '\n')),
+               "a NUL byte: the file looks like UTF-16 without a byte order mark or a binary file "
+               "(save it as \"CSV UTF-8\")");
+  // Tab-separated when the header row has tabs and no comma (the "Unicode Text" export).
+  std::string_view header = in.substr(i);
+  header = header.substr(0, header.find('\n'));
+  const char sep = header.find('\t') != std::string_view::npos && header.find(',') == std::string_view::npos ? '\t' : ',';
   while (i < in.size()) {
     CsvRow row;
     row.line = line;
@@ -45,10 +109,10 @@ Result<std::vector<CsvRow>> parse_csv(std::string_view in, const std::string& so
             field += c;
           }
         }
-        if (i < in.size() && in[i] != ',' && in[i] != '\n' && in[i] != '\r')
+        if (i < in.size() && in[i] != sep && in[i] != '\n' && in[i] != '\r')
           return err(line, "text after a closing quote (quote the whole field, doubling inner quotes)");
       } else {
-        while (i < in.size() && in[i] != ',' && in[i] != '\n' && in[i] != '\r') {
+        while (i < in.size() && in[i] != sep && in[i] != '\n' && in[i] != '\r') {
           if (in[i] == '"')
             return err(line, "a quote inside an unquoted field (quote the field and double the quote)");
           field += in[i++];
@@ -58,7 +122,7 @@ Result<std::vector<CsvRow>> parse_csv(std::string_view in, const std::string& so
       field.clear();
       if (i >= in.size()) {
         row_done = true;
-      } else if (in[i] == ',') {
+      } else if (in[i] == sep) {
         ++i;
       } else if (in[i] == '\n') {
         ++i;

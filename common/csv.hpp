@@ -1,7 +1,10 @@
 // RFC 4180 CSV, as written by spreadsheets and by the province's HR exports: comma separated,
 // fields optionally in double quotes (with "" for a quote, and line breaks allowed inside),
-// CRLF or LF line ends, an optional UTF-8 byte order mark. Every row remembers the line it
-// started on so that callers can report `file:line: reason`.
+// CRLF or LF line ends, an optional UTF-8 byte order mark. Excel's "Unicode Text" export is
+// read too: UTF-16 (LE or BE) after its byte order mark is decoded to UTF-8, and a header row
+// with tabs and no comma makes the file tab-separated. A NUL byte (UTF-16 without a byte order
+// mark, a binary file) is refused with the fix. Every row remembers the line it started on so
+// that callers can report `file:line: reason`.
 // parse_csv() is a pure function over bytes; it is fuzzed (tests/fuzz/csv_fuzz.cpp).
 #pragma once
 

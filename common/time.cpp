@@ -1,8 +1,12 @@
 #include "common/time.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
+#include <sstream>
+#include <utility>
 
 namespace congvu {
 
@@ -13,9 +17,39 @@ UnixMs wall_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
+
+std::string g_clock_file;            // set once at startup, before other threads start
+std::atomic<UnixMs> g_clock_last{0};  // the last instant read from g_clock_file
+
+std::optional<UnixMs> read_clock_file() {
+  std::ifstream f(g_clock_file);
+  if (!f) return std::nullopt;
+  std::stringstream text;
+  text << f.rdbuf();
+  std::string s = text.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return parse_clock(s);
+}
 }  // namespace
 
-UnixMs system_now_ms() { return wall_ms() + g_clock_offset; }
+UnixMs system_now_ms() {
+  if (!g_clock_file.empty()) {
+    if (auto t = read_clock_file()) g_clock_last.store(*t, std::memory_order_relaxed);
+    return g_clock_last.load(std::memory_order_relaxed);
+  }
+  return wall_ms() + g_clock_offset;
+}
+
+bool set_clock_file(const std::string& path) {
+  std::string previous = std::exchange(g_clock_file, path);
+  auto t = read_clock_file();
+  if (!t) {
+    g_clock_file = std::move(previous);
+    return false;
+  }
+  g_clock_last.store(*t);
+  return true;
+}
 
 void set_clock_start(UnixMs start) { g_clock_offset = start - wall_ms(); }
 

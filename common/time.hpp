@@ -19,6 +19,12 @@ UnixMs system_now_ms();
 // Makes the clock read `start` now and advance from there (drills and tests of scheduled
 // changes: CONGVU_CLOCK). Call once at startup, before other threads read the clock.
 void set_clock_start(UnixMs start);
+// Tests (CONGVU_TEST_CLOCK): the clock stands still at the instant written in the file at `path`
+// and moves only when the test rewrites it (atomically: write, then rename), so that a backoff
+// or an expiry is observed through the server's answers without racing a busy machine. Every
+// read of the clock reads the file; an unreadable or unparsable file keeps the last instant.
+// False (and nothing changed) when the file cannot be read or parsed now. Call once at startup.
+bool set_clock_file(const std::string& path);
 // "YYYY-MM-DD" (09:00 of that day in Asia/Ho_Chi_Minh) or milliseconds since the epoch.
 std::optional<UnixMs> parse_clock(std::string_view s);
 

@@ -409,7 +409,8 @@ session_hours = 10
 # Simple binds over plain LDAP (no StartTLS) send the password in the clear: off. SASL PLAIN
 # always needs TLS.
 plaintext_binds = false
-# Anonymous binds reading the address book: off (the root DSE and the schema stay readable).
+# Anonymous binds reading the address book: off (an anonymous bind succeeds but reads only the
+# root DSE and the schema).
 anonymous = false
 # The most entries one search returns without the paged results control.
 size_limit = 1000

@@ -17,6 +17,9 @@
 
 namespace congvu::directory {
 
+// Seconds to tell a throttled client (rounded up: 1000 ms is "1", 1001 ms is "2").
+inline std::string wait_seconds(UnixMs wait_ms) { return std::to_string((wait_ms + 999) / 1000); }
+
 class LoginThrottle {
  public:
   // Milliseconds before (who, from) may try again; 0 when it may try now.

@@ -9,6 +9,7 @@
 #include "idp/pages.hpp"
 #include "idp/provider.hpp"
 #include "common/web.hpp"
+#include "directory/throttle.hpp"
 
 namespace congvu::idp {
 
@@ -53,8 +54,7 @@ inline bool contains(const std::vector<std::string>& v, std::string_view x) {
 net::HttpResponse form_expired();
 // The page for a store failure (500).
 net::HttpResponse store_failed(const Error& e);
-// Seconds to tell a throttled person, rounded up.
-inline std::string wait_seconds(UnixMs wait_ms) { return std::to_string((wait_ms + 999) / 1000); }
+using directory::wait_seconds;
 
 std::string set_cookie(std::string_view value, UnixMs max_age_ms);
 std::string clear_cookie();

@@ -160,7 +160,7 @@ void Session::bind(const Message& m, const BindRequest& b, Step& st, UnixMs now)
       if (nul2 != std::string::npos) who = text::ascii_lower(b.credentials->substr(nul1 + 1, nul2 - nul1 - 1));
       if (UnixMs wait = ctx_.throttle.wait_ms(who, peer_, now); wait > 0) {
         sasl_.reset();
-        return reply(Code::invalid_credentials, "too many failed attempts; try again in " + std::to_string(wait / 1000 + 1) + " s");
+        return reply(Code::invalid_credentials, "too many failed attempts; try again in " + wait_seconds(wait) + " s");
       }
     }
     SaslResult r = sasl_->start(b.mechanism, b.credentials, now);
@@ -179,9 +179,10 @@ void Session::bind(const Message& m, const BindRequest& b, Step& st, UnixMs now)
   }
 
   // Simple binds.
+  // The anonymous bind (RFC 4513 5.1.1) always succeeds, as clients send it before reading the
+  // root DSE; it opens the address book only when [ldap] anonymous says so.
   if (b.name.empty() && b.password.empty()) {
-    if (!cfg_.anonymous) return reply(Code::inappropriate_authentication, "anonymous binds are not allowed; bind with your DN and password");
-    who_.address_book = true;
+    who_.address_book = cfg_.anonymous;
     return reply(Code::success, "");
   }
   if (b.password.empty()) return reply(Code::unwilling_to_perform, "unauthenticated binds (a DN without a password) are not allowed");
@@ -191,7 +192,7 @@ void Session::bind(const Message& m, const BindRequest& b, Step& st, UnixMs now)
   std::string key = target.kind == Dit::BindName::none ? text::ascii_lower(b.name) : target.name;
   if (target.kind == Dit::BindName::service) key = "service:" + key;
   if (UnixMs wait = ctx_.throttle.wait_ms(key, peer_, now); wait > 0)
-    return reply(Code::invalid_credentials, "too many failed attempts; try again in " + std::to_string(wait / 1000 + 1) + " s");
+    return reply(Code::invalid_credentials, "too many failed attempts; try again in " + wait_seconds(wait) + " s");
   bool ok = false;
   if (target.kind == Dit::BindName::person) {
     auto p = ctx_.dir.authenticate(target.name, b.password, now, Directory::Purpose::mail);

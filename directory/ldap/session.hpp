@@ -8,8 +8,8 @@
 // Security:
 //  - binds that carry a password (simple, SASL PLAIN) need TLS (confidentialityRequired)
 //    unless SessionConfig::plaintext_binds;
-//  - anonymous binds are refused (inappropriateAuthentication) unless SessionConfig::anonymous;
-//    before a successful bind only the root DSE and the schema can be read;
+//  - the anonymous simple bind succeeds, but it reads only the root DSE and the schema (as
+//    before any bind) unless SessionConfig::anonymous opens the address book to it;
 //  - password failures count in the LoginThrottle shared with the IdP's login page, per
 //    (login, client address); a throttled bind gets invalidCredentials without a hash check;
 //  - PDUs are limited to 64 KiB before a bind and 1 MiB after; a bigger one, or one that is

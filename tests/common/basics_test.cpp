@@ -79,6 +79,47 @@ TEST(Csv, ErrorsNameTheLine) {
   ASSERT_FALSE(e4);
 }
 
+// Excel's "Unicode Text": UTF-16 with a byte order mark, tab-separated, CRLF.
+std::string utf16(std::u16string_view s, bool big_endian) {
+  std::string out = big_endian ? "\xFE\xFF" : "\xFF\xFE";
+  for (char16_t c : s) {
+    char hi = static_cast<char>(c >> 8), lo = static_cast<char>(c & 0xFF);
+    out += big_endian ? hi : lo;
+    out += big_endian ? lo : hi;
+  }
+  return out;
+}
+
+TEST(Csv, ReadsUtf16AndTabSeparatedExports) {
+  for (bool be : {false, true}) {
+    auto rows = parse_csv(utf16(u"staff_no\tfull_name\r\n001\tNguyễn Văn An\r\n002\t\"Trần, Thị \U0001F600\"\r\n", be), "staff.csv");
+    ASSERT_TRUE(rows) << rows.error().message;
+    ASSERT_EQ(rows->size(), 3u);
+    EXPECT_EQ((*rows)[1].fields, (std::vector<std::string>{"001", "Nguyễn Văn An"}));
+    EXPECT_EQ((*rows)[2].fields, (std::vector<std::string>{"002", "Trần, Thị \xF0\x9F\x98\x80"}));
+    EXPECT_EQ((*rows)[2].line, 3u);
+  }
+  // A comma in the header keeps commas as the separator, tabs inside fields stay.
+  auto commas = parse_csv("a,b\nx\ty,z\n");
+  ASSERT_TRUE(commas);
+  EXPECT_EQ((*commas)[1].fields, (std::vector<std::string>{"x\ty", "z"}));
+  // UTF-16 without its byte order mark, or cut in half, names the file, the line and the fix.
+  std::string no_bom = utf16(u"a,b\r\n1,2\r\n", false).substr(2);
+  auto e1 = parse_csv(no_bom, "staff.csv");
+  ASSERT_FALSE(e1);
+  EXPECT_EQ(e1.error().message.rfind("staff.csv:1: a NUL byte: the file looks like UTF-16", 0), 0u) << e1.error().message;
+  EXPECT_NE(e1.error().message.find("CSV UTF-8"), std::string::npos);
+  auto e2 = parse_csv(utf16(u"a,b\r\n1,2", false) + "x", "staff.csv");
+  ASSERT_FALSE(e2);
+  EXPECT_NE(e2.error().message.find("staff.csv:"), std::string::npos);
+  EXPECT_NE(e2.error().message.find("UTF-16"), std::string::npos);
+  std::u16string lone = u"a,b\n1,";
+  lone += char16_t(0xD800);
+  auto e3 = parse_csv(utf16(lone, false), "units.csv");
+  ASSERT_FALSE(e3);
+  EXPECT_EQ(e3.error().message.rfind("units.csv:2: the file is UTF-16 with a broken surrogate pair", 0), 0u) << e3.error().message;
+}
+
 TEST(Csv, TableChecksColumnsAndFieldCounts) {
   auto missing = CsvTable::parse("a,b\n1,2\n", {"a", "c"});
   ASSERT_FALSE(missing);

@@ -194,6 +194,27 @@ class Errors(TempDirTest):
         check = run_json("check", data=self.data)
         self.assertEqual((check["people"], check["units"]), (0, 0))
 
+    def test_excel_unicode_text_is_read_and_utf16_without_bom_named(self):
+        # Excel's "Unicode Text" export: UTF-16LE with a byte order mark, tab-separated, CRLF.
+        def unicode_text(path):
+            with open(path, encoding="utf-8", newline="") as f:
+                rows = list(csv.reader(f))
+            return "\r\n".join("\t".join(r) for r in rows) + "\r\n"
+        units = self.write("units.txt", unicode_text(f"{PROVINCE}/units.csv"), encoding="utf-16")
+        staff = self.write("staff.txt", unicode_text(f"{PROVINCE}/staff.csv"), encoding="utf-16")
+        with open(units, "rb") as f:
+            self.assertEqual(f.read(2), b"\xff\xfe")
+        r = run_json("import", "--units", units, "--staff", staff, data=self.data)
+        self.assertEqual((r["units_added"], r["people_added"]), (370, 20000))
+        people = run_json("person", "find", "Nguyễn Văn An", "--limit", "1", data=self.data)
+        self.assertEqual(people[0]["full_name"], "Nguyễn Văn An")
+        # The same without its byte order mark: refused, naming the file, the line and the fix.
+        bare = self.write("bare.csv", open(f"{PROVINCE}/units.csv", encoding="utf-8").read(), encoding="utf-16-le")
+        code, _, err = run("import", "--units", bare, "--staff", staff, data=self.data + "2", check=False)
+        self.assertEqual(code, 1)
+        self.assertIn(f"{bare}:1: a NUL byte: the file looks like UTF-16 without a byte order mark", err)
+        self.assertIn('save it as "CSV UTF-8"', err)
+
     def test_usage_errors_exit_2(self):
         self.assertEqual(run("person", "show", data=self.data, check=False)[0], 2)
         self.assertEqual(run("frobnicate", check=False)[0], 2)

@@ -45,8 +45,8 @@ class LdapCase(support.ServerTest):
         super().setUp()
         self.serve()
 
-    def serve(self, *args):
-        self.proc, self.info = self.start(*args)
+    def serve(self, *args, env=None, extra_config=""):
+        self.proc, self.info = self.start(*args, env=env, extra_config=extra_config)
         self.ca = self.info["ca"]
         self.ldap_port = self.info["ports"]["ldap"]
         self.ldaps_port = self.info["ports"]["ldaps"]
@@ -99,12 +99,14 @@ class LdapTest(LdapCase):
         # The address (or login) instead of a DN, as applications written for AD do.
         code, out, _ = self.tool("ldapwhoami", bind=("annv@tinhmau.test", PASSWORD))
         self.assertEqual(out.strip(), f"dn:{ANNV}")
-        # Plaintext binds are refused without StartTLS; anonymous binds are refused.
+        # Plaintext binds are refused without StartTLS.
         code, _, err = self.tool("ldapwhoami", ldaps=False)
         self.assertEqual(code, 13, err)
         self.assertIn("Confidentiality required", err)
-        code, _, err = self.tool("ldapwhoami", "-ZZ", ldaps=False, bind=("", ""))
-        self.assertEqual(code, 48, err)
+        # The anonymous simple bind succeeds (RFC 4513 5.1.1), as anonymous.
+        code, out, err = self.tool("ldapwhoami", "-ZZ", ldaps=False, bind=("", ""))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out.strip(), "anonymous")
         code, _, err = self.tool("ldapwhoami", bind=(ANNV, "wrong password"))
         self.assertEqual(code, 49, err)
         code, _, err = self.tool("ldapwhoami", bind=("uid=nobody,ou=people," + BASE, PASSWORD))
@@ -166,6 +168,17 @@ class LdapTest(LdapCase):
         # ... and nothing else without a bind.
         with self.assertRaises(ldap.INSUFFICIENT_ACCESS):
             c.search_s(BASE, ldap.SCOPE_SUBTREE, "(uid=annv)")
+        # ldapsearch -x binds anonymously first (RFC 4513 5.1.1): the root DSE answers, the tree
+        # stays closed (insufficientAccessRights, 50).
+        url = f"ldap://127.0.0.1:{self.ldap_port}"
+        p = subprocess.run(["ldapsearch", "-x", "-H", url, "-ZZ", "-LLL", "-b", "", "-s", "base", "namingContexts"],
+                           capture_output=True, text=True, timeout=60, env=self.env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"namingContexts: {BASE}", p.stdout)
+        p = subprocess.run(["ldapsearch", "-x", "-H", url, "-ZZ", "-LLL", "-b", BASE, "(objectClass=*)"],
+                           capture_output=True, text=True, timeout=60, env=self.env)
+        self.assertEqual(p.returncode, 50, p.stdout + p.stderr)
+        self.assertNotIn("dn:", p.stdout)
         subschema = self.conn().search_s("cn=Subschema", ldap.SCOPE_BASE, "(objectClass=subschema)",
                                          ["attributeTypes", "objectClasses", "ldapSyntaxes", "matchingRules"])[0][1]
         schema = ldap.schema.SubSchema(subschema)
@@ -258,13 +271,40 @@ class LdapTest(LdapCase):
         self.assertIn("ldap.service_add", log)
         self.assertIn("ldap.service_remove", log)
 
+    def test_anonymous_address_book_only_when_configured(self):
+        anon = ["ldapsearch", "-x", "-H", f"ldap://127.0.0.1:{self.ldap_port}", "-ZZ", "-LLL", "-b", BASE, "(uid=annv)", "mail"]
+        p = subprocess.run(anon, capture_output=True, text=True, timeout=60, env=self.env)
+        self.assertEqual(p.returncode, 50, p.stderr)
+        self.stop(self.proc)
+        self.serve(extra_config="[ldap]\nanonymous = true\n")
+        anon[3] = f"ldap://127.0.0.1:{self.ldap_port}"
+        p = subprocess.run(anon, capture_output=True, text=True, timeout=60, env=self.env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("mail: annv@tinhmau.test", p.stdout)
+
     def test_lockout_shared_with_the_login_page(self):
-        for _ in range(6):
-            code, _, _ = self.tool("ldapwhoami", bind=(ANNV, "wrong password"))
-            self.assertEqual(code, 49)
+        # The server's clock stands still (CONGVU_TEST_CLOCK) and moves only when this test
+        # rewrites the file, so the backoff is observed through the answers, however slowly
+        # the binds run on a busy machine.
+        clock = os.path.join(self.tmp, "clock")
+        now = int(time.time() * 1000)
+
+        def set_clock(ms):
+            with open(clock + ".tmp", "w") as f:
+                f.write(str(ms))
+            os.replace(clock + ".tmp", clock)
+
+        set_clock(now)
+        self.stop(self.proc)
+        self.serve(env={"CONGVU_TEST_CLOCK": clock})
+        # Four failures are free; the fifth makes the next attempt wait 1 s (2^(n-5) s).
+        for _ in range(5):
+            code, _, err = self.tool("ldapwhoami", bind=(ANNV, "wrong password"))
+            self.assertEqual(code, 49, err)
+            self.assertIn("invalid credentials", err)
         code, _, err = self.tool("ldapwhoami")  # the right password, too soon
         self.assertEqual(code, 49)
-        self.assertIn("too many failed attempts", err)
+        self.assertIn("too many failed attempts; try again in 1 s", err)
         # The IdP's login page counts the same failures for the same login and address.
         https = f"https://127.0.0.1:{self.info['ports']['https']}"
         b = requests.Session()
@@ -277,6 +317,28 @@ class LdapTest(LdapCase):
         self.assertEqual(r.status_code, 429, r.text[:200])
         # Another person is not affected.
         code, _, err = self.tool("ldapwhoami", bind=(f"uid=annv2,ou=people,{BASE}", PASSWORD))
+        self.assertEqual(code, 0, err)
+        # 999 ms later it is still too soon; at 1 s the right password binds, and resets the count.
+        set_clock(now + 999)
+        code, _, err = self.tool("ldapwhoami")
+        self.assertIn("too many failed attempts", err)
+        set_clock(now + 1000)
+        code, out, err = self.tool("ldapwhoami")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out.strip(), f"dn:{ANNV}")
+        code, _, err = self.tool("ldapwhoami", bind=(ANNV, "wrong password"))
+        self.assertIn("invalid credentials", err)
+        # A sixth consecutive failure doubles the wait: 2 s after it, not 1.
+        for _ in range(5):
+            self.tool("ldapwhoami", bind=(ANNV, "wrong password"))
+        set_clock(now + 2000)
+        code, _, err = self.tool("ldapwhoami", bind=(ANNV, "wrong password"))  # the sixth
+        self.assertIn("invalid credentials", err)
+        set_clock(now + 3000)
+        code, _, err = self.tool("ldapwhoami")
+        self.assertIn("too many failed attempts; try again in 1 s", err)
+        set_clock(now + 4000)
+        code, _, err = self.tool("ldapwhoami")
         self.assertEqual(code, 0, err)
 
     def test_hostile_input_keeps_the_server_up(self):
