@@ -78,7 +78,19 @@ int cmd_serve(const Argv& argv) {
   }
   // The runtime outlives the mail store: the store's committer finishes queued deliveries
   // (and posts their completions to the runtime's contexts) when it is destroyed first.
-  net::Runtime rt(cfg.threads);
+  net::Runtime rt(cfg.threads, log_line);
+  // [limits]: the caps of every listener and the deadlines of every connection.
+  net::ListenerLimits limits;
+  limits.max_connections = cfg.limits.connections;
+  limits.max_per_source = cfg.limits.connections_per_source;
+  for (const auto& a : cfg.limits.proxy_from) limits.proxy_from.push_back(boost::asio::ip::make_address(a));
+  limits.proxy_header_timeout = std::chrono::seconds(cfg.limits.handshake_seconds);
+  net::Deadlines deadlines;
+  deadlines.handshake = std::chrono::seconds(cfg.limits.handshake_seconds);
+  deadlines.write = std::chrono::seconds(cfg.limits.write_seconds);
+  deadlines.pre_auth = std::chrono::seconds(cfg.limits.pre_auth_seconds);
+  deadlines.command = std::chrono::seconds(cfg.mail.command_timeout_s);
+  deadlines.idle = std::chrono::seconds(cfg.limits.idle_seconds);
   // Blocking work: Argon2id (CPU) and DNS for SPF/DKIM/DMARC and MX (waiting): more threads than cores.
   Workers workers(std::max(4u, 2 * std::thread::hardware_concurrency()));
   mailstore::Settings mail_settings;
@@ -100,7 +112,7 @@ int cmd_serve(const Argv& argv) {
   auto dkim = smtp::DkimSigner::load(dkim_dir, domain);
   auto smtp_ctx = std::make_shared<smtp::ServerContext>(
       smtp::ServerContext{recipients, tls, workers, std::chrono::seconds(cfg.mail.command_timeout_s), &dkim,
-                          std::make_shared<smtp::Resolver>(cfg.mail.dns_servers)});
+                          std::make_shared<smtp::Resolver>(cfg.mail.dns_servers), deadlines, log_line});
   smtp::OutboundConfig out_cfg;
   out_cfg.hostname = cfg.hostname;
   out_cfg.smarthost = cfg.mail.smarthost;
@@ -111,7 +123,7 @@ int cmd_serve(const Argv& argv) {
   outbound.start();
   // IMAP commands wait for group commits and Argon2id: their own pool, larger than the cores.
   Workers imap_workers(static_cast<unsigned>(cfg.mail.imap_threads));
-  auto imap_ctx = std::make_shared<imap::ServerContext>(imap::ServerContext{dir, *mail.store, tls, imap_workers});
+  auto imap_ctx = std::make_shared<imap::ServerContext>(imap::ServerContext{dir, *mail.store, tls, imap_workers, deadlines, log_line});
   std::vector<std::pair<std::string, std::uint16_t>> ports;
   // Filled once every listener is bound (requests arrive only after rt.run()).
   auto mail_endpoints = std::make_shared<MailEndpoints>();
@@ -137,7 +149,8 @@ int cmd_serve(const Argv& argv) {
     const auto& l = cfg.listen.at(name);
     if (!l.enabled()) continue;
     if (name == "https") {
-      auto& lis = net::listen_https(rt, l.host, l.port, tls, make_router(dir, mail_endpoints, web_services), &web_workers);
+      auto& lis = net::listen_https(rt, l.host, l.port, tls, make_router(dir, mail_endpoints, web_services), &web_workers,
+                                   limits, deadlines, log_line);
       ports.emplace_back(name, lis.port());
       log_line("https listening on " + l.host + ":" + std::to_string(lis.port()));
     }
@@ -149,7 +162,7 @@ int cmd_serve(const Argv& argv) {
       sc.max_recipients = cfg.mail.max_recipients;
       sc.honor_dmarc = cfg.mail.dmarc == "honor";
       sc.check_inbound = cfg.mail.check_inbound;
-      auto& lis = smtp::listen_smtp(rt, l.host, l.port, sc, smtp_ctx);
+      auto& lis = smtp::listen_smtp(rt, l.host, l.port, sc, smtp_ctx, limits);
       ports.emplace_back(name, lis.port());
       log_line(name + " listening on " + l.host + ":" + std::to_string(lis.port()));
     }
@@ -158,7 +171,7 @@ int cmd_serve(const Argv& argv) {
       ic.hostname = cfg.hostname;
       ic.max_message_bytes = cfg.mail.max_message_mb << 20;
       ic.plaintext_ok = cfg.mail.imap_plaintext_loopback;
-      auto& lis = imap::listen_imap(rt, l.host, l.port, ic, name == "imaps", imap_ctx);
+      auto& lis = imap::listen_imap(rt, l.host, l.port, ic, name == "imaps", imap_ctx, limits);
       ports.emplace_back(name, lis.port());
       log_line(name + " listening on " + l.host + ":" + std::to_string(lis.port()));
     }
@@ -170,14 +183,15 @@ int cmd_serve(const Argv& argv) {
         dit = std::make_unique<directory::ldap::Dit>(dir, dc);
         auto ldap_tls = directory::ldap::make_ldap_tls(cert, key, cfg.ldap.client_ca.empty() ? local.ca_cert : cfg.ldap.client_ca);
         ldap_ctx = std::make_shared<directory::ldap::ServerContext>(
-            directory::ldap::ServerContext{dir, *dit, throttle, ldap_tls, workers, log_line});
+            directory::ldap::ServerContext{dir, *dit, throttle, ldap_tls, workers, log_line,
+                                           std::chrono::seconds(15 * 60), deadlines});
         log_line("LDAP base " + dit->base_dn() + ": " + std::to_string(dit->people()) + " people");
       }
       directory::ldap::SessionConfig lc;
       lc.hostname = cfg.hostname;
       lc.plaintext_binds = cfg.ldap.plaintext_binds;
       lc.anonymous = cfg.ldap.anonymous;
-      auto& lis = directory::ldap::listen_ldap(rt, l.host, l.port, lc, name == "ldaps", ldap_ctx);
+      auto& lis = directory::ldap::listen_ldap(rt, l.host, l.port, lc, name == "ldaps", ldap_ctx, limits);
       ports.emplace_back(name, lis.port());
       log_line(name + " listening on " + l.host + ":" + std::to_string(lis.port()));
     }
@@ -269,7 +283,7 @@ int cmd_serve(const Argv& argv) {
     }
   });
   log_line("ready (data in " + cfg.data_dir + ")");
-  rt.run(true);
+  rt.run(true, std::chrono::seconds(cfg.limits.grace_seconds));
   {
     std::lock_guard lock(due_mu);
     stopping = true;

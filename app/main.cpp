@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "app/commands.hpp"
+#include "common/faults.hpp"
 #include "common/kv/kv.hpp"
 
 namespace {
@@ -114,6 +115,14 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::cerr << "congvu: test clock from " << file << " (the clock moves only when that file changes)\n";
+  }
+  // Tests: failures injected at named points of the server (common/faults.hpp).
+  if (const char* spec = std::getenv("CONGVU_TEST_FAULTS"); spec && *spec) {
+    if (!congvu::faults::arm(spec)) {
+      std::cerr << "congvu: CONGVU_TEST_FAULTS='" << spec << "' must be NAME=N[,NAME=N...]\n";
+      return 2;
+    }
+    std::cerr << "congvu: test faults armed: " << spec << "\n";
   }
   try {
     if (cmd == "serve") return cmd_serve(rest);

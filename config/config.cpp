@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -55,6 +57,11 @@ void get_str(Ctx& ctx, const toml::table& t, const char* key, const std::string&
     return;
   }
   out = **n->as_string();
+}
+
+bool valid_ip(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
 // A list of strings, each accepted by `valid` when given; `what` completes "KEY must be ...".
@@ -158,7 +165,7 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
                                                   std::string(e.description()) + " (see `congvu config example`)");
   }
   Ctx ctx{file, std::nullopt};
-  check_keys(ctx, root, "the top level", {"server", "tls", "listen", "directory", "mail", "idp", "ldap"});
+  check_keys(ctx, root, "the top level", {"server", "tls", "listen", "directory", "mail", "idp", "ldap", "limits"});
   if (auto* s = section(ctx, root, "server")) {
     check_keys(ctx, *s, "[server]", {"data_dir", "threads", "hostname", "demo"});
     get_str(ctx, *s, "data_dir", "[server]", cfg.data_dir, "e.g. \"/var/lib/congvu\"");
@@ -282,6 +289,21 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     get_bool(ctx, *s, "anonymous", "[ldap]", l.anonymous);
     get_int(ctx, *s, "size_limit", "[ldap]", l.size_limit, 1, 1000000, "entries a search returns without paging (1000)");
     get_str(ctx, *s, "client_ca", "[ldap]", l.client_ca, "a PEM file, e.g. \"/etc/congvu/client-ca.pem\"");
+  }
+  if (auto* s = section(ctx, root, "limits")) {
+    check_keys(ctx, *s, "[limits]", {"connections", "connections_per_source", "handshake_seconds", "write_seconds",
+                                         "pre_auth_seconds", "idle_seconds", "grace_seconds", "proxy_from"});
+    auto& l = cfg.limits;
+    get_int(ctx, *s, "connections", "[limits]", l.connections, 1, 1000000, "live connections per listener (20000)");
+    get_int(ctx, *s, "connections_per_source", "[limits]", l.connections_per_source, 1, 1000000,
+            "live connections per client address; an office of 500 behind one NAT address needs about 2500");
+    get_int(ctx, *s, "handshake_seconds", "[limits]", l.handshake_seconds, 1, 600, "a TLS handshake (30)");
+    get_int(ctx, *s, "write_seconds", "[limits]", l.write_seconds, 1, 3600, "a write to a slow client (60)");
+    get_int(ctx, *s, "pre_auth_seconds", "[limits]", l.pre_auth_seconds, 5, 3600, "each command before login (60)");
+    get_int(ctx, *s, "idle_seconds", "[limits]", l.idle_seconds, 60, 86400, "an IMAP client after login (1800)");
+    get_int(ctx, *s, "grace_seconds", "[limits]", l.grace_seconds, 0, 3600, "how long a stop lets transactions finish (10)");
+    get_str_list(ctx, *s, "proxy_from", "[limits]", l.proxy_from, valid_ip,
+                 "a list of IP addresses of load balancers, e.g. [\"10.0.0.5\"]");
   }
   if (ctx.error) return *ctx.error;
   return cfg;
@@ -417,6 +439,28 @@ size_limit = 1000
 # Client certificates for SASL EXTERNAL are verified against these CAs (PEM). Empty: the
 # local CA in data_dir/tls.
 client_ca = ""
+
+[limits]
+# Live connections per listener, and from one client address. An office of 500 staff behind
+# one NAT address, each with a mail client's usual 5 IMAP connections, needs 2 500. Past a cap
+# a client gets its protocol's "too many connections" answer (SMTP 421 4.7.0, IMAP BYE
+# [UNAVAILABLE], LDAP busy, HTTP 503).
+connections = 20000
+connections_per_source = 3000
+# Deadlines in seconds: a TLS handshake, a write to a client, each command before login (SMTP
+# submission, IMAP, LDAP), an IMAP client after login (IDLE included; RFC 9051 asks for 30
+# minutes at least). The MX and signed-in SMTP clients wait [mail] command_timeout_s.
+handshake_seconds = 30
+write_seconds = 60
+pre_auth_seconds = 60
+idle_seconds = 1800
+# On SIGTERM: connections between commands end at once (SMTP 421, IMAP BYE, LDAP notice of
+# disconnection); a message or command in progress may finish within this many seconds.
+grace_seconds = 10
+# Load balancers (haproxy `send-proxy-v2`) in front of every listener: their connections must
+# start with a PROXY protocol v2 header, whose client address SPF, the login throttle, the
+# caps and the logs then use. A PROXY header from any other address ends the connection.
+proxy_from = []
 )";
 }
 

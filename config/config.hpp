@@ -83,6 +83,18 @@ struct LdapConfig {
   std::string client_ca;  // PEM of the CAs whose client certificates SASL EXTERNAL accepts; empty: the local CA
 };
 
+// [limits]: connection caps, per-operation deadlines, the graceful stop, load balancers.
+struct LimitsConfig {
+  std::uint64_t connections = 20000;             // live connections per listener
+  std::uint64_t connections_per_source = 3000;   // per client address (an office behind one NAT)
+  std::uint64_t handshake_seconds = 30;
+  std::uint64_t write_seconds = 60;
+  std::uint64_t pre_auth_seconds = 60;           // each command before login
+  std::uint64_t idle_seconds = 1800;             // IMAP after login, IDLE (RFC 9051: >= 30 min)
+  std::uint64_t grace_seconds = 10;              // a stop lets transactions finish this long
+  std::vector<std::string> proxy_from;           // balancers sending PROXY protocol v2 headers
+};
+
 struct Config {
   std::string source = "(built-in defaults)";
   // [server]
@@ -98,6 +110,7 @@ struct Config {
   MailConfig mail;
   IdpConfig idp;
   LdapConfig ldap;
+  LimitsConfig limits;
 
   Config();
   // The listener names, in the order they are documented.

@@ -4,11 +4,12 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/faults.hpp"
 #include "common/net/completion.hpp"
+#include "common/net/serve.hpp"
 #include "common/net/tls_context.hpp"
 #include "common/net/tls_socket.hpp"
 
@@ -18,7 +19,7 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::use_awaitable;
-using net::tcp;
+using net::Turn;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
 // RFC 4978: raw DEFLATE both ways, every write flushed with Z_SYNC_FLUSH.
@@ -78,32 +79,18 @@ struct IdleSignal {
 };
 
 constexpr std::size_t kBuffer = 8192, kIdleBuffer = 256;
-constexpr std::chrono::seconds kIoLimit{60};  // for a handshake or a write
 
-class Connection {
+// IMAP on the shared connection loop (common/net/serve.hpp). Session::next() runs on the IMAP
+// worker pool; the actions are the TLS handshake, COMPRESS and IDLE.
+class Protocol {
  public:
-  Connection(tcp::socket s, SessionConfig cfg, std::shared_ptr<ServerContext> ctx, Peer peer)
-      : sock_(std::move(s), ctx->tls->ctx.native_handle()), ctx_(std::move(ctx)),
-        session_(std::move(cfg), Context{ctx_->dir, ctx_->store}, peer), buf_(kBuffer) {}
+  Protocol(net::Connection& c, SessionConfig cfg, std::shared_ptr<ServerContext> ctx, Peer peer)
+      : c_(c), ctx_(std::move(ctx)), session_(std::move(cfg), Context{ctx_->dir, ctx_->store}, std::move(peer)) {}
 
-  asio::awaitable<void> run(bool implicit_tls) {
-    if (implicit_tls && !co_await sock_.handshake_within(kIoLimit)) co_return;
-    const std::string greeting = session_.greeting();
-    if (!co_await send(greeting)) co_return;
-    for (;;) {
-      sock_.expires_after(ctx_->idle_timeout);
-      auto [ec, n] = co_await sock_.read_some(buf_.data(), buf_.size());
-      if (ec) break;
-      if (!take(n)) break;
-      if (!co_await drive()) break;
-    }
-    co_await sock_.shutdown();
-  }
-
- private:
+  std::string greeting() { return session_.greeting(); }
+  void tls_started() {}
   // Feeds what was read (inflated when COMPRESS is on); false on corrupt compressed input.
-  bool take(std::size_t n) {
-    std::string_view raw(buf_.data(), n);
+  bool feed(std::string_view raw) {
     if (!deflate_) {
       session_.feed(raw);
       return true;
@@ -113,91 +100,95 @@ class Connection {
     session_.feed(plain);
     return true;
   }
+  bool busy() const { return session_.mid_command(); }
+  std::chrono::seconds read_timeout() const {
+    return session_.authenticated() ? c_.deadlines().idle : c_.deadlines().pre_auth;
+  }
+  Turn failed(const std::string&) { return Turn{pack("* BYE [SERVERBUG] Internal error, try again later\r\n"), Turn::close}; }
+  std::string goodbye() { return pack("* BYE [UNAVAILABLE] Server shutting down, reconnect later\r\n"); }
+  std::string too_many() { return "* BYE [UNAVAILABLE] Too many connections, try again later\r\n"; }
+
+  asio::awaitable<Turn> step(net::Connection& c) {
+    co_await next();
+    Step st = std::move(step_);
+    std::string out = pack(st.out);
+    if (std::holds_alternative<NeedInput>(st.action)) co_return Turn{std::move(out), st.more ? Turn::again : Turn::read};
+    if (std::holds_alternative<Close>(st.action)) co_return Turn{std::move(out), Turn::close};
+    if (!out.empty() && !co_await c.send(out)) co_return Turn{"", Turn::close};
+    if (std::holds_alternative<StartTls>(st.action)) {
+      if (!co_await c.start_tls()) co_return Turn{"", Turn::close};
+      session_.tls_started();
+    } else if (std::holds_alternative<Compress>(st.action)) {
+      deflate_ = std::make_unique<Deflate>();
+    } else if (auto* idle = std::get_if<Idle>(&st.action)) {
+      Idle what = *idle;
+      co_return co_await idle_wait(c, what);
+    }
+    co_return Turn{"", Turn::again};
+  }
+
+ private:
+  std::string pack(const std::string& plain) { return deflate_ ? deflate_->compress(plain) : plain; }
 
   // Runs Session::next() (or idle_poll()) on the worker pool; the result lands in step_.
   asio::awaitable<void> next() {
-    std::function<void()> work = [this] { step_ = guarded([this] { return session_.next(system_now_ms()); }); };
-    co_await net::run_on(ctx_->workers, sock_.socket().get_executor(), work);
+    std::function<void()> work = [this] {
+      if (session_.mid_command()) faults::point("imap.command");
+      step_ = session_.next(system_now_ms());
+    };
+    co_await net::run_on(ctx_->workers, c_.socket().get_executor(), work);
   }
   asio::awaitable<void> poll() {
-    std::function<void()> work = [this] { step_ = guarded([this] { return session_.idle_poll(system_now_ms()); }); };
-    co_await net::run_on(ctx_->workers, sock_.socket().get_executor(), work);
-  }
-  template <class F>
-  static Step guarded(F&& f) {
-    try {
-      return f();
-    } catch (const std::exception&) {
-      return Step{"* BYE internal error\r\n", Close{}};
-    }
+    std::function<void()> work = [this] { step_ = session_.idle_poll(system_now_ms()); };
+    co_await net::run_on(ctx_->workers, c_.socket().get_executor(), work);
   }
 
-  // Runs the session until it needs input; false when the connection must end.
-  asio::awaitable<bool> drive() {
-    for (;;) {
-      co_await next();
-      Step st = std::move(step_);
-      if (!st.out.empty() && !co_await send(st.out)) co_return false;
-      if (std::holds_alternative<NeedInput>(st.action)) {
-        if (st.more) continue;
-        co_return true;
-      }
-      if (std::holds_alternative<Close>(st.action)) co_return false;
-      if (std::holds_alternative<StartTls>(st.action)) {
-        if (!co_await sock_.handshake_within(kIoLimit)) co_return false;
-        session_.tls_started();
-      } else if (std::holds_alternative<Compress>(st.action)) {
-        deflate_ = std::make_unique<Deflate>();
-      } else if (auto* idle = std::get_if<Idle>(&st.action)) {
-        Idle what = *idle;
-        if (!co_await idle_wait(what)) co_return false;
-      }
-    }
-  }
-
-  // IDLE: waits for the client's next bytes, reporting mailbox changes meanwhile.
-  asio::awaitable<bool> idle_wait(Idle what) {
+  // IDLE: waits for the client's next bytes, reporting mailbox changes meanwhile; a stop ends
+  // it with BYE.
+  asio::awaitable<Turn> idle_wait(net::Connection& c, Idle what) {
     // An idling connection holds little: a small read buffer (DONE is 6 bytes), no session
     // buffers, no TLS buffers (SSL_MODE_RELEASE_BUFFERS).
-    buf_.resize(kIdleBuffer);
-    buf_.shrink_to_fit();
+    auto& buf = c.buffer();
+    buf.resize(kIdleBuffer);
+    buf.shrink_to_fit();
     session_.shrink();
-    auto sig = std::make_shared<IdleSignal>(sock_.socket().get_executor());
+    auto sig = std::make_shared<IdleSignal>(c.socket().get_executor());
     std::uint64_t token = 0;
     if (what.mailbox) token = watch(sig, *what.mailbox);
     wait_readable(sig);
     bool alive = true;
-    while (!sig->readable) {
+    while (!sig->readable && !c.stopping()) {
       if (what.shared)
         sig->timer.expires_after(std::chrono::seconds(2));
       else
         sig->timer.expires_at(asio::steady_timer::time_point::max());
+      c.set_interruptible(true);
       auto [ec] = co_await sig->timer.async_wait(kTuple);
+      c.set_interruptible(false);
       bool poll_now = sig->changed || (!ec && what.shared);
-      if (sig->readable) break;
+      if (sig->readable || c.stopping()) break;
       if (!poll_now || !alive) continue;
       sig->changed = false;
       co_await poll();
       Step st = std::move(step_);
-      if (!st.out.empty() && !co_await send(st.out)) alive = false;
+      const std::string out = pack(st.out);
+      if (!out.empty() && !co_await c.send(out)) alive = false;
       if (std::holds_alternative<Close>(st.action)) alive = false;
-      if (!alive) sock_.close();  // ends the pending wait
-      sock_.expires_after(ctx_->idle_timeout + std::chrono::minutes(1));
+      if (!alive) c.socket().close();  // ends the pending wait
+      c.socket().expires_after(c.deadlines().idle + std::chrono::minutes(1));
     }
     if (token) ctx_->store.unwatch(token);
-    if (!alive || sig->read_ec) co_return false;
-    // Readable: the client's bytes (normally DONE). A TLS record that carries no data makes
-    // this read wait for the next one.
-    auto [ec, n] = co_await sock_.read_some(buf_.data(), buf_.size());
-    if (ec) co_return false;
-    bool ok = take(n);
-    buf_.resize(kBuffer);
-    co_return ok;
+    buf.resize(kBuffer);
+    if (alive && c.stopping()) co_return Turn{goodbye(), Turn::close};
+    if (!alive || sig->read_ec) co_return Turn{"", Turn::close};
+    // Readable: the client's bytes (normally DONE), read by the loop. A TLS record that carries
+    // no data makes that read wait for the next one.
+    co_return Turn{"", Turn::read};
   }
 
   std::uint64_t watch(const std::shared_ptr<IdleSignal>& sig, mailstore::MailboxId id) {
     std::weak_ptr<IdleSignal> weak = sig;
-    auto ex = sock_.socket().get_executor();
+    auto ex = c_.socket().get_executor();
     return ctx_->store.watch(id, [weak, ex](mailstore::MailboxId, mailstore::ModSeq) {
       asio::post(ex, [weak] {
         if (auto s = weak.lock()) {
@@ -209,44 +200,40 @@ class Connection {
   }
 
   void wait_readable(const std::shared_ptr<IdleSignal>& sig) {
-    sock_.expires_after(ctx_->idle_timeout + std::chrono::minutes(1));
-    sock_.on_readable([sig](boost::system::error_code ec) {
+    c_.socket().expires_after(c_.deadlines().idle + std::chrono::minutes(1));
+    c_.socket().on_readable([sig](boost::system::error_code ec) {
       sig->readable = true;
       sig->read_ec = ec;
       sig->timer.cancel();
     });
   }
 
-  // Callers pass named objects only: GCC 12 destroys temporaries passed to coroutines too early.
-  asio::awaitable<bool> send(const std::string& plain) {
-    const std::string packed = deflate_ ? deflate_->compress(plain) : std::string();
-    const std::string& bytes = deflate_ ? packed : plain;
-    bool ok = co_await sock_.send_within(bytes, kIoLimit);
-    co_return ok;
-  }
-
-  net::TlsSocket sock_;
+  net::Connection& c_;
   std::shared_ptr<ServerContext> ctx_;
   Session session_;
   Step step_;
-  std::vector<char> buf_;
   std::unique_ptr<Deflate> deflate_;
 };
+
+asio::awaitable<void> serve(net::Accepted a, SessionConfig cfg, bool implicit_tls, std::shared_ptr<ServerContext> ctx) {
+  boost::system::error_code ec;
+  auto ep = a.socket.remote_endpoint(ec);
+  Peer peer{a.peer, implicit_tls};
+  cfg.starttls = !implicit_tls;
+  // Plaintext LOGIN on loopback only: the socket's own peer, never one a balancer names.
+  cfg.plaintext_ok = cfg.plaintext_ok && !ec && ep.address().is_loopback() && !a.proxied;
+  auto c = std::make_unique<net::Connection>(std::move(a), ctx->tls->ctx.native_handle(), ctx->deadlines, implicit_tls,
+                                             ctx->log, kBuffer);
+  auto p = std::make_unique<Protocol>(*c, std::move(cfg), ctx, std::move(peer));
+  co_await net::serve_session(*c, *p);
+}
 
 }  // namespace
 
 net::Listener& listen_imap(net::Runtime& rt, const std::string& host, std::uint16_t port, SessionConfig cfg,
-                           bool implicit_tls, std::shared_ptr<ServerContext> ctx) {
-  return rt.listen(host, port, [cfg, ctx, implicit_tls](tcp::socket s) -> asio::awaitable<void> {
-    boost::system::error_code ec;
-    auto ep = s.remote_endpoint(ec);
-    Peer peer{ec ? std::string("unknown") : ep.address().to_string(), implicit_tls};
-    SessionConfig c = cfg;
-    c.starttls = !implicit_tls;
-    c.plaintext_ok = cfg.plaintext_ok && !ec && ep.address().is_loopback();
-    auto conn = std::make_unique<Connection>(std::move(s), c, ctx, peer);
-    co_await conn->run(implicit_tls);
-  });
+                           bool implicit_tls, std::shared_ptr<ServerContext> ctx, net::ListenerLimits limits) {
+  return rt.listen(implicit_tls ? "imaps" : "imap", host, port, std::move(limits),
+                   [cfg, ctx, implicit_tls](net::Accepted a) { return serve(std::move(a), cfg, implicit_tls, ctx); });
 }
 
 }  // namespace congvu::imap

@@ -8,7 +8,11 @@
 // that a transfer out of the position ends access at once).
 // TLS runs through net::TlsSocket (OpenSSL on the descriptor, no Asio stream buffers), so an
 // idle connection costs about 22 KiB (docs/BENCHMARKS.md: 10 000 IDLE in 221 MiB).
-// Timeouts: 30 minutes of silence (RFC 9051 5.4) and 31 minutes in IDLE; 60 s for writes.
+// The connection loop is common/net/serve.hpp's: a step that throws answers * BYE [SERVERBUG],
+// a stop answers * BYE [UNAVAILABLE] once the command in progress is done (IDLE included), a
+// connection over a cap gets * BYE [UNAVAILABLE] Too many connections.
+// Timeouts: deadlines.pre_auth before login, deadlines.idle after it (RFC 9051 5.4: at least 30
+// minutes) and a minute more in IDLE; deadlines.write, .handshake.
 #pragma once
 
 #include <chrono>
@@ -30,11 +34,12 @@ struct ServerContext {
   mailstore::Mailstore& store;
   std::shared_ptr<net::TlsContext> tls;
   Workers& workers;  // runs Session::next()
-  std::chrono::seconds idle_timeout{30 * 60};
+  net::Deadlines deadlines{};
+  net::LogFn log{};
 };
 
 // `implicit_tls`: the IMAPS port. cfg.plaintext_ok is applied only to loopback peers.
 net::Listener& listen_imap(net::Runtime& rt, const std::string& host, std::uint16_t port, SessionConfig cfg,
-                           bool implicit_tls, std::shared_ptr<ServerContext> ctx);
+                           bool implicit_tls, std::shared_ptr<ServerContext> ctx, net::ListenerLimits limits = {});
 
 }  // namespace congvu::imap

@@ -92,6 +92,9 @@ class Session {
     std::string().swap(out_);
   }
   const std::string& login() const { return login_; }
+  bool authenticated() const { return state_ == State::authenticated || state_ == State::selected; }
+  // Part of a command (a literal on its way) is buffered: a graceful stop waits for the rest.
+  bool mid_command() const { return reader_.buffered(); }
 
   // Exposed for tests and the fuzzer: the capabilities advertised now.
   std::string capabilities() const;

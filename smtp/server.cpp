@@ -1,16 +1,12 @@
 #include "smtp/server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
-#include "common/net/tls_context.hpp"
+#include "common/faults.hpp"
 #include "common/net/completion.hpp"
+#include "common/net/serve.hpp"
+#include "common/net/tls_context.hpp"
 #include "directory/sasl.hpp"
 
 namespace congvu::smtp {
@@ -18,74 +14,78 @@ namespace congvu::smtp {
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace ssl = asio::ssl;
-using asio::use_awaitable;
-using net::tcp;
 using net::Completion;
-constexpr auto kTuple = asio::as_tuple(use_awaitable);
+using net::Turn;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-class Connection {
+// SMTP on the shared connection loop (common/net/serve.hpp): the session's actions are the
+// TLS handshake, deliveries (250 only after the group commit), SASL steps and SPF/DKIM/DMARC
+// checks on the worker pool.
+class Protocol {
  public:
-  Connection(tcp::socket s, SessionConfig cfg, std::shared_ptr<ServerContext> ctx, Peer peer)
-      : stream_(std::move(s), ctx->tls->ctx), ctx_(std::move(ctx)), host_(cfg.hostname),
-        session_(std::move(cfg), ctx_->recipients, peer, ctx_->dkim) {}
+  Protocol(net::Connection& c, SessionConfig cfg, std::shared_ptr<ServerContext> ctx)
+      : c_(c), ctx_(std::move(ctx)), host_(cfg.hostname), submission_(cfg.kind != Listener::mx),
+        session_(std::move(cfg), ctx_->recipients, Peer{c.peer(), c.implicit_tls()}, ctx_->dkim) {}
 
-  asio::awaitable<void> run(bool implicit_tls) {
-    if (implicit_tls && !co_await handshake()) co_return;
-    const std::string greeting = session_.greeting();
-    if (!co_await send(greeting)) co_return;
-    std::array<char, 16384> buf;
-    for (;;) {
-      beast::get_lowest_layer(stream_).expires_after(ctx_->command_timeout);
-      auto [ec, n] = tls_ ? co_await stream_.async_read_some(asio::buffer(buf), kTuple)
-                          : co_await stream_.next_layer().async_read_some(asio::buffer(buf), kTuple);
-      if (ec) break;  // closed, reset, or silent past command_timeout (beast closes the socket)
-      session_.feed(std::string_view(buf.data(), n));
-      if (!co_await drive()) break;
+  std::string greeting() { return session_.greeting(); }
+  void tls_started() {}
+  bool feed(std::string_view bytes) {
+    session_.feed(bytes);
+    return true;
+  }
+  bool busy() const { return session_.in_transaction(); }
+  std::chrono::seconds read_timeout() const {
+    // The MX waits RFC 5321's five minutes; submission before AUTH gets the short deadline.
+    return submission_ && !session_.authenticated() ? c_.deadlines().pre_auth : ctx_->command_timeout;
+  }
+  Turn failed(const std::string&) {
+    sasl_.reset();
+    return turn(session_.internal_error());
+  }
+  std::string goodbye() { return "421 4.3.2 " + host_ + " Service shutting down, try again later\r\n"; }
+  std::string too_many() { return "421 4.7.0 " + host_ + " Too many connections, try again later\r\n"; }
+
+  asio::awaitable<Turn> step(net::Connection& c) {
+    Step st = session_.next(system_now_ms());
+    if (std::holds_alternative<NeedInput>(st.action) || std::holds_alternative<Close>(st.action)) co_return turn(std::move(st));
+    // An action: its reply goes out first (STARTTLS's 220), then the action is performed.
+    if (!st.reply.empty() && !co_await c.send(st.reply)) co_return Turn{"", Turn::close};
+    if (std::holds_alternative<StartTls>(st.action)) {
+      if (!co_await c.start_tls()) co_return Turn{"", Turn::close};
+      session_.tls_started();
+    } else if (auto* d = std::get_if<Deliver>(&st.action)) {
+      faults::point("smtp.deliver");
+      auto done = std::make_shared<Completion<Result<mailstore::Receipt>>>(c.socket().get_executor());
+      ctx_->recipients.store().deliver(
+          d->delivery, [done](Result<mailstore::Receipt> r) { Completion<Result<mailstore::Receipt>>::set(done, std::move(r)); },
+          std::move(d->expected));
+      while (!done->value) co_await done->timer.async_wait(kTuple);
+      session_.delivered(*done->value);
+    } else if (auto* a = std::get_if<CheckAuth>(&st.action)) {
+      auto done = std::make_shared<Completion<InboundAuth>>(c.socket().get_executor());
+      run_check(done, std::move(*a));
+      while (!done->value) co_await done->timer.async_wait(kTuple);
+      session_.auth_checked(*done->value, system_now_ms());
+    } else {
+      // GCC 12 mishandles lambdas created inside a co_await expression (double destruction),
+      // so the job is built here and handed to a plain function.
+      if (!sasl_) sasl_ = directory::SaslEngine::get().connect(ctx_->recipients.directory(), "smtp", host_);
+      auto done = std::make_shared<Completion<directory::SaslResult>>(c.socket().get_executor());
+      std::variant<SaslStart, SaslStep> request;
+      if (auto* s = std::get_if<SaslStart>(&st.action))
+        request = std::move(*s);
+      else
+        request = std::move(std::get<SaslStep>(st.action));
+      run_sasl(done, sasl_, std::move(request));
+      while (!done->value) co_await done->timer.async_wait(kTuple);
+      session_.sasl_result(*done->value);
     }
-    co_await close();
+    co_return Turn{"", Turn::again};
   }
 
  private:
-
-  // Runs the session until it needs input; false when the connection must end.
-  asio::awaitable<bool> drive() {
-    for (;;) {
-      Step st = session_.next(system_now_ms());
-      if (!st.reply.empty() && !co_await send(st.reply)) co_return false;
-      if (std::holds_alternative<NeedInput>(st.action)) co_return true;
-      if (std::holds_alternative<Close>(st.action)) co_return false;
-      if (std::holds_alternative<StartTls>(st.action)) {
-        if (!co_await handshake()) co_return false;
-        session_.tls_started();
-      } else if (auto* d = std::get_if<Deliver>(&st.action)) {
-        auto done = std::make_shared<Completion<Result<mailstore::Receipt>>>(stream_.get_executor());
-        ctx_->recipients.store().deliver(
-            d->delivery, [done](Result<mailstore::Receipt> r) { Completion<Result<mailstore::Receipt>>::set(done, std::move(r)); },
-            std::move(d->expected));
-        while (!done->value) co_await done->timer.async_wait(kTuple);
-        session_.delivered(*done->value);
-      } else if (auto* c = std::get_if<CheckAuth>(&st.action)) {
-        auto done = std::make_shared<Completion<InboundAuth>>(stream_.get_executor());
-        run_check(done, std::move(*c));
-        while (!done->value) co_await done->timer.async_wait(kTuple);
-        session_.auth_checked(*done->value, system_now_ms());
-      } else if (std::holds_alternative<SaslStart>(st.action) || std::holds_alternative<SaslStep>(st.action)) {
-        // GCC 12 mishandles lambdas created inside a co_await expression (double destruction),
-        // so the job is built here and handed to a plain function.
-        if (!sasl_) sasl_ = directory::SaslEngine::get().connect(ctx_->recipients.directory(), "smtp", host_);
-        auto done = std::make_shared<Completion<directory::SaslResult>>(stream_.get_executor());
-        std::variant<SaslStart, SaslStep> request;
-        if (auto* a = std::get_if<SaslStart>(&st.action))
-          request = std::move(*a);
-        else
-          request = std::move(std::get<SaslStep>(st.action));
-        run_sasl(done, sasl_, std::move(request));
-        while (!done->value) co_await done->timer.async_wait(kTuple);
-        session_.sasl_result(*done->value);
-      }
-    }
+  static Turn turn(Step st) {
+    return Turn{std::move(st.reply), std::holds_alternative<Close>(st.action) ? Turn::close : Turn::read};
   }
 
   // SPF, DKIM and DMARC of mail from outside, on the worker pool (blocking DNS).
@@ -101,9 +101,8 @@ class Connection {
     });
   }
 
-  // Runs a SASL step on the worker pool (Argon2id takes tens of milliseconds); `done` wakes
-  // the connection. The job holds the SASL connection, so it stays valid even if this
-  // connection ends first.
+  // A SASL step on the worker pool (Argon2id takes tens of milliseconds); `done` wakes the
+  // connection. The job holds the SASL connection, so it stays valid if the connection ends.
   void run_sasl(std::shared_ptr<Completion<directory::SaslResult>> done, std::shared_ptr<directory::SaslConn> conn,
                 std::variant<SaslStart, SaslStep> action) {
     ctx_->workers.post([done = std::move(done), conn = std::move(conn), action = std::move(action)] {
@@ -120,52 +119,29 @@ class Connection {
     });
   }
 
-  // Callers pass named objects only: GCC 12 destroys temporaries passed to coroutines too early.
-  asio::awaitable<bool> send(const std::string& bytes) {
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(60));
-    auto [ec, n] = tls_ ? co_await asio::async_write(stream_, asio::buffer(bytes), kTuple)
-                        : co_await asio::async_write(stream_.next_layer(), asio::buffer(bytes), kTuple);
-    co_return !ec;
-  }
-
-  asio::awaitable<bool> handshake() {
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(60));
-    auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, kTuple);
-    if (ec) co_return false;
-    tls_ = true;
-    co_return true;
-  }
-
-  asio::awaitable<void> close() {
-    if (tls_) {
-      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
-      auto [ignored] = co_await stream_.async_shutdown(kTuple);  // named: see send()
-      (void)ignored;
-    }
-    boost::system::error_code ec;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
-    beast::get_lowest_layer(stream_).close();
-  }
-
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  net::Connection& c_;
   std::shared_ptr<ServerContext> ctx_;
   std::string host_;  // our name, for SASL
+  bool submission_;
   Session session_;
-  bool tls_ = false;
   std::shared_ptr<directory::SaslConn> sasl_;
 };
+
+asio::awaitable<void> serve(net::Accepted a, SessionConfig cfg, std::shared_ptr<ServerContext> ctx) {
+  bool implicit = cfg.kind == Listener::submissions;
+  auto c = std::make_unique<net::Connection>(std::move(a), ctx->tls->ctx.native_handle(), ctx->deadlines, implicit,
+                                             ctx->log, 16384);
+  auto p = std::make_unique<Protocol>(*c, std::move(cfg), ctx);
+  co_await net::serve_session(*c, *p);
+}
 
 }  // namespace
 
 net::Listener& listen_smtp(net::Runtime& rt, const std::string& host, std::uint16_t port, SessionConfig cfg,
-                           std::shared_ptr<ServerContext> ctx) {
-  return rt.listen(host, port, [cfg, ctx](tcp::socket s) -> asio::awaitable<void> {
-    boost::system::error_code ec;
-    auto ep = s.remote_endpoint(ec);
-    Peer peer{ec ? std::string("unknown") : ep.address().to_string(), cfg.kind == Listener::submissions};
-    auto conn = std::make_unique<Connection>(std::move(s), cfg, ctx, peer);
-    co_await conn->run(cfg.kind == Listener::submissions);
-  });
+                           std::shared_ptr<ServerContext> ctx, net::ListenerLimits limits) {
+  std::string name = listener_name(cfg.kind);
+  return rt.listen(name, host, port, std::move(limits),
+                   [cfg, ctx](net::Accepted a) { return serve(std::move(a), cfg, ctx); });
 }
 
 }  // namespace congvu::smtp

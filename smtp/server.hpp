@@ -3,7 +3,11 @@
 // actions: the TLS handshake for STARTTLS (or at once on the implicit-TLS port), SASL steps
 // on the worker pool (Argon2id must not stall the event loop), and deliveries into the mail
 // store whose 250 is written only after the group commit that holds the message is durable.
-// Timeouts: command_timeout for every read, 60 s for writes and handshakes.
+// The connection loop is common/net/serve.hpp's: a step that throws answers 451 4.3.0 (421 while
+// the message is still arriving), a stop answers 421 4.3.2 once the transaction in progress is
+// done, a connection over a cap gets 421 4.7.0.
+// Timeouts: command_timeout for every read on the MX and after AUTH, deadlines.pre_auth before
+// AUTH on submission; deadlines.write and .handshake.
 #pragma once
 
 #include <chrono>
@@ -29,9 +33,11 @@ struct ServerContext {
   std::chrono::seconds command_timeout{300};
   const DkimSigner* dkim = nullptr;
   std::shared_ptr<const DnsClient> dns;  // for SPF/DKIM/DMARC of inbound mail
+  net::Deadlines deadlines{};
+  net::LogFn log{};
 };
 
 net::Listener& listen_smtp(net::Runtime& rt, const std::string& host, std::uint16_t port, SessionConfig cfg,
-                           std::shared_ptr<ServerContext> ctx);
+                           std::shared_ptr<ServerContext> ctx, net::ListenerLimits limits = {});
 
 }  // namespace congvu::smtp

@@ -524,6 +524,22 @@ Step Session::deliver(std::string message, const std::string& prefix, bool junk,
   return Step{"", Deliver{std::move(d), std::move(expected_)}};
 }
 
+Step Session::internal_error() {
+  bool mid_message = mode_ == Mode::data || mode_ == Mode::bdat;
+  data_.reset();
+  reset_transaction();
+  pending_.clear();
+  pending_step_.reset();
+  checked_message_.clear();
+  delivered_message_.clear();
+  if (mid_message) {
+    closed_ = true;
+    return Step{reply(421, "4.3.0", "Internal error; closing, try again later"), Close{}};
+  }
+  mode_ = Mode::command;
+  return Step{reply(451, "4.3.0", "Internal error, try again later"), NeedInput{}};
+}
+
 void Session::delivered(const Result<mailstore::Receipt>& r) {
   mode_ = Mode::command;
   if (r.ok() && !notify_success_.empty() && from_ && !from_->null) send_success_dsn();

@@ -95,6 +95,14 @@ class Session {
   void sasl_result(const directory::SaslResult& r);
   void auth_checked(const InboundAuth& a, UnixMs now);
 
+  // An exception escaped a step or an action: the transaction is dropped and the answer is
+  // 451 4.3.0, the connection going on; while the message itself was still arriving (its rest
+  // would read as commands) the answer is 421 4.3.0 and the session closes.
+  Step internal_error();
+  // A message is arriving or being delivered: a graceful stop waits for it.
+  bool in_transaction() const { return mode_ == Mode::data || mode_ == Mode::bdat || mode_ == Mode::waiting; }
+  bool authenticated() const { return person_.has_value(); }
+
   bool closed() const { return closed_; }
   // For logs: the current transaction's queue id and the signed-in login.
   const std::string& login() const { return login_; }

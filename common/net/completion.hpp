@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -39,20 +40,27 @@ struct Completion {
 };
 
 namespace detail {
-inline void post_work(Workers& workers, std::shared_ptr<Completion<bool>> done, std::function<void()> work) {
+inline void post_work(Workers& workers, std::shared_ptr<Completion<std::exception_ptr>> done, std::function<void()> work) {
   workers.post([done = std::move(done), work = std::move(work)] {
-    work();
-    Completion<bool>::set(done, true);
+    std::exception_ptr failure;
+    try {
+      work();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    Completion<std::exception_ptr>::set(done, failure);
   });
 }
 }  // namespace detail
 
-// Runs `work` on the pool and resumes on `ex` once it returned. What `work` touches must outlive
-// the wait (the calling coroutine's frame does). Pass a named std::function (GCC 12).
+// Runs `work` on the pool and resumes on `ex` once it returned; an exception it threw is thrown
+// again here. What `work` touches must outlive the wait (the calling coroutine's frame does).
+// Pass a named std::function (GCC 12).
 inline boost::asio::awaitable<void> run_on(Workers& workers, boost::asio::any_io_executor ex, std::function<void()> work) {
-  auto done = std::make_shared<Completion<bool>>(ex);
+  auto done = std::make_shared<Completion<std::exception_ptr>>(ex);
   detail::post_work(workers, done, std::move(work));
   while (!done->value) co_await done->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  if (*done->value) std::rethrow_exception(*done->value);
 }
 
 }  // namespace congvu::net

@@ -1,14 +1,13 @@
 #include "common/net/https_server.hpp"
 
-#include "common/net/completion.hpp"
-#include "common/net/tls_context.hpp"
-
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
+#include <optional>
+#include <sstream>
+
+#include "common/faults.hpp"
+#include "common/net/completion.hpp"
+#include "common/net/serve.hpp"
+#include "common/net/tls_context.hpp"
 
 namespace congvu::net {
 
@@ -33,6 +32,8 @@ std::shared_ptr<TlsContext> make_server_tls(const std::string& cert_chain, const
 
 namespace {
 
+constexpr std::size_t kMaxBody = 1 << 20;
+
 HttpRequest to_plain(const http::request<http::string_body>& req, const std::string& peer) {
   HttpRequest r;
   r.method = std::string(req.method_string());
@@ -48,6 +49,7 @@ HttpRequest to_plain(const http::request<http::string_body>& req, const std::str
 }
 
 HttpResponse run_handler(const HttpHandler& handler, const HttpRequest& req) {
+  faults::point("http.request");
   try {
     return handler(req);
   } catch (const std::exception&) {
@@ -55,79 +57,123 @@ HttpResponse run_handler(const HttpHandler& handler, const HttpRequest& req) {
   }
 }
 
-asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<TlsContext> tls, HttpHandler handler, Workers* pool) {
-  std::string peer;
-  boost::system::error_code ec;
-  auto ep = socket.remote_endpoint(ec);
-  if (!ec) peer = ep.address().to_string();
+// The bytes of a response: security headers on every one, Set-Cookie values split on "\n"; a
+// HEAD answer has the GET's headers (Content-Length included) and no body.
+std::string serialize(HttpResponse out, unsigned version, bool keep_alive, bool head) {
+  http::response<http::string_body> res{static_cast<http::status>(out.status), version};
+  res.set(http::field::server, "congvu");
+  res.set(http::field::content_type, out.content_type);
+  res.set(http::field::strict_transport_security, "max-age=31536000");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set(http::field::cache_control, "no-store");
+  for (const auto& [k, v] : out.headers) {
+    if (k != "Set-Cookie") {
+      res.set(k, v);
+      continue;
+    }
+    for (std::size_t i = 0; i <= v.size();) {
+      auto j = v.find('\n', i);
+      if (j == std::string::npos) j = v.size();
+      if (j > i) res.insert(http::field::set_cookie, v.substr(i, j - i));
+      i = j + 1;
+    }
+  }
+  res.body() = std::move(out.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  std::ostringstream wire;
+  if (head)
+    wire << res.base();
+  else
+    wire << res;
+  return std::move(wire).str();
+}
+
+std::string plain_response(int status, const std::string& text, const std::string& extra = "") {
+  return "HTTP/1.1 " + std::to_string(status) + " " + std::string(http::obsolete_reason(static_cast<http::status>(status))) +
+         "\r\nServer: congvu\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+         std::to_string(text.size()) + "\r\n" + extra + "Connection: close\r\n\r\n" + text;
+}
+
+// HTTP/1.1 on the shared connection loop (common/net/serve.hpp): Beast's parser is fed the bytes
+// read; each whole request goes to the handler (on the pool when there is one).
+class Protocol {
+ public:
+  Protocol(net::Connection& c, HttpHandler handler, Workers* pool) : c_(c), handler_(std::move(handler)), pool_(pool) {
+    reset();
+  }
+
+  std::string greeting() { return ""; }
+  void tls_started() {}
+  bool feed(std::string_view bytes) {
+    in_.append(bytes);
+    return true;
+  }
+  bool busy() const { return !in_.empty() || parser_->got_some(); }
+  std::chrono::seconds read_timeout() const { return std::chrono::seconds(30); }
+  Turn failed(const std::string&) { return Turn{plain_response(503, "service unavailable, try again\n", "Retry-After: 5\r\n"), Turn::close}; }
+  std::string goodbye() { return ""; }  // between requests: the connection just closes
+  std::string too_many() { return plain_response(503, "too many connections, try again later\n", "Retry-After: 5\r\n"); }
+
+  asio::awaitable<Turn> step(net::Connection& c) {
+    boost::system::error_code ec;
+    std::size_t used = in_.empty() ? 0 : parser_->put(asio::buffer(in_.data(), in_.size()), ec);
+    in_.erase(0, used);
+    if (ec == http::error::need_more || (!ec && !parser_->is_done())) co_return Turn{"", Turn::read};
+    if (ec) {
+      int status = ec == http::error::body_limit || ec == http::error::header_limit ? 413 : 400;
+      co_return Turn{plain_response(status, status == 413 ? "request too large\n" : "bad request\n"), Turn::close};
+    }
+    auto req = parser_->release();
+    reset();
+    HttpResponse out;
+    const HttpRequest plain = to_plain(req, c.peer());
+    if (pool_) {
+      std::function<void()> job = [&out, &plain, this] { out = run_handler(handler_, plain); };
+      co_await run_on(*pool_, c.socket().get_executor(), job);
+    } else {
+      out = run_handler(handler_, plain);
+    }
+    // A stop: this answer is the last.
+    bool keep = req.keep_alive() && !c.stopping();
+    std::string wire = serialize(std::move(out), req.version(), keep, req.method() == http::verb::head);
+    co_return Turn{std::move(wire), keep ? Turn::again : Turn::close};
+  }
+
+ private:
+  void reset() {
+    parser_.emplace();
+    parser_->body_limit(kMaxBody);
+    parser_->eager(true);
+  }
+
+  net::Connection& c_;
+  HttpHandler handler_;
+  Workers* pool_;
+  std::string in_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+asio::awaitable<void> serve(Accepted a, std::shared_ptr<TlsContext> tls, HttpHandler handler, Workers* pool,
+                            Deadlines deadlines, LogFn log) {
   // Answers go out whole: without this, Nagle's algorithm holds the last segment of a large
   // answer until the client's delayed ACK (40 ms on Linux) on a kept-alive connection.
-  socket.set_option(tcp::no_delay(true), ec);
-  beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls->ctx);
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
-  auto [hs_ec] = co_await stream.async_handshake(ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
-  if (hs_ec) co_return;
-  beast::flat_buffer buffer;
-  for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.body_limit(1 << 20);
-    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
-    auto [rec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-    if (rec) break;
-    auto req = parser.release();
-    HttpResponse out;
-    if (pool) {
-      auto done = std::make_shared<Completion<HttpResponse>>(co_await asio::this_coro::executor);
-      auto plain = std::make_shared<HttpRequest>(to_plain(req, peer));
-      std::function<void()> job = [done, plain, handler] { Completion<HttpResponse>::set(done, run_handler(handler, *plain)); };
-      pool->post(std::move(job));
-      while (!done->value) {
-        auto [tec] = co_await done->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-        (void)tec;
-      }
-      out = std::move(*done->value);
-    } else {
-      out = run_handler(handler, to_plain(req, peer));
-    }
-    http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
-    res.set(http::field::server, "congvu");
-    res.set(http::field::content_type, out.content_type);
-    res.set(http::field::strict_transport_security, "max-age=31536000");
-    res.set("X-Content-Type-Options", "nosniff");
-    res.set("Referrer-Policy", "no-referrer");
-    res.set(http::field::cache_control, "no-store");
-    for (const auto& [k, v] : out.headers) {
-      if (k != "Set-Cookie") {
-        res.set(k, v);
-        continue;
-      }
-      for (std::size_t i = 0; i <= v.size();) {
-        auto j = v.find('\n', i);
-        if (j == std::string::npos) j = v.size();
-        if (j > i) res.insert(http::field::set_cookie, v.substr(i, j - i));
-        i = j + 1;
-      }
-    }
-    res.body() = std::move(out.body);
-    res.keep_alive(req.keep_alive());
-    res.prepare_payload();
-    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
-    // A HEAD response carries the headers of the GET (Content-Length included) and no body.
-    http::response_serializer<http::string_body> sr{res};
-    auto [wec, w] = req.method() == http::verb::head
-                        ? co_await http::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable))
-                        : co_await http::async_write(stream, sr, asio::as_tuple(asio::use_awaitable));
-    if (wec || !res.keep_alive()) break;
-  }
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
-  co_await stream.async_shutdown(asio::as_tuple(asio::use_awaitable));
+  boost::system::error_code ec;
+  a.socket.set_option(tcp::no_delay(true), ec);
+  deadlines.handshake = std::min(deadlines.handshake, std::chrono::seconds(10));
+  auto c = std::make_unique<Connection>(std::move(a), tls->ctx.native_handle(), deadlines, true, std::move(log), 16384);
+  auto p = std::make_unique<Protocol>(*c, std::move(handler), pool);
+  co_await serve_session(*c, *p);
 }
 
 }  // namespace
 
 Listener& listen_https(Runtime& rt, const std::string& host, std::uint16_t port, std::shared_ptr<TlsContext> tls,
-                       HttpHandler handler, Workers* pool) {
-  return rt.listen(host, port, [tls, handler, pool](tcp::socket s) { return session(std::move(s), tls, handler, pool); });
+                       HttpHandler handler, Workers* pool, ListenerLimits limits, Deadlines deadlines, LogFn log) {
+  return rt.listen("https", host, port, std::move(limits), [tls, handler, pool, deadlines, log](Accepted a) {
+    return serve(std::move(a), tls, handler, pool, deadlines, log);
+  });
 }
 
 }  // namespace congvu::net

@@ -2,6 +2,8 @@
 
 #include <openssl/err.h>
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -12,7 +14,11 @@ namespace congvu::net {
 namespace asio = boost::asio;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-TlsSocket::TlsSocket(tcp::socket s, SSL_CTX* ctx) : sock_(std::move(s)), ctx_(ctx), deadline_(sock_.get_executor()) {}
+TlsSocket::TlsSocket(tcp::socket s, SSL_CTX* ctx) : sock_(std::move(s)), ctx_(ctx), deadline_(sock_.get_executor()) {
+  error_code ec;
+  sock_.non_blocking(true, ec);         // reads and writes below attempt, then wait for readiness
+  sock_.native_non_blocking(true, ec);  // OpenSSL works on the descriptor itself
+}
 
 TlsSocket::~TlsSocket() {
   if (ssl_) SSL_free(ssl_);
@@ -30,6 +36,11 @@ void TlsSocket::expires_after(std::chrono::steady_clock::duration d) {
   });
 }
 
+void TlsSocket::cancel() {
+  error_code ec;
+  sock_.cancel(ec);
+}
+
 void TlsSocket::close() {
   error_code ec;
   deadline_.cancel();
@@ -37,10 +48,65 @@ void TlsSocket::close() {
   sock_.close(ec);
 }
 
+TlsSocket::Attempt TlsSocket::try_read(char* data, std::size_t size) {
+  Attempt a;
+  if (!sock_.is_open()) {
+    a.ec = asio::error::bad_descriptor;
+    return a;
+  }
+  if (!tls()) {
+    a.n = sock_.read_some(asio::buffer(data, size), a.ec);
+    if (a.ec == asio::error::would_block || a.ec == asio::error::try_again) {
+      a.ec = {};
+      a.wait = Attempt::read;
+    }
+    return a;
+  }
+  ERR_clear_error();
+  int r = SSL_read(ssl_, data, static_cast<int>(std::min<std::size_t>(size, INT32_MAX)));
+  if (r > 0) {
+    a.n = static_cast<std::size_t>(r);
+    return a;
+  }
+  switch (SSL_get_error(ssl_, r)) {
+    case SSL_ERROR_WANT_READ: a.wait = Attempt::read; break;
+    case SSL_ERROR_WANT_WRITE: a.wait = Attempt::write; break;
+    case SSL_ERROR_ZERO_RETURN: a.ec = asio::error::eof; break;
+    default: a.ec = asio::error::connection_reset; break;
+  }
+  return a;
+}
+
+TlsSocket::Attempt TlsSocket::try_write(const char* data, std::size_t size) {
+  Attempt a;
+  if (!sock_.is_open()) {
+    a.ec = asio::error::bad_descriptor;
+    return a;
+  }
+  if (!tls()) {
+    a.n = sock_.write_some(asio::buffer(data, size), a.ec);
+    if (a.ec == asio::error::would_block || a.ec == asio::error::try_again) {
+      a.ec = {};
+      a.wait = Attempt::write;
+    }
+    return a;
+  }
+  ERR_clear_error();
+  // OpenSSL wants the same buffer again after WANT_*: the caller's buffer stays put until done.
+  int r = SSL_write(ssl_, data, static_cast<int>(std::min<std::size_t>(size, 1 << 20)));
+  if (r > 0) {
+    a.n = static_cast<std::size_t>(r);
+    return a;
+  }
+  switch (SSL_get_error(ssl_, r)) {
+    case SSL_ERROR_WANT_WRITE: a.wait = Attempt::write; break;
+    case SSL_ERROR_WANT_READ: a.wait = Attempt::read; break;
+    default: a.ec = asio::error::connection_reset; break;
+  }
+  return a;
+}
+
 asio::awaitable<bool> TlsSocket::handshake() {
-  error_code ec;
-  sock_.native_non_blocking(true, ec);
-  if (ec) co_return false;
   ssl_ = SSL_new(ctx_);
   if (!ssl_ || SSL_set_fd(ssl_, static_cast<int>(sock_.native_handle())) != 1) co_return false;
   for (;;) {
@@ -63,27 +129,8 @@ asio::awaitable<bool> TlsSocket::handshake() {
 }
 
 asio::awaitable<std::pair<TlsSocket::error_code, std::size_t>> TlsSocket::read_some(char* data, std::size_t size) {
-  if (!tls()) {
-    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(data, size), kTuple);
-    co_return std::make_pair(ec, n);
-  }
-  for (;;) {
-    ERR_clear_error();
-    int r = SSL_read(ssl_, data, static_cast<int>(std::min<std::size_t>(size, INT32_MAX)));
-    if (r > 0) co_return std::make_pair(error_code{}, static_cast<std::size_t>(r));
-    int e = SSL_get_error(ssl_, r);
-    if (e == SSL_ERROR_WANT_READ) {
-      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, kTuple);
-      if (wec) co_return std::make_pair(wec, std::size_t{0});
-    } else if (e == SSL_ERROR_WANT_WRITE) {
-      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_write, kTuple);
-      if (wec) co_return std::make_pair(wec, std::size_t{0});
-    } else if (e == SSL_ERROR_ZERO_RETURN) {
-      co_return std::make_pair(error_code(asio::error::eof), std::size_t{0});
-    } else {
-      co_return std::make_pair(error_code(asio::error::connection_reset), std::size_t{0});
-    }
-  }
+  auto [ec, n] = co_await async_read_some(asio::buffer(data, size), kTuple);
+  co_return std::make_pair(ec, n);
 }
 
 asio::awaitable<bool> TlsSocket::handshake_within(std::chrono::steady_clock::duration limit) {
@@ -99,32 +146,9 @@ asio::awaitable<bool> TlsSocket::send_within(std::string_view data, std::chrono:
 }
 
 asio::awaitable<TlsSocket::error_code> TlsSocket::write_all(std::string_view data) {
-  if (!tls()) {
-    auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(data.data(), data.size()), kTuple);
-    (void)n;
-    co_return ec;
-  }
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ERR_clear_error();
-    int chunk = static_cast<int>(std::min<std::size_t>(data.size() - done, 1 << 20));
-    int r = SSL_write(ssl_, data.data() + done, chunk);
-    if (r > 0) {
-      done += static_cast<std::size_t>(r);
-      continue;
-    }
-    int e = SSL_get_error(ssl_, r);
-    if (e == SSL_ERROR_WANT_WRITE) {
-      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_write, kTuple);
-      if (wec) co_return wec;
-    } else if (e == SSL_ERROR_WANT_READ) {
-      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, kTuple);
-      if (wec) co_return wec;
-    } else {
-      co_return error_code(asio::error::connection_reset);
-    }
-  }
-  co_return error_code{};
+  auto [ec, n] = co_await asio::async_write(*this, asio::buffer(data.data(), data.size()), kTuple);
+  (void)n;
+  co_return ec;
 }
 
 bool TlsSocket::pending() const { return tls() && SSL_pending(ssl_) > 0; }

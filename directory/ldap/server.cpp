@@ -3,11 +3,12 @@
 #include <openssl/x509v3.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/faults.hpp"
 #include "common/net/completion.hpp"
-#include "common/net/https_server.hpp"
+#include "common/net/serve.hpp"
+#include "common/net/https_server.hpp"  // make_server_tls
 #include "common/net/tls_context.hpp"
 #include "common/net/tls_socket.hpp"
 #include "directory/directory.hpp"
@@ -18,9 +19,8 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::use_awaitable;
-using net::tcp;
+using net::Turn;
 constexpr std::size_t kBuffer = 16384;
-constexpr std::chrono::seconds kIoLimit{60};  // for a handshake or a write
 
 int accept_any(int, X509_STORE_CTX*) { return 1; }  // checked after the handshake, for EXTERNAL only
 
@@ -52,74 +52,72 @@ std::vector<std::string> certificate_names(SSL* ssl) {
   return out;
 }
 
-class Connection {
+// LDAP on the shared connection loop (common/net/serve.hpp): a bind (Argon2id) runs on the
+// worker pool, other requests on the event loop; the one action is StartTLS's handshake.
+class Protocol {
  public:
-  Connection(tcp::socket s, SessionConfig cfg, std::shared_ptr<ServerContext> ctx, std::string peer)
-      : sock_(std::move(s), ctx->tls->ctx.native_handle()), ctx_(std::move(ctx)),
-        session_(std::move(cfg), Context{ctx_->dir, ctx_->dit, *ctx_->throttle, ctx_->log}, peer), buf_(kBuffer) {}
+  Protocol(net::Connection& c, SessionConfig cfg, std::shared_ptr<ServerContext> ctx)
+      : c_(c), ctx_(std::move(ctx)), session_(std::move(cfg), Context{ctx_->dir, ctx_->dit, *ctx_->throttle, ctx_->log}, c.peer()) {}
 
-  asio::awaitable<void> run(bool implicit_tls) {
-    if (implicit_tls) {
-      if (!co_await sock_.handshake_within(kIoLimit)) co_return;
-      session_.tls_started(client_login());
+  std::string greeting() { return ""; }
+  void tls_started() { session_.tls_started(client_login()); }
+  bool feed(std::string_view bytes) {
+    session_.feed(bytes);
+    return true;
+  }
+  bool busy() const { return session_.mid_request(); }
+  std::chrono::seconds read_timeout() const {
+    return session_.identity().kind == Identity::anonymous ? c_.deadlines().pre_auth : ctx_->idle_timeout;
+  }
+  Turn failed(const std::string&) { return Turn{encode_notice_of_disconnection(Code::other, "internal error"), Turn::close}; }
+  std::string goodbye() { return encode_notice_of_disconnection(Code::unavailable, "the server is shutting down"); }
+  std::string too_many() { return encode_notice_of_disconnection(Code::busy, "too many connections, try again later"); }
+
+  asio::awaitable<Turn> step(net::Connection& c) {
+    if (session_.blocking_request_buffered()) {
+      std::function<void()> work = [this] { step_ = run_next(); };
+      co_await net::run_on(ctx_->workers, c.socket().get_executor(), work);
+    } else {
+      step_ = run_next();
     }
-    for (;;) {
-      sock_.expires_after(ctx_->idle_timeout);
-      auto [ec, n] = co_await sock_.read_some(buf_.data(), buf_.size());
-      if (ec) break;
-      session_.feed(std::string_view(buf_.data(), n));
-      if (!co_await drive()) break;
-    }
-    co_await sock_.shutdown();
+    Step st = std::move(step_);
+    if (st.action == Step::close) co_return Turn{std::move(st.out), Turn::close};
+    if (st.action == Step::need_input) co_return Turn{std::move(st.out), Turn::read};
+    // StartTLS: the response goes out in the clear; the handshake follows.
+    if (!st.out.empty() && !co_await c.send(st.out)) co_return Turn{"", Turn::close};
+    if (!co_await c.start_tls()) co_return Turn{"", Turn::close};
+    tls_started();
+    co_return Turn{"", Turn::again};
   }
 
  private:
-  asio::awaitable<bool> drive() {
-    for (;;) {
-      if (session_.blocking_request_buffered()) {
-        co_await next_on_workers();
-      } else {
-        step_ = run_next();
-      }
-      Step st = std::move(step_);
-      if (!st.out.empty() && !co_await sock_.send_within(st.out, kIoLimit)) co_return false;
-      if (st.action == Step::close) co_return false;
-      if (st.action == Step::need_input) co_return true;
-      // StartTLS: the response went out in the clear; the handshake follows.
-      if (!co_await sock_.handshake_within(kIoLimit)) co_return false;
-      session_.tls_started(client_login());
-    }
-  }
-
   Step run_next() {
-    try {
-      return session_.next(system_now_ms());
-    } catch (const std::exception& e) {
-      ctx_->log(std::string("ldap: internal error: ") + e.what());
-      return Step{encode_notice_of_disconnection(Code::other, "internal error"), Step::close};
-    }
-  }
-
-  asio::awaitable<void> next_on_workers() {
-    std::function<void()> work = [this] { step_ = run_next(); };
-    co_await net::run_on(ctx_->workers, sock_.socket().get_executor(), work);
+    if (session_.mid_request()) faults::point("ldap.request");
+    return session_.next(system_now_ms());
   }
 
   // The person a verified client certificate names, for SASL EXTERNAL.
   std::string client_login() {
-    for (const auto& name : certificate_names(sock_.native())) {
+    for (const auto& name : certificate_names(c_.socket().native())) {
       auto p = ctx_->dir.read([&](Snapshot& s) { return s.resolve(name); });
       if (p && p->status == PersonStatus::active) return p->login;
     }
     return "";
   }
 
-  net::TlsSocket sock_;
+  net::Connection& c_;
   std::shared_ptr<ServerContext> ctx_;
   Session session_;
   Step step_;
-  std::vector<char> buf_;
 };
+
+asio::awaitable<void> serve(net::Accepted a, SessionConfig cfg, bool implicit_tls, std::shared_ptr<ServerContext> ctx) {
+  cfg.implicit_tls = false;  // the handshake tells the session (tls_started)
+  auto c = std::make_unique<net::Connection>(std::move(a), ctx->tls->ctx.native_handle(), ctx->deadlines, implicit_tls,
+                                             ctx->log, kBuffer);
+  auto p = std::make_unique<Protocol>(*c, std::move(cfg), ctx);
+  co_await net::serve_session(*c, *p);
+}
 
 }  // namespace
 
@@ -140,16 +138,9 @@ std::shared_ptr<net::TlsContext> make_ldap_tls(const std::string& cert_chain, co
 }
 
 net::Listener& listen_ldap(net::Runtime& rt, const std::string& host, std::uint16_t port, SessionConfig cfg,
-                           bool implicit_tls, std::shared_ptr<ServerContext> ctx) {
-  return rt.listen(host, port, [cfg, ctx, implicit_tls](tcp::socket s) -> asio::awaitable<void> {
-    boost::system::error_code ec;
-    auto ep = s.remote_endpoint(ec);
-    std::string peer = ec ? std::string("unknown") : ep.address().to_string();
-    SessionConfig c = cfg;
-    c.implicit_tls = false;  // the handshake below tells the session
-    auto conn = std::make_unique<Connection>(std::move(s), c, ctx, peer);
-    co_await conn->run(implicit_tls);
-  });
+                           bool implicit_tls, std::shared_ptr<ServerContext> ctx, net::ListenerLimits limits) {
+  return rt.listen(implicit_tls ? "ldaps" : "ldap", host, port, std::move(limits),
+                   [cfg, ctx, implicit_tls](net::Accepted a) { return serve(std::move(a), cfg, implicit_tls, ctx); });
 }
 
 }  // namespace congvu::directory::ldap

@@ -5,7 +5,10 @@
 // context asks for (does not require) a client certificate, verified against the client CA,
 // which SASL EXTERNAL maps to a person: the certificate's e-mail address (subjectAltName
 // rfc822Name or the subject's emailAddress), else its UID or CN, must name an active person.
-// Timeouts: 15 minutes of silence, 60 s for writes.
+// The connection loop is common/net/serve.hpp's: a request that throws ends the connection with
+// a notice of disconnection (other), a stop with one (unavailable) once the request in progress
+// is answered, a connection over a cap with one (busy).
+// Timeouts: deadlines.pre_auth before a bind, idle_timeout after it; deadlines.write, .handshake.
 #pragma once
 
 #include <chrono>
@@ -31,6 +34,7 @@ struct ServerContext {
   Workers& workers;
   std::function<void(const std::string&)> log;
   std::chrono::seconds idle_timeout{15 * 60};
+  net::Deadlines deadlines{};
 };
 
 // A TLS context for LDAP: the server certificate and key, and client certificates requested
@@ -39,6 +43,6 @@ std::shared_ptr<net::TlsContext> make_ldap_tls(const std::string& cert_chain, co
                                                const std::string& client_ca);
 
 net::Listener& listen_ldap(net::Runtime& rt, const std::string& host, std::uint16_t port, SessionConfig cfg,
-                           bool implicit_tls, std::shared_ptr<ServerContext> ctx);
+                           bool implicit_tls, std::shared_ptr<ServerContext> ctx, net::ListenerLimits limits = {});
 
 }  // namespace congvu::directory::ldap

@@ -72,6 +72,8 @@ class Session {
   void tls_started(std::string client_login);
   bool tls() const { return tls_; }
   const Identity& identity() const { return who_; }
+  // Part of a request is buffered: a graceful stop waits for the rest.
+  bool mid_request() const { return !in_.empty(); }
 
  private:
   void handle(const Message& m, Step& st, UnixMs now);

@@ -4,6 +4,8 @@
 #include "common/codec.hpp"
 #include "common/crypto.hpp"
 #include "common/csv.hpp"
+#include "common/faults.hpp"
+#include "common/proxy_protocol.hpp"
 #include "common/ids.hpp"
 #include "common/json.hpp"
 #include "common/text.hpp"
@@ -118,6 +120,60 @@ TEST(Csv, ReadsUtf16AndTabSeparatedExports) {
   auto e3 = parse_csv(utf16(lone, false), "units.csv");
   ASSERT_FALSE(e3);
   EXPECT_EQ(e3.error().message.rfind("units.csv:2: the file is UTF-16 with a broken surrogate pair", 0), 0u) << e3.error().message;
+}
+
+std::string proxy_v4(std::string_view src, std::uint16_t port, std::string tlv = "") {
+  std::string body = std::string(src) + std::string("\x0a\x00\x00\x01", 4) + char(port >> 8) + char(port & 0xff) + "\x00\x19" + tlv;
+  return std::string(kProxyV2Signature) + "\x21\x11" + char(body.size() >> 8) + char(body.size() & 0xff) + body;
+}
+
+TEST(ProxyProtocol, ReadsTheClientOfAV2Header) {
+  std::string h = proxy_v4(std::string("\xcb\x00\x71\x07", 4), 40000, std::string("\x03\x00\x04" "abcd", 7));
+  auto fixed = parse_proxy_v2_fixed(std::string_view(h).substr(0, kProxyV2Fixed));
+  ASSERT_EQ(fixed.kind, ProxyHeader::proxy);
+  EXPECT_EQ(fixed.body, h.size() - kProxyV2Fixed);
+  auto whole = parse_proxy_v2(h);
+  ASSERT_EQ(whole.kind, ProxyHeader::proxy) << whole.error;
+  EXPECT_EQ(whole.source, "203.0.113.7");
+  EXPECT_EQ(whole.source_port, 40000);
+  // IPv6
+  std::string body(16, '\0');
+  body[0] = '\x20';
+  body[1] = '\x01';
+  body[15] = '\x07';
+  body += std::string(16, '\0') + std::string("\x00\x05\x01\xbb", 4);
+  std::string h6 = std::string(kProxyV2Signature) + "\x21\x21" + char(0) + char(body.size()) + body;
+  EXPECT_EQ(parse_proxy_v2(h6).source, "2001::7");
+  // LOCAL (the balancer's health check) names nobody.
+  EXPECT_EQ(parse_proxy_v2(std::string(kProxyV2Signature) + std::string("\x20\x00\x00\x00", 4)).kind, ProxyHeader::local);
+}
+
+TEST(ProxyProtocol, RefusesWhatIsNotAV2Header) {
+  EXPECT_EQ(parse_proxy_v2_fixed("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n").kind, ProxyHeader::invalid);  // v1
+  std::string v1 = std::string(kProxyV2Signature) + std::string("\x11\x11\x00\x0c", 4) + std::string(12, 'x');
+  EXPECT_NE(parse_proxy_v2(v1).error.find("version 1"), std::string::npos);
+  std::string cmd = std::string(kProxyV2Signature) + std::string("\x22\x11\x00\x0c", 4) + std::string(12, 'x');
+  EXPECT_EQ(parse_proxy_v2(cmd).kind, ProxyHeader::invalid);
+  std::string huge = std::string(kProxyV2Signature) + std::string("\x21\x11\xff\xff", 4);
+  EXPECT_NE(parse_proxy_v2_fixed(huge).error.find("too long"), std::string::npos);
+  std::string short4 = std::string(kProxyV2Signature) + std::string("\x21\x11\x00\x03", 4) + "abc";
+  EXPECT_EQ(parse_proxy_v2(short4).kind, ProxyHeader::invalid);
+  std::string unix_family = std::string(kProxyV2Signature) + std::string("\x21\x31\x00\x04", 4) + "abcd";
+  EXPECT_EQ(parse_proxy_v2(unix_family).kind, ProxyHeader::invalid);
+  std::string h = proxy_v4("\x01\x02\x03\x04", 1);
+  EXPECT_EQ(parse_proxy_v2(h.substr(0, h.size() - 1)).kind, ProxyHeader::invalid) << "length must match";
+}
+
+TEST(Faults, ThrowAtTheNthHitOnce) {
+  ASSERT_FALSE(faults::arm("smtp.deliver"));
+  ASSERT_FALSE(faults::arm("=1"));
+  ASSERT_TRUE(faults::arm("test.point=2,other=1"));
+  EXPECT_NO_THROW(faults::point("test.point"));
+  EXPECT_THROW(faults::point("test.point"), std::runtime_error);
+  EXPECT_NO_THROW(faults::point("test.point"));
+  EXPECT_NO_THROW(faults::point("unarmed"));
+  ASSERT_TRUE(faults::arm(""));
+  EXPECT_NO_THROW(faults::point("other"));
 }
 
 TEST(Csv, TableChecksColumnsAndFieldCounts) {
