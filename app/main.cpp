@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
   // threshold stays fixed (glibc would otherwise raise it after the first free and keep such
   // blocks in the heap); and a few malloc arenas serve the many worker threads (one arena per
   // thread costs megabytes each for little speed here).
+  // Until cmd_* starts threads, nothing else runs: mallopt and getenv are safe below.
+  // NOLINTBEGIN(concurrency-mt-unsafe)
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   mallopt(M_ARENA_MAX, 4);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
@@ -124,6 +126,7 @@ int main(int argc, char** argv) {
     }
     std::cerr << "congvu: test faults armed: " << spec << "\n";
   }
+  // NOLINTEND(concurrency-mt-unsafe)
   try {
     if (cmd == "serve") return cmd_serve(rest);
     if (cmd == "import") return cmd_import(rest);

@@ -267,6 +267,7 @@ class Directory {
     } catch (const Rollback& rb) {
       return R(rb.error);
     }
+    if (!out) return R(make_error(Errc::io, "the write was not run"));  // run() returns after running it
     return std::move(*out);
   }
 

@@ -79,7 +79,9 @@ std::optional<Person> Snapshot::resolve(std::string_view who) {
   if (who.find('@') != std::string_view::npos) {
     auto owner = address_owner(who);
     if (!owner || owner->kind != AddressOwner::person) return std::nullopt;
-    return person(*PersonId::from_bytes(owner->key));
+    auto id = PersonId::from_bytes(owner->key);
+    if (!id) return std::nullopt;  // a damaged index entry names nobody
+    return person(*id);
   }
   if (auto p = by_login(who)) return p;
   return by_staff_no(who);

@@ -108,15 +108,15 @@ class Protocol {
   std::string goodbye() { return pack("* BYE [UNAVAILABLE] Server shutting down, reconnect later\r\n"); }
   std::string too_many() { return "* BYE [UNAVAILABLE] Too many connections, try again later\r\n"; }
 
-  asio::awaitable<Turn> step(net::Connection& c) {
+  asio::awaitable<Turn> step(net::Connection* c) {
     co_await next();
     Step st = std::move(step_);
     std::string out = pack(st.out);
     if (std::holds_alternative<NeedInput>(st.action)) co_return Turn{std::move(out), st.more ? Turn::again : Turn::read};
     if (std::holds_alternative<Close>(st.action)) co_return Turn{std::move(out), Turn::close};
-    if (!out.empty() && !co_await c.send(out)) co_return Turn{"", Turn::close};
+    if (!out.empty() && !co_await c->send(std::move(out))) co_return Turn{"", Turn::close};
     if (std::holds_alternative<StartTls>(st.action)) {
-      if (!co_await c.start_tls()) co_return Turn{"", Turn::close};
+      if (!co_await c->start_tls()) co_return Turn{"", Turn::close};
       session_.tls_started();
     } else if (std::holds_alternative<Compress>(st.action)) {
       deflate_ = std::make_unique<Deflate>();
@@ -136,50 +136,50 @@ class Protocol {
       if (session_.mid_command()) faults::point("imap.command");
       step_ = session_.next(system_now_ms());
     };
-    co_await net::run_on(ctx_->workers, c_.socket().get_executor(), work);
+    co_await net::run_on(&ctx_->workers, c_.socket().get_executor(), work);
   }
   asio::awaitable<void> poll() {
     std::function<void()> work = [this] { step_ = session_.idle_poll(system_now_ms()); };
-    co_await net::run_on(ctx_->workers, c_.socket().get_executor(), work);
+    co_await net::run_on(&ctx_->workers, c_.socket().get_executor(), work);
   }
 
   // IDLE: waits for the client's next bytes, reporting mailbox changes meanwhile; a stop ends
   // it with BYE.
-  asio::awaitable<Turn> idle_wait(net::Connection& c, Idle what) {
+  asio::awaitable<Turn> idle_wait(net::Connection* c, Idle what) {
     // An idling connection holds little: a small read buffer (DONE is 6 bytes), no session
     // buffers, no TLS buffers (SSL_MODE_RELEASE_BUFFERS).
-    auto& buf = c.buffer();
+    auto& buf = c->buffer();
     buf.resize(kIdleBuffer);
     buf.shrink_to_fit();
     session_.shrink();
-    auto sig = std::make_shared<IdleSignal>(c.socket().get_executor());
+    auto sig = std::make_shared<IdleSignal>(c->socket().get_executor());
     std::uint64_t token = 0;
     if (what.mailbox) token = watch(sig, *what.mailbox);
     wait_readable(sig);
     bool alive = true;
-    while (!sig->readable && !c.stopping()) {
+    while (!sig->readable && !c->stopping()) {
       if (what.shared)
         sig->timer.expires_after(std::chrono::seconds(2));
       else
         sig->timer.expires_at(asio::steady_timer::time_point::max());
-      c.set_interruptible(true);
+      c->set_interruptible(true);
       auto [ec] = co_await sig->timer.async_wait(kTuple);
-      c.set_interruptible(false);
+      c->set_interruptible(false);
       bool poll_now = sig->changed || (!ec && what.shared);
-      if (sig->readable || c.stopping()) break;
+      if (sig->readable || c->stopping()) break;
       if (!poll_now || !alive) continue;
       sig->changed = false;
       co_await poll();
       Step st = std::move(step_);
       const std::string out = pack(st.out);
-      if (!out.empty() && !co_await c.send(out)) alive = false;
+      if (!out.empty() && !co_await c->send(out)) alive = false;
       if (std::holds_alternative<Close>(st.action)) alive = false;
-      if (!alive) c.socket().close();  // ends the pending wait
-      c.socket().expires_after(c.deadlines().idle + std::chrono::minutes(1));
+      if (!alive) c->socket().close();  // ends the pending wait
+      c->socket().expires_after(c->deadlines().idle + std::chrono::minutes(1));
     }
     if (token) ctx_->store.unwatch(token);
     buf.resize(kBuffer);
-    if (alive && c.stopping()) co_return Turn{goodbye(), Turn::close};
+    if (alive && c->stopping()) co_return Turn{goodbye(), Turn::close};
     if (!alive || sig->read_ec) co_return Turn{"", Turn::close};
     // Readable: the client's bytes (normally DONE), read by the loop. A TLS record that carries
     // no data makes that read wait for the next one.
@@ -225,7 +225,7 @@ asio::awaitable<void> serve(net::Accepted a, SessionConfig cfg, bool implicit_tl
   auto c = std::make_unique<net::Connection>(std::move(a), ctx->tls->ctx.native_handle(), ctx->deadlines, implicit_tls,
                                              ctx->log, kBuffer);
   auto p = std::make_unique<Protocol>(*c, std::move(cfg), ctx, std::move(peer));
-  co_await net::serve_session(*c, *p);
+  co_await net::serve_session(c.get(), p.get());
 }
 
 }  // namespace

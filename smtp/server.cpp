@@ -45,24 +45,24 @@ class Protocol {
   std::string goodbye() { return "421 4.3.2 " + host_ + " Service shutting down, try again later\r\n"; }
   std::string too_many() { return "421 4.7.0 " + host_ + " Too many connections, try again later\r\n"; }
 
-  asio::awaitable<Turn> step(net::Connection& c) {
+  asio::awaitable<Turn> step(net::Connection* c) {
     Step st = session_.next(system_now_ms());
     if (std::holds_alternative<NeedInput>(st.action) || std::holds_alternative<Close>(st.action)) co_return turn(std::move(st));
     // An action: its reply goes out first (STARTTLS's 220), then the action is performed.
-    if (!st.reply.empty() && !co_await c.send(st.reply)) co_return Turn{"", Turn::close};
+    if (!st.reply.empty() && !co_await c->send(st.reply)) co_return Turn{"", Turn::close};
     if (std::holds_alternative<StartTls>(st.action)) {
-      if (!co_await c.start_tls()) co_return Turn{"", Turn::close};
+      if (!co_await c->start_tls()) co_return Turn{"", Turn::close};
       session_.tls_started();
     } else if (auto* d = std::get_if<Deliver>(&st.action)) {
       faults::point("smtp.deliver");
-      auto done = std::make_shared<Completion<Result<mailstore::Receipt>>>(c.socket().get_executor());
+      auto done = std::make_shared<Completion<Result<mailstore::Receipt>>>(c->socket().get_executor());
       ctx_->recipients.store().deliver(
           d->delivery, [done](Result<mailstore::Receipt> r) { Completion<Result<mailstore::Receipt>>::set(done, std::move(r)); },
           std::move(d->expected));
       while (!done->value) co_await done->timer.async_wait(kTuple);
       session_.delivered(*done->value);
     } else if (auto* a = std::get_if<CheckAuth>(&st.action)) {
-      auto done = std::make_shared<Completion<InboundAuth>>(c.socket().get_executor());
+      auto done = std::make_shared<Completion<InboundAuth>>(c->socket().get_executor());
       run_check(done, std::move(*a));
       while (!done->value) co_await done->timer.async_wait(kTuple);
       session_.auth_checked(*done->value, system_now_ms());
@@ -70,7 +70,7 @@ class Protocol {
       // GCC 12 mishandles lambdas created inside a co_await expression (double destruction),
       // so the job is built here and handed to a plain function.
       if (!sasl_) sasl_ = directory::SaslEngine::get().connect(ctx_->recipients.directory(), "smtp", host_);
-      auto done = std::make_shared<Completion<directory::SaslResult>>(c.socket().get_executor());
+      auto done = std::make_shared<Completion<directory::SaslResult>>(c->socket().get_executor());
       std::variant<SaslStart, SaslStep> request;
       if (auto* s = std::get_if<SaslStart>(&st.action))
         request = std::move(*s);
@@ -132,7 +132,7 @@ asio::awaitable<void> serve(net::Accepted a, SessionConfig cfg, std::shared_ptr<
   auto c = std::make_unique<net::Connection>(std::move(a), ctx->tls->ctx.native_handle(), ctx->deadlines, implicit,
                                              ctx->log, 16384);
   auto p = std::make_unique<Protocol>(*c, std::move(cfg), ctx);
-  co_await net::serve_session(*c, *p);
+  co_await net::serve_session(c.get(), p.get());
 }
 
 }  // namespace

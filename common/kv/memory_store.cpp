@@ -75,7 +75,7 @@ class MemWrite final : public WriteTxn {
     t_.writer = std::thread::id{};
     for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
       auto& m = t_.maps[it->table];
-      if (it->old) m.insert_or_assign(it->key, *it->old);
+      if (const auto& old = it->old) m.insert_or_assign(it->key, *old);
       else m.erase(it->key);
     }
   }

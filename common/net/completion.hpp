@@ -56,9 +56,9 @@ inline void post_work(Workers& workers, std::shared_ptr<Completion<std::exceptio
 // Runs `work` on the pool and resumes on `ex` once it returned; an exception it threw is thrown
 // again here. What `work` touches must outlive the wait (the calling coroutine's frame does).
 // Pass a named std::function (GCC 12).
-inline boost::asio::awaitable<void> run_on(Workers& workers, boost::asio::any_io_executor ex, std::function<void()> work) {
+inline boost::asio::awaitable<void> run_on(Workers* workers, boost::asio::any_io_executor ex, std::function<void()> work) {
   auto done = std::make_shared<Completion<std::exception_ptr>>(ex);
-  detail::post_work(workers, done, std::move(work));
+  detail::post_work(*workers, done, std::move(work));
   while (!done->value) co_await done->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
   if (*done->value) std::rethrow_exception(*done->value);
 }

@@ -116,7 +116,7 @@ class Protocol {
   std::string goodbye() { return ""; }  // between requests: the connection just closes
   std::string too_many() { return plain_response(503, "too many connections, try again later\n", "Retry-After: 5\r\n"); }
 
-  asio::awaitable<Turn> step(net::Connection& c) {
+  asio::awaitable<Turn> step(net::Connection* c) {
     boost::system::error_code ec;
     std::size_t used = in_.empty() ? 0 : parser_->put(asio::buffer(in_.data(), in_.size()), ec);
     in_.erase(0, used);
@@ -128,15 +128,15 @@ class Protocol {
     auto req = parser_->release();
     reset();
     HttpResponse out;
-    const HttpRequest plain = to_plain(req, c.peer());
+    const HttpRequest plain = to_plain(req, c->peer());
     if (pool_) {
       std::function<void()> job = [&out, &plain, this] { out = run_handler(handler_, plain); };
-      co_await run_on(*pool_, c.socket().get_executor(), job);
+      co_await run_on(pool_, c->socket().get_executor(), job);
     } else {
       out = run_handler(handler_, plain);
     }
     // A stop: this answer is the last.
-    bool keep = req.keep_alive() && !c.stopping();
+    bool keep = req.keep_alive() && !c->stopping();
     std::string wire = serialize(std::move(out), req.version(), keep, req.method() == http::verb::head);
     co_return Turn{std::move(wire), keep ? Turn::again : Turn::close};
   }
@@ -164,7 +164,7 @@ asio::awaitable<void> serve(Accepted a, std::shared_ptr<TlsContext> tls, HttpHan
   deadlines.handshake = std::min(deadlines.handshake, std::chrono::seconds(10));
   auto c = std::make_unique<Connection>(std::move(a), tls->ctx.native_handle(), deadlines, true, std::move(log), 16384);
   auto p = std::make_unique<Protocol>(*c, std::move(handler), pool);
-  co_await serve_session(*c, *p);
+  co_await serve_session(c.get(), p.get());
 }
 
 }  // namespace

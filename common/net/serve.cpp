@@ -12,7 +12,7 @@ Connection::Connection(Accepted a, SSL_CTX* tls, const Deadlines& d, bool implic
 
 Connection::~Connection() { slot_->on_stop({}); }
 
-asio::awaitable<bool> Connection::send(const std::string& bytes) {
+asio::awaitable<bool> Connection::send(std::string bytes) {
   bool ok = co_await sock_.send_within(bytes, deadlines_.write);
   co_return ok;
 }
@@ -24,9 +24,9 @@ asio::awaitable<bool> Connection::start_tls() {
 
 namespace detail {
 
-asio::awaitable<void> say_goodbye(Connection& c, const std::string& bytes) {
+asio::awaitable<void> say_goodbye(Connection* c, std::string bytes) {
   if (bytes.empty()) co_return;
-  bool sent = co_await c.socket().send_within(bytes, std::chrono::seconds(1));
+  bool sent = co_await c->socket().send_within(bytes, std::chrono::seconds(1));
   (void)sent;
 }
 

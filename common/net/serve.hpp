@@ -2,11 +2,11 @@
 // habit 7): read, feed the session, step it, perform its actions, write. Each protocol supplies
 // only a Protocol object (its session and action handlers); nothing else reads sockets.
 //
-//   struct MyProtocol {
+//   struct MyProtocol {   // serve_session(&connection, &protocol)
 //     std::string greeting();                     // sent first (may be empty)
 //     void tls_started();                         // after the implicit-TLS handshake
 //     bool feed(std::string_view bytes);          // false: unreadable input, close
-//     asio::awaitable<Turn> step(Connection& c);  // the session's next answer, its action done
+//     asio::awaitable<Turn> step(Connection* c);  // the session's next answer, its action done
 //     Turn failed(const std::string& what);       // an exception escaped step(): the protocol's
 //                                                 //   temporary error (SMTP 451 4.3.0, IMAP NO
 //                                                 //   [SERVERBUG] or * BYE, LDAP other, HTTP 503)
@@ -65,8 +65,9 @@ class Connection {
   // The read buffer; a protocol may shrink it while idle (IMAP IDLE) and grow it back.
   std::vector<char>& buffer() { return buf_; }
 
-  // Callers pass named objects only: GCC 12 destroys temporaries passed to coroutines too early.
-  asio::awaitable<bool> send(const std::string& bytes);
+  // Coroutines take their parameters by value (.clang-tidy: no references that might not
+  // outlive a co_await; GCC 12 also destroys temporaries bound to them too early).
+  asio::awaitable<bool> send(std::string bytes);
   // The TLS handshake within the handshake deadline; true when done.
   asio::awaitable<bool> start_tls();
 
@@ -83,76 +84,76 @@ class Connection {
 
 namespace detail {
 // The goodbye within one second, best effort (a stop must not wait for a slow reader).
-asio::awaitable<void> say_goodbye(Connection& c, const std::string& bytes);
+asio::awaitable<void> say_goodbye(Connection* c, std::string bytes);
 bool proxy_signature(std::string_view first_bytes);
 }  // namespace detail
 
 template <class P>
-asio::awaitable<Turn> guarded_step(Connection& c, P& p) {
+asio::awaitable<Turn> guarded_step(Connection* c, P* p) {
   std::string what;
   try {
-    co_return co_await p.step(c);
+    co_return co_await p->step(c);
   } catch (const std::exception& e) {
     what = e.what();
   } catch (...) {
     what = "unknown exception";
   }
-  c.log(c.peer() + ": internal error: " + what);
-  co_return p.failed(what);
+  c->log(c->peer() + ": internal error: " + what);
+  co_return p->failed(what);
 }
 
 template <class P>
-asio::awaitable<void> serve_session(Connection& c, P& p) {
-  if (c.over_limit()) {
-    if (!c.implicit_tls() || co_await c.start_tls()) {
-      const std::string refusal = p.too_many();
+asio::awaitable<void> serve_session(Connection* c, P* p) {
+  if (c->over_limit()) {
+    if (!c->implicit_tls() || co_await c->start_tls()) {
+      const std::string refusal = p->too_many();
       co_await detail::say_goodbye(c, refusal);
     }
-    co_await c.socket().shutdown();
+    co_await c->socket().shutdown();
     co_return;
   }
-  if (c.implicit_tls()) {
-    if (!co_await c.start_tls()) co_return;
-    p.tls_started();
+  if (c->implicit_tls()) {
+    if (!co_await c->start_tls()) co_return;
+    p->tls_started();
   }
   bool first = true;
-  if (const std::string g = p.greeting(); !g.empty() && !co_await c.send(g)) co_return;
+  if (const std::string g = p->greeting(); !g.empty() && !co_await c->send(g)) co_return;
   for (bool open = true; open;) {
     // The session's answers until it needs input.
     for (;;) {
       Turn t = co_await guarded_step(c, p);
-      if (!t.out.empty() && !co_await c.send(t.out)) t.next = Turn::close;
+      if (!t.out.empty() && !co_await c->send(std::move(t.out))) t.next = Turn::close;
       if (t.next == Turn::again) continue;
       open = t.next == Turn::read;
       break;
     }
     if (!open) break;
-    if (c.stopping() && !p.busy()) {
-      const std::string bye = p.goodbye();
+    if (c->stopping() && !p->busy()) {
+      const std::string bye = p->goodbye();
       co_await detail::say_goodbye(c, bye);
       break;
     }
-    std::vector<char>& buf = c.buffer();
-    c.set_interruptible(!p.busy());
-    c.socket().expires_after(p.read_timeout());
-    auto [ec, n] = co_await c.socket().read_some(buf.data(), buf.size());
-    c.set_interruptible(false);
+    std::vector<char>& buf = c->buffer();
+    c->set_interruptible(!p->busy());
+    c->socket().expires_after(p->read_timeout());
+    auto [ec, n] = co_await c->socket().read_some(buf.data(), buf.size());
+    c->set_interruptible(false);
     if (ec) {
-      if (c.stopping() && ec == asio::error::operation_aborted) {
-        const std::string bye = p.goodbye();
+      if (c->stopping() && ec == asio::error::operation_aborted) {
+        const std::string bye = p->goodbye();
         co_await detail::say_goodbye(c, bye);
       }
       break;
     }
     std::string_view bytes(buf.data(), n);
     if (first && detail::proxy_signature(bytes)) {
-      c.log(c.peer() + ": closed: a PROXY header from an address that is not a configured balancer");
+      c->log(c->peer() + ": closed: a PROXY header from an address that is not a configured balancer");
       break;
     }
     first = false;
-    if (!p.feed(bytes)) break;
+    if (!p->feed(bytes)) break;
   }
-  co_await c.socket().shutdown();
+  co_await c->socket().shutdown();
 }
 
 }  // namespace congvu::net

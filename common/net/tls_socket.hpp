@@ -59,13 +59,13 @@ class TlsSocket {
   // AsyncReadStream / AsyncWriteStream: void(error_code, std::size_t).
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    boost::asio::mutable_buffer b = first_buffer(buffers);
+    auto b = first_buffer<boost::asio::mutable_buffer>(buffers);
     return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
         Op<false>{this, static_cast<char*>(b.data()), b.size()}, token, sock_);
   }
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    boost::asio::const_buffer b = first_buffer(buffers);
+    auto b = first_buffer<boost::asio::const_buffer>(buffers);
     return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
         Op<true>{this, const_cast<char*>(static_cast<const char*>(b.data())), b.size()}, token, sock_);
   }
@@ -86,11 +86,14 @@ class TlsSocket {
   void close();
 
  private:
-  template <class Buffers>
-  static auto first_buffer(const Buffers& buffers) {
-    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it)
-      if (it->size() > 0) return *it;
-    return *boost::asio::buffer_sequence_begin(buffers);
+  // The first non-empty buffer of a sequence (an empty one when all are).
+  template <class Buffer, class Buffers>
+  static Buffer first_buffer(const Buffers& buffers) {
+    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      Buffer b = *it;
+      if (b.size() > 0) return b;
+    }
+    return Buffer{};
   }
 
   // A read or a write: attempt, else wait for the readiness OpenSSL (or the socket) asks for.

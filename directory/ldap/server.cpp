@@ -73,10 +73,10 @@ class Protocol {
   std::string goodbye() { return encode_notice_of_disconnection(Code::unavailable, "the server is shutting down"); }
   std::string too_many() { return encode_notice_of_disconnection(Code::busy, "too many connections, try again later"); }
 
-  asio::awaitable<Turn> step(net::Connection& c) {
+  asio::awaitable<Turn> step(net::Connection* c) {
     if (session_.blocking_request_buffered()) {
       std::function<void()> work = [this] { step_ = run_next(); };
-      co_await net::run_on(ctx_->workers, c.socket().get_executor(), work);
+      co_await net::run_on(&ctx_->workers, c->socket().get_executor(), work);
     } else {
       step_ = run_next();
     }
@@ -84,8 +84,8 @@ class Protocol {
     if (st.action == Step::close) co_return Turn{std::move(st.out), Turn::close};
     if (st.action == Step::need_input) co_return Turn{std::move(st.out), Turn::read};
     // StartTLS: the response goes out in the clear; the handshake follows.
-    if (!st.out.empty() && !co_await c.send(st.out)) co_return Turn{"", Turn::close};
-    if (!co_await c.start_tls()) co_return Turn{"", Turn::close};
+    if (!st.out.empty() && !co_await c->send(st.out)) co_return Turn{"", Turn::close};
+    if (!co_await c->start_tls()) co_return Turn{"", Turn::close};
     tls_started();
     co_return Turn{"", Turn::again};
   }
@@ -116,7 +116,7 @@ asio::awaitable<void> serve(net::Accepted a, SessionConfig cfg, bool implicit_tl
   auto c = std::make_unique<net::Connection>(std::move(a), ctx->tls->ctx.native_handle(), ctx->deadlines, implicit_tls,
                                              ctx->log, kBuffer);
   auto p = std::make_unique<Protocol>(*c, std::move(cfg), ctx);
-  co_await net::serve_session(*c, *p);
+  co_await net::serve_session(c.get(), p.get());
 }
 
 }  // namespace

@@ -341,20 +341,25 @@ std::variant<Idp::Inbound, net::HttpResponse> Idp::receive(const net::HttpReques
     auto raw_relay = raw_param(web::query_of(req.target), "RelayState");
     auto raw_alg = raw_param(web::query_of(req.target), "SigAlg");
     if (!raw_alg) return refuse("a signed Redirect message needs SigAlg", from);
+    if (!raw_value) return refuse("the signed Redirect message must name " + std::string(param) + " as it is signed", from);
     std::string octets = std::string(param) + "=" + *raw_value;
     if (raw_relay) octets += "&RelayState=" + *raw_relay;
     octets += "&SigAlg=" + *raw_alg;
     auto sig_raw = crypto::base64_decode(get("Signature"));
     if (!sig_raw) return refuse("the Signature is not base64", from);
     Status last = make_error(Errc::invalid_argument, "the SP has no signing certificate");
-    for (const auto& k : keys_of())
-      if ((last = verify_raw(octets, *sig_raw, sig_alg, k))) break;
+    for (const auto& k : keys_of()) {
+      last = verify_raw(octets, *sig_raw, sig_alg, k);
+      if (last) break;
+    }
     if (!last) return refuse(last.error().message, from);
     in.is_signed = true;
   } else if (!redirect && has_signature(in.root)) {
     Status last = make_error(Errc::invalid_argument, "the SP has no signing certificate");
-    for (const auto& k : keys_of())
-      if ((last = verify(in.doc.get(), in.root, k))) break;
+    for (const auto& k : keys_of()) {
+      last = verify(in.doc.get(), in.root, k);
+      if (last) break;
+    }
     if (!last) return refuse(last.error().message, from);
     in.is_signed = true;
   }
@@ -500,7 +505,7 @@ net::HttpResponse Idp::answer(const Pending& p, const ServiceProvider& sp, const
     person = dir_.read([&](Snapshot& s) { return s.person(session->person); });
     if (!person || person->status != directory::PersonStatus::active) session.reset();
   }
-  if (!session || (p.force_authn && session->auth_time < p.created)) {
+  if (!session || !person || (p.force_authn && session->auth_time < p.created)) {
     if (p.passive) return answer_status(kNoPassive);
     return park("/login");
   }

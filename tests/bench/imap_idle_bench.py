@@ -5,7 +5,9 @@ delivery to a group they all belong to takes to reach every one of them.
 Congvu (Release build) serves its demo province. A unit-derived list of the whole province
 (20 people) is made with the CLI. C client processes (asyncio) open N connections in all on
 the implicit-TLS port (certificate verified against the local CA), spread over the 20 people:
-each authenticates with SCRAM-SHA-256 (SASL-IR), selects INBOX and enters IDLE. When all N are
+each authenticates with SCRAM-SHA-256 (SASL-IR), selects INBOX and enters IDLE. Each client
+process connects from its own address (127.0.0.10, .11, ...), as offices behind their own NAT
+addresses would, under the default connection caps ([limits]: 3 000 per address). When all N are
 idling, the server's memory is read (PSS and RSS of its one process), one message is sent by
 SMTP to the list, and every client notes when its "* n EXISTS" arrives.
 Goals (IMAP issue): N = 10 000 held in under 300 MB, every one notified within 5 s.
@@ -42,9 +44,9 @@ def memory(pid):
     return out
 
 
-async def one(port, ctx, login, salted, ready, notified, go):
+async def one(port, ctx, login, salted, ready, notified, go, source):
     reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname="127.0.0.1",
-                                                   limit=65536)
+                                                   limit=65536, local_addr=(source, 0))
     await reader.readline()
     scram = support.Scram(login, PASSWORD, salted)
     writer.write(b"a AUTHENTICATE SCRAM-SHA-256 " + scram.first() + b"\r\n")
@@ -85,7 +87,8 @@ def client(port, ca, logins, count, index, q):
                 if t.done() and not t.cancelled() and t.exception():
                     raise t.exception()
         for i in range(count):
-            tasks.append(asyncio.create_task(one(port, ctx, logins[(index + i) % len(logins)], salted, ready, notified, go)))
+            tasks.append(asyncio.create_task(one(port, ctx, logins[(index + i) % len(logins)], salted, ready, notified, go,
+                                                 f"127.0.0.{10 + index}")))
             while i + 1 - len(ready) > 200:  # at most 200 connections being set up at once
                 await asyncio.sleep(0.005)
                 failed()

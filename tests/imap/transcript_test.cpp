@@ -107,7 +107,7 @@ TEST_P(ImapTranscript, Runs) {
   bool started = false;
   // CONGVU_TRANSCRIPT_DUMP=1: print what the server says after each client line (for writing
   // a new scenario; every line is then checked by hand against the RFC before it is kept).
-  const bool dump = std::getenv("CONGVU_TRANSCRIPT_DUMP") != nullptr;
+  const bool dump = std::getenv("CONGVU_TRANSCRIPT_DUMP") != nullptr;  // NOLINT(concurrency-mt-unsafe): one test thread
   auto flush = [&](Conn& c) {
     while (dump && !c.lines.empty()) {
       std::printf("S: %s\n", c.lines.front().c_str());
