@@ -33,6 +33,7 @@ CsvFile read_file(const std::string& path) {
 }
 
 std::string unix_user() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): CLI commands read the environment before any thread starts
   if (const char* u = std::getenv("USER"); u && *u) return u;
   return "uid" + std::to_string(getuid());
 }

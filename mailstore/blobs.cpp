@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <system_error>
 
 #include "common/codec.hpp"
 
@@ -20,7 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
-  throw std::runtime_error(path + ": " + what + ": " + std::strerror(errno));
+  // std::generic_category() uses strerror_r: strerror is not thread-safe.
+  throw std::runtime_error(path + ": " + what + ": " + std::generic_category().message(errno));
 }
 
 std::string segment_name(std::uint32_t seg) {

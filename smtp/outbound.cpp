@@ -34,6 +34,14 @@ using net::tcp;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 using Rcpt = mailstore::OutboundRecipient;
 
+// SMTPUTF8 is needed for an address that is not ASCII.
+bool non_ascii(std::string_view a) {
+  return std::any_of(a.begin(), a.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; });
+}
+
+// A reply as the queue records it: "250 text".
+std::string fmt(const proto::Reply& rep) { return std::to_string(rep.code) + " " + rep.text(); }
+
 std::string domain_of(const std::string& address) {
   auto at = address.rfind('@');
   return at == std::string::npos ? std::string() : text::ascii_lower(address.substr(at + 1));
@@ -126,6 +134,22 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
   std::set<std::uint64_t> inflight;
   bool stopping = false;
 
+  // What runs when an attempt ends (a plain function, not inside a coroutine: clang-tidy 16
+  // takes lambdas written in a coroutine for coroutines).
+  std::function<void(std::exception_ptr)> finished(std::uint64_t id) {
+    return [self = shared_from_this(), id](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+          std::cerr << rfc3339(system_now_ms()) << " congvu: outbound attempt failed: " << x.what() << std::endl;
+        }
+      }
+      std::lock_guard lk(self->mu);
+      self->inflight.erase(id);
+    };
+  }
+
   asio::awaitable<void> poll_loop() {
     asio::steady_timer timer(rt.main());
     for (;;) {
@@ -142,18 +166,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
           if (inflight.count(id) || inflight.size() >= cfg.parallel) continue;
           inflight.insert(id);
         }
-        auto finished = [self = shared_from_this(), id](std::exception_ptr e) {
-          if (e) {
-            try {
-              std::rethrow_exception(e);
-            } catch (const std::exception& x) {
-              std::cerr << rfc3339(system_now_ms()) << " congvu: outbound attempt failed: " << x.what() << std::endl;
-            }
-          }
-          std::lock_guard lk(self->mu);
-          self->inflight.erase(id);
-        };
-        asio::co_spawn(rt.main(), attempt(std::move(q)), std::move(finished));
+        asio::co_spawn(rt.main(), attempt(std::move(q)), finished(id));
       }
       timer.expires_after(std::chrono::seconds(1));
       auto [ec] = co_await timer.async_wait(kTuple);
@@ -244,9 +257,6 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
     }
     // SMTPUTF8 (RFC 6531): needed when an address is not ASCII; a server without it cannot
     // take the message at all (a permanent failure, so the sender hears at once).
-    auto non_ascii = [](const std::string& a) {
-      return std::any_of(a.begin(), a.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; });
-    };
     bool utf8 = non_ascii(q.sender);
     for (auto i : idx) utf8 = utf8 || non_ascii(q.rcpts[i].address);
     if (utf8 && !ehlo->has("SMTPUTF8")) {
@@ -264,7 +274,6 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
       co_return out;
     }
     out.reached = true;
-    auto fmt = [](const proto::Reply& rep) { return std::to_string(rep.code) + " " + rep.text(); };
     if (r->code != 250) {
       out.replies.assign(idx.size(), fmt(*r));
       co_return out;

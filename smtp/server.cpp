@@ -56,9 +56,7 @@ class Protocol {
     } else if (auto* d = std::get_if<Deliver>(&st.action)) {
       faults::point("smtp.deliver");
       auto done = std::make_shared<Completion<Result<mailstore::Receipt>>>(c->socket().get_executor());
-      ctx_->recipients.store().deliver(
-          d->delivery, [done](Result<mailstore::Receipt> r) { Completion<Result<mailstore::Receipt>>::set(done, std::move(r)); },
-          std::move(d->expected));
+      start_delivery(done, std::move(*d));
       while (!done->value) co_await done->timer.async_wait(kTuple);
       session_.delivered(*done->value);
     } else if (auto* a = std::get_if<CheckAuth>(&st.action)) {
@@ -86,6 +84,13 @@ class Protocol {
  private:
   static Turn turn(Step st) {
     return Turn{std::move(st.reply), std::holds_alternative<Close>(st.action) ? Turn::close : Turn::read};
+  }
+
+  // Hands the message to the mail store, whose group commit calls back once it is durable.
+  void start_delivery(std::shared_ptr<Completion<Result<mailstore::Receipt>>> done, Deliver d) {
+    ctx_->recipients.store().deliver(
+        d.delivery, [done](Result<mailstore::Receipt> r) { Completion<Result<mailstore::Receipt>>::set(done, std::move(r)); },
+        std::move(d.expected));
   }
 
   // SPF, DKIM and DMARC of mail from outside, on the worker pool (blocking DNS).

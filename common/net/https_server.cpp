@@ -100,7 +100,7 @@ std::string plain_response(int status, const std::string& text, const std::strin
 // read; each whole request goes to the handler (on the pool when there is one).
 class Protocol {
  public:
-  Protocol(net::Connection& c, HttpHandler handler, Workers* pool) : c_(c), handler_(std::move(handler)), pool_(pool) {
+  Protocol(HttpHandler handler, Workers* pool) : handler_(std::move(handler)), pool_(pool) {
     reset();
   }
 
@@ -148,7 +148,6 @@ class Protocol {
     parser_->eager(true);
   }
 
-  net::Connection& c_;
   HttpHandler handler_;
   Workers* pool_;
   std::string in_;
@@ -163,7 +162,7 @@ asio::awaitable<void> serve(Accepted a, std::shared_ptr<TlsContext> tls, HttpHan
   a.socket.set_option(tcp::no_delay(true), ec);
   deadlines.handshake = std::min(deadlines.handshake, std::chrono::seconds(10));
   auto c = std::make_unique<Connection>(std::move(a), tls->ctx.native_handle(), deadlines, true, std::move(log), 16384);
-  auto p = std::make_unique<Protocol>(*c, std::move(handler), pool);
+  auto p = std::make_unique<Protocol>(std::move(handler), pool);
   co_await serve_session(c.get(), p.get());
 }
 

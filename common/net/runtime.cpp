@@ -23,6 +23,17 @@ bool resource_exhausted(const boost::system::error_code& ec) {
          ec.value() == ENFILE;
 }
 
+// Closes `s` when `timer` expires (not when it is cancelled or destroyed first).
+void close_on_expiry(asio::steady_timer& timer, tcp::socket& s, std::chrono::steady_clock::duration after) {
+  timer.expires_after(after);
+  timer.async_wait([&s](const boost::system::error_code& e) {
+    if (!e) {
+      boost::system::error_code ignored;
+      s.close(ignored);
+    }
+  });
+}
+
 std::string address_text(const asio::ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
   return a.to_string();
@@ -131,13 +142,7 @@ asio::awaitable<void> Listener::admit(tcp::socket s) {
     // Exactly the header: 16 fixed bytes, then the length they announce; the stream's own bytes
     // (a TLS ClientHello, an SMTP command) stay in the socket.
     asio::steady_timer deadline(s.get_executor());
-    deadline.expires_after(limits_.proxy_header_timeout);
-    deadline.async_wait([&s](const boost::system::error_code& e) {
-      if (!e) {
-        boost::system::error_code ignored;
-        s.close(ignored);
-      }
-    });
+    close_on_expiry(deadline, s, limits_.proxy_header_timeout);
     std::string header(kProxyV2Fixed, '\0');
     auto [rec, n] = co_await asio::async_read(s, asio::buffer(header), kTuple);
     ProxyHeader h = rec ? ProxyHeader{} : parse_proxy_v2_fixed(header);

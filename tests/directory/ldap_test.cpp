@@ -66,9 +66,10 @@ int result_code(const std::string& out, int tag) {
     ber_int_t id = 0, rc = 0;
     ber_tag_t t = 0;
     ber_len_t len = 0;
-    if (ber_scanf(b, "{i", &id) != LBER_ERROR && (t = ber_peek_tag(b, &len)) == static_cast<ber_tag_t>(tag) &&
-        ber_scanf(b, "{e", &rc) != LBER_ERROR)
-      code = rc;
+    if (ber_scanf(b, "{i", &id) != LBER_ERROR) {
+      t = ber_peek_tag(b, &len);
+      if (t == static_cast<ber_tag_t>(tag) && ber_scanf(b, "{e", &rc) != LBER_ERROR) code = rc;
+    }
     ber_free(b, 0);
     rest.remove_prefix(f.size);
   }
