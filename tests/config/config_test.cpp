@@ -24,6 +24,12 @@ TEST(Config, ExampleParsesToTheDefaults) {
     EXPECT_EQ(r->listen.at(name).host, d.listen.at(name).host) << name;
     EXPECT_EQ(r->listen.at(name).port, d.listen.at(name).port) << name;
   }
+  EXPECT_EQ(r->limits.connections, d.limits.connections);
+  EXPECT_EQ(r->limits.connections_per_source, d.limits.connections_per_source);
+  EXPECT_EQ(r->limits.pre_auth_seconds, d.limits.pre_auth_seconds);
+  EXPECT_EQ(r->limits.idle_seconds, d.limits.idle_seconds);
+  EXPECT_EQ(r->limits.grace_seconds, d.limits.grace_seconds);
+  EXPECT_EQ(r->limits.proxy_from, d.limits.proxy_from);
   EXPECT_EQ(d.listen.at("smtp").port, 2525);
   EXPECT_EQ(d.listen.at("https").port, 8443);
   EXPECT_EQ(d.listen.at("ldaps").port, 3636);
@@ -75,6 +81,13 @@ TEST(Config, ErrorsNameFileLineAndFix) {
   expect_error("[directory]\nretirement_notice = \"\"\n", "congvu.toml:2:", "printable ASCII");
   expect_error("[directory]\nmerged_domains = [\"Tinh Cu\"]\n", "congvu.toml:2:", "lowercase DNS names");
   expect_error("[directory]\nmerged_domains = \"tinhcu.gov.vn\"\n", "congvu.toml:2:", "merged_domains must be a list");
+  expect_error("[limits]\nconnections_per_source = 0\n", "congvu.toml:2:", "an office of 500");
+  expect_error("[limits]\nproxy_from = [\"haproxy.local\"]\n", "congvu.toml:2:", "IP addresses of load balancers");
+  expect_error("[limits]\ngrace = 5\n", "congvu.toml:2:", "grace");
+  auto ok = parse_config("[limits]\nproxy_from = [\"10.0.0.5\", \"::1\"]\ngrace_seconds = 0\n", "c.toml");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->limits.proxy_from.size(), 2u);
+  EXPECT_EQ(ok->limits.grace_seconds, 0u);
 }
 
 TEST(Config, MissingFile) {
