@@ -153,11 +153,17 @@ class Shape(ServerTest):
         for expect in (b"250", b"250", b"354"):
             self.assertTrue(f.readline().startswith(expect))
         s.sendall(b"Subject: during the stop\r\n\r\nFirst half.\r\n")
-        # An idle client on another listener is closed at once, with IMAP's goodbye.
+        # Idle clients on other listeners are closed at once, with their protocol's goodbye.
         idle = connect(self.ports["imap"])
         read_until(idle, b"\r\n")
+        idle_ldap = connect(self.ports["ldap"])
+        idle_ldap.sendall(ROOT_DSE_SEARCH)
+        self.assertTrue(idle_ldap.recv(65536).startswith(b"\x30"))
         self.proc.send_signal(signal.SIGTERM)
         self.assertIn(b"* BYE [UNAVAILABLE]", read_all(idle))
+        notice = read_all(idle_ldap)
+        self.assertIn(b"1.3.6.1.4.1.1466.20036", notice)  # notice of disconnection
+        self.assertIn(bytes([0x0a, 0x01, 52]), notice)      # resultCode unavailable
         # The message in progress may finish: 250, then the server's 421 and the close.
         s.sendall(b"Second half.\r\n.\r\n")
         self.assertTrue(f.readline().startswith(b"250 2.0.0 Ok: queued"))
