@@ -1,5 +1,7 @@
 #include "common/web.hpp"
 
+#include <boost/url/parse.hpp>
+
 #include "common/codec.hpp"
 #include "common/crypto.hpp"
 #include "common/json.hpp"
@@ -104,7 +106,12 @@ std::string html(std::string_view s) {
 }
 
 bool local_path(std::string_view p) {
-  return !p.empty() && p[0] == '/' && (p.size() == 1 || (p[1] != '/' && p[1] != '\\'));
+  if (p.empty() || p.size() > 2000 || p[0] != '/' || (p.size() > 1 && (p[1] == '/' || p[1] == '\\'))) return false;
+  // Printable ASCII only (what Boost.URL's grammar allows is a subset of it): no byte a
+  // browser would drop or reinterpret.
+  for (char c : p)
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f || c == '\\') return false;
+  return boost::urls::parse_origin_form(p).has_value();
 }
 
 std::string with_params(std::string uri, const std::vector<std::pair<std::string, std::string>>& params) {

@@ -24,7 +24,11 @@ std::string_view path_of(std::string_view target);
 // Cookie header -> name/value pairs (first wins).
 std::map<std::string, std::string> cookies(const net::HttpRequest& req);
 std::string html(std::string_view s);  // & < > " ' escaped
-// A path on this server, never another origin: "/x" but not "//host" or "/\host".
+// A return target on this server, never another origin: a relative reference parsed as an
+// RFC 9112 origin-form (an absolute path and an optional query, Boost.URL) of at most 2 000
+// bytes: "/x?y=1", but not "//host", "/\\host", nor anything with a space, a control
+// character (a TAB, CR or LF is dropped by browsers, so "/<TAB>/host" would become "//host"
+// there, and CR/LF would end the Location header), a backslash or a fragment.
 bool local_path(std::string_view p);
 
 // `uri` with the parameters appended to its query (or to its fragment when `fragment`).

@@ -240,7 +240,7 @@ net::HttpResponse Provider::consent_submit(const Request& r, UnixMs now) {
   if (!r.params_ok || !csrf_ok(r)) return form_expired();
   std::string return_to = r.get("return_to");
   auto q = web::decode_form(web::query_of(return_to));
-  if (return_to.rfind("/oidc/authorize?", 0) != 0 || !q)
+  if (return_to.rfind("/oidc/authorize?", 0) != 0 || !web::local_path(return_to) || !q)
     return error_page(400, "Yêu cầu không hợp lệ.", "The request is not valid.");
   auto session = dir_.read([&](Snapshot& s) { return find_session(s, r.cookie, now); });
   if (!session) return web::redirect(web::with_params("/login", {{"return_to", return_to}}));

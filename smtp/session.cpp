@@ -458,17 +458,36 @@ Step Session::finish_message(std::string message, UnixMs now) {
   }
   std::string extra;
   if (submission()) {
-    // The From: header must name addresses the signed-in person may use (DMARC alignment).
+    // RFC 5322 3.6: these fields occur at most once. Two From: (or Sender:) fields let a client
+    // show an address the sender may not use, under our DKIM signature.
+    for (std::string_view once : {"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID",
+                                  "In-Reply-To", "References"})
+      if (auto n = headers->count(once); n > 1) {
+        reset_transaction();
+        return error(554, "5.6.0", "Message has " + std::to_string(n) + " " + std::string(once) +
+                                       ": header fields; RFC 5322 3.6 allows one");
+      }
+    // The From: header, and Sender: when there is one, must name addresses the signed-in person
+    // may use (DMARC alignment), every one of them.
     const auto* from = headers->find("From");
     if (!from) {
       reset_transaction();
       return error(554, "5.6.0", "Message has no From: header");
     }
-    for (const auto& a : proto::parse_address_list(proto::unfold(from->value)))
-      if (!recipients_.may_send_as(*person_, a)) {
+    for (const auto* field : {from, headers->find("Sender")}) {
+      if (!field) continue;
+      std::string name(field == from ? "From" : "Sender");
+      auto addresses = proto::parse_address_list(proto::unfold(field->value));
+      if (addresses.empty()) {
         reset_transaction();
-        return error(553, "5.7.1", "From: " + a + " is not an address of user " + person_->login);
+        return error(554, "5.6.0", "Message " + name + ": header names no address");
       }
+      for (const auto& a : addresses)
+        if (!recipients_.may_send_as(*person_, a)) {
+          reset_transaction();
+          return error(553, "5.7.1", name + ": " + a + " is not an address of user " + person_->login);
+        }
+    }
     if (!headers->find("Message-ID")) extra += "Message-ID: <" + PersonId::make(now).str() + "@" + cfg_.hostname + ">\r\n";
     if (!headers->find("Date")) extra += "Date: " + rfc5322_date(now) + "\r\n";
   }

@@ -90,6 +90,14 @@ std::string serialize(HttpResponse out, unsigned version, bool keep_alive, bool 
   return std::move(wire).str();
 }
 
+// The path of a request target, for logs (no query: it may carry codes and tokens), printable.
+std::string web_path(const std::string& target) {
+  std::string p = target.substr(0, std::min(target.find('?'), std::size_t{200}));
+  for (auto& ch : p)
+    if (static_cast<unsigned char>(ch) < 0x21 || static_cast<unsigned char>(ch) > 0x7e) ch = '?';
+  return p;
+}
+
 std::string plain_response(int status, const std::string& text, const std::string& extra = "") {
   return "HTTP/1.1 " + std::to_string(status) + " " + std::string(http::obsolete_reason(static_cast<http::status>(status))) +
          "\r\nServer: congvu\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
@@ -134,6 +142,11 @@ class Protocol {
       co_await run_on(pool_, c->socket().get_executor(), job);
     } else {
       out = run_handler(handler_, plain);
+    }
+    if (!headers_safe(out)) {
+      c->log(c->peer() + ": " + plain.method + " " + web_path(plain.target) +
+             ": the answer had a header with CR, LF or NUL; 500 sent instead");
+      out = HttpResponse{500, "text/plain; charset=utf-8", {}, "internal error\n"};
     }
     // A stop: this answer is the last.
     bool keep = req.keep_alive() && !c->stopping();

@@ -4,6 +4,7 @@
 #include "common/codec.hpp"
 #include "common/crypto.hpp"
 #include "common/csv.hpp"
+#include "common/web.hpp"
 #include "common/faults.hpp"
 #include "common/proxy_protocol.hpp"
 #include "common/ids.hpp"
@@ -162,6 +163,39 @@ TEST(ProxyProtocol, RefusesWhatIsNotAV2Header) {
   EXPECT_EQ(parse_proxy_v2(unix_family).kind, ProxyHeader::invalid);
   std::string h = proxy_v4("\x01\x02\x03\x04", 1);
   EXPECT_EQ(parse_proxy_v2(h.substr(0, h.size() - 1)).kind, ProxyHeader::invalid) << "length must match";
+}
+
+// Return targets (the login and second-factor pages' return_to): permanent vectors.
+TEST(Web, ReturnTargetsStayOnThisOrigin) {
+  for (std::string_view ok : std::initializer_list<std::string_view>{"/", "/account", "/oidc/authorize?client_id=a&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=x",
+                              "/admin/people?q=nguy%E1%BB%85n", "/%2F%2Fevil.example"})
+    EXPECT_TRUE(web::local_path(ok)) << ok;
+  for (std::string_view bad : std::initializer_list<std::string_view>{"", "x", "//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example",
+                               "/\r\nSet-Cookie: sid=attacker", "/ok\r\nX-Injected: 1", std::string_view("/a\0b", 4),
+                               "/a b", "/a#frag", "/a\\b", "https://evil.example/", "/caf\xc3\xa9", "/\x7f"})
+    EXPECT_FALSE(web::local_path(bad)) << bad;
+  EXPECT_FALSE(web::local_path("/" + std::string(2000, 'a')));
+}
+
+TEST(Web, HeadersWithCrLfOrNulAreNotSent) {
+  net::HttpResponse r{302, "text/html", {{"Location", "/ok"}}, ""};
+  EXPECT_TRUE(net::headers_safe(r));
+  r.headers["Set-Cookie"] = "a=1; Secure\nb=2; Secure";  // the one place "\n" separates values
+  EXPECT_TRUE(net::headers_safe(r));
+  for (std::string v : std::initializer_list<std::string>{"/ok\r\nSet-Cookie: x=y", "/ok\nX: y", std::string("/ok\0", 4)}) {
+    net::HttpResponse bad = r;
+    bad.headers["Location"] = v;
+    EXPECT_FALSE(net::headers_safe(bad));
+  }
+  net::HttpResponse cookie = r;
+  cookie.headers["Set-Cookie"] = "a=1\r\nX: y";
+  EXPECT_FALSE(net::headers_safe(cookie));
+  net::HttpResponse name = r;
+  name.headers["X Bad"] = "1";
+  EXPECT_FALSE(net::headers_safe(name));
+  net::HttpResponse type = r;
+  type.content_type = "text/html\r\nX: y";
+  EXPECT_FALSE(net::headers_safe(type));
 }
 
 TEST(Faults, ThrowAtTheNthHitOnce) {

@@ -250,12 +250,17 @@ class IdpTest(support.ServerTest):
                        allow_redirects=False)
         self.assertEqual(wrong.status_code, 401)
         self.assertIn('role="alert"', wrong.text)
-        for target in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+        # Permanent vectors: a TAB that browsers drop ("/<TAB>/evil" becomes "//evil"), CR/LF that
+        # would end the Location header and inject a Set-Cookie, a NUL, a fragment.
+        for target in ("//evil.example/", "/\\evil.example/", "https://evil.example/", "/\t/evil.example",
+                       "/\r\nSet-Cookie: sid=attacker; Path=/", "/ok\nX-Injected: 1", "/\x00/evil", "/#//evil.example"):
             before = b.cookies.get("__Host-congvu")
             ok = b.post(self.issuer + "/login", data={**fields, "return_to": target, "login": "annv",
                                                       "password": PASSWORD}, allow_redirects=False)
             self.assertEqual(ok.status_code, 303, ok.text)
-            self.assertEqual(ok.headers["Location"], "/")
+            self.assertEqual(ok.headers["Location"], "/", repr(target))
+            self.assertNotIn("X-Injected", ok.headers)
+            self.assertNotIn("sid=attacker", ok.headers.get("Set-Cookie", ""))
             # The cookie changes at every login (no session fixation).
             self.assertNotEqual(ok.cookies.get("__Host-congvu"), before)
             self.assertIsNotNone(ok.cookies.get("__Host-congvu"))
