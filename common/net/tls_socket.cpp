@@ -166,8 +166,25 @@ asio::awaitable<void> TlsSocket::shutdown() {
     ERR_clear_error();
     SSL_shutdown(ssl_);  // our close_notify; the peer's is not awaited
   }
+  // A lingering close: closing with unread input makes the kernel send a reset, which can
+  // destroy our last answer (a BYE, a 421) before the client reads it. So the sending side is
+  // shut first and what still arrives is read and dropped, until the client closes, 64 KiB, or
+  // a second passes.
+  error_code ec;
+  if (sock_.is_open()) sock_.shutdown(tcp::socket::shutdown_send, ec);
+  if (!ec && sock_.is_open()) {
+    expires_after(std::chrono::seconds(1));
+    char sink[4096];
+    for (std::size_t drained = 0; drained < 64 * 1024;) {
+      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, kTuple);
+      if (wec) break;
+      std::size_t n = sock_.read_some(asio::buffer(sink), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+      if (ec || n == 0) break;
+      drained += n;
+    }
+  }
   close();
-  co_return;
 }
 
 }  // namespace congvu::net

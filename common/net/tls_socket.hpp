@@ -81,7 +81,9 @@ class TlsSocket {
   bool pending() const;
   // Calls `fn` when the socket becomes readable (or fails); does not consume anything.
   void on_readable(std::function<void(error_code)> fn);
-  // Sends close_notify (best effort) and closes.
+  // Sends close_notify (best effort), shuts the sending side, drops what the client still sends
+  // (until it closes, 64 KiB or 1 s: a lingering close, so no reset destroys our last answer)
+  // and closes.
   boost::asio::awaitable<void> shutdown();
   void close();
 
