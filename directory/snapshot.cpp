@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "common/codec.hpp"
+#include "common/files.hpp"
 #include "common/text.hpp"
 #include "directory/directory.hpp"
 #include "directory/factors.hpp"
@@ -257,7 +258,7 @@ std::uint64_t Snapshot::count_people() { return t_.count(schema::person); }
 std::uint64_t Snapshot::count_units() { return t_.count(schema::unit); }
 
 std::unique_ptr<kv::Store> open_store(const std::string& data_dir, std::uint64_t map_size_mb) {
-  std::filesystem::create_directories(data_dir);
+  make_private_dir(data_dir);
   kv::LmdbOptions o;
   o.map_size = map_size_mb << 20;
   return kv::open_lmdb(data_dir + "/directory.mdb", schema::table_names(), o);

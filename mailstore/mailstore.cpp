@@ -1,5 +1,7 @@
 #include "mailstore/mailstore.hpp"
 
+#include "common/files.hpp"
+
 #include <algorithm>
 #include <filesystem>
 
@@ -294,7 +296,7 @@ void Mailstore::publish(const std::vector<MailboxId>& changed) {
 }
 
 OpenedStore open(const std::string& data_dir, std::uint64_t map_size_mb, Settings settings, bool read_only) {
-  std::filesystem::create_directories(data_dir);
+  make_private_dir(data_dir);
   OpenedStore o;
   o.index = kv::open_lmdb(data_dir + "/mail.mdb", table_names(), kv::LmdbOptions{map_size_mb << 20});
   SegmentOptions so;

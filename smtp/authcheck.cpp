@@ -34,6 +34,20 @@ const char* auth_result_name(AuthResult r) {
 
 namespace {
 
+// A decimal number of 1 to 15 digits (after trimming), at most `max`; nullopt otherwise.
+std::optional<std::uint64_t> decimal(std::string_view s, std::uint64_t max) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  if (s.empty() || s.size() > 15) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (v > max) return std::nullopt;
+  return v;
+}
+
 std::string trim(std::string_view s) {
   auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string_view::npos) return {};
@@ -192,17 +206,24 @@ bool matches_addresses(const SpfState& st, const std::vector<std::string>& addrs
 
 AuthResult spf_eval(SpfState& st, const std::string& domain, int depth);
 
+// A prefix length of at most `max` bits (RFC 7208 5.6: a bad one is a permanent error).
+int cidr_bits(const std::string& s, int max) {
+  auto v = decimal(s, static_cast<std::uint64_t>(max));
+  if (!v) throw SpfError{AuthResult::permerror};
+  return static_cast<int>(*v);
+}
+
 // Splits "domain/cidr4//cidr6" (each part optional) of an a or mx mechanism.
 void parse_target(SpfState& st, const std::string& arg, const std::string& domain, std::string& target, int& v4, int& v6) {
   std::string rest = arg;
   v4 = 32;
   v6 = 128;
   if (auto dbl = rest.find("//"); dbl != std::string::npos) {
-    v6 = std::stoi(rest.substr(dbl + 2));
+    v6 = cidr_bits(rest.substr(dbl + 2), 128);
     rest = rest.substr(0, dbl);
   }
   if (auto slash = rest.rfind('/'); slash != std::string::npos) {
-    v4 = std::stoi(rest.substr(slash + 1));
+    v4 = cidr_bits(rest.substr(slash + 1), 32);
     rest = rest.substr(0, slash);
   }
   target = rest.empty() ? domain : expand(st, rest, domain);
@@ -246,7 +267,8 @@ AuthResult spf_eval(SpfState& st, const std::string& domain, int depth) {
       auto s2 = arg.find('/');
       IpAddr net;
       if (!parse_ip(arg.substr(0, s2), net)) throw SpfError{AuthResult::permerror};
-      int bits = s2 == std::string::npos ? (net.family == AF_INET ? 32 : 128) : std::stoi(arg.substr(s2 + 1));
+      int bits = s2 == std::string::npos ? (net.family == AF_INET ? 32 : 128)
+                                         : cidr_bits(arg.substr(s2 + 1), net.family == AF_INET ? 32 : 128);
       match = in_cidr(st.ip, net, bits);
     } else if (name == "a" || name == "mx") {
       count_dns(st);
@@ -328,7 +350,12 @@ DkimCheck verify_one(const DnsClient& dns, std::string_view message, const proto
   auto slash = canon.find('/');
   std::string hc = canon.substr(0, slash), bc = slash == std::string::npos ? "simple" : canon.substr(slash + 1);
   if ((hc != "simple" && hc != "relaxed") || (bc != "simple" && bc != "relaxed")) return fail(AuthResult::permerror, "bad c=");
-  if (tags.count("x") && std::stoll(tags["x"]) * 1000 < now) return fail(AuthResult::fail, "signature expired");
+  if (tags.count("x")) {
+    // Seconds since 1970 (RFC 6376 3.5), compared in seconds: no multiplication to overflow.
+    auto x = decimal(tags["x"], 1ULL << 48);
+    if (!x) return fail(AuthResult::permerror, "bad x=");
+    if (*x < static_cast<std::uint64_t>(std::max<UnixMs>(now, 0) / 1000)) return fail(AuthResult::fail, "signature expired");
+  }
   auto hlist = split(tags["h"], ':');
   bool signs_from = false;
   for (auto& n : hlist) {
@@ -349,7 +376,9 @@ DkimCheck verify_one(const DnsClient& dns, std::string_view message, const proto
   std::string_view body = message.substr(std::min(headers_end, message.size()));
   std::string cbody = bc == "relaxed" ? dkim_relaxed_body(body) : simple_body(body);
   if (tags.count("l")) {
-    auto l = std::stoull(tags["l"]);
+    auto parsed = decimal(tags["l"], 1ULL << 48);
+    if (!parsed) return fail(AuthResult::permerror, "bad l=");
+    auto l = *parsed;
     if (l > cbody.size()) return fail(AuthResult::permerror, "l= beyond the body");
     cbody.resize(l);
   }

@@ -243,8 +243,10 @@ Step Session::on_ehlo(const proto::Command& c) {
                                     "8BITMIME",
                                     "SMTPUTF8",
                                     "ENHANCEDSTATUSCODES",
-                                    "CHUNKING",
-                                    "DSN"};
+                                    "CHUNKING"};
+  // DSN (RFC 3461) on submission only: on the MX a forged MAIL FROM with NOTIFY=SUCCESS would
+  // make us send reports to whoever the forger names (backscatter).
+  if (submission()) lines.push_back("DSN");
   if (cfg_.starttls && !peer_.tls) lines.push_back("STARTTLS");
   auto mechs = mechanisms();
   if (!mechs.empty() && !person_) {
@@ -404,7 +406,7 @@ Step Session::on_rcpt(const proto::Command& c) {
     return error(v.code, v.enhanced, v.text);
   }
   rcpt_addresses_.push_back(path.address());
-  if (!v.outbound && (notify & 1)) {
+  if (submission() && !v.outbound && (notify & 1)) {  // never on the MX: backscatter
     mailstore::OutboundRecipient o;
     o.address = path.address();
     o.orcpt = orcpt;

@@ -2,6 +2,7 @@
 // database per table. MDB_NOTLS lets read transactions move between threads of a pool; the
 // environment is opened without MDB_NOSYNC, so mdb_txn_commit() returns after fsync.
 #include <lmdb.h>
+#include <sys/stat.h>
 
 #include <map>
 
@@ -104,11 +105,14 @@ class LmdbStore final : public Store {
     mdb_env_set_maxdbs(env_, static_cast<MDB_dbi>(tables.size() + 1));
     mdb_env_set_mapsize(env_, o.map_size);
     mdb_env_set_maxreaders(env_, 1024);
-    if (int rc = mdb_env_open(env_, path.c_str(), MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD, 0640)) {
+    if (int rc = mdb_env_open(env_, path.c_str(), MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD, 0600)) {
       mdb_env_close(env_);
       env_ = nullptr;
       fail("cannot open " + path, rc);
     }
+    // Files made by earlier versions (0640) become the service's own too.
+    ::chmod(path.c_str(), 0600);
+    ::chmod((path + "-lock").c_str(), 0600);
     MDB_txn* txn = nullptr;
     if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn)) fail("mdb_txn_begin", rc);
     for (const auto& name : tables) {

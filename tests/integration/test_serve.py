@@ -51,6 +51,11 @@ class Serve(ServerTest):
 
     def test_restart_keeps_data_and_ca_and_no_demo_reseed(self):
         proc, info = self.start()
+        # The data folder is the service's own: 0700, its stores 0600.
+        import stat
+        self.assertEqual(stat.S_IMODE(os.stat(self.data).st_mode), 0o700)
+        for name in ("directory.mdb", "mail.mdb"):
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.data, name)).st_mode), 0o600, name)
         with open(info["ca"]) as f:
             ca1 = f.read()
         self.stop(proc)

@@ -41,6 +41,12 @@ TEST(Spf, MechanismsQualifiersAndLimits) {
   EXPECT_EQ(check_spf(dns, "192.0.2.1", "macro.example", "x@macro.example", "h"), AuthResult::pass);
   EXPECT_EQ(check_spf(dns, "192.0.2.9", "macro.example", "bob@macro.example", "h"), AuthResult::neutral);
   EXPECT_EQ(check_spf(dns, "192.0.2.9", "macro.example", "eve@macro.example", "h"), AuthResult::fail);
+  // Prefix lengths that are not numbers, too long, or too large: permerror, never an exception.
+  for (std::string rec : {"v=spf1 ip4:192.0.2.0/abc -all", "v=spf1 ip4:192.0.2.0/33 -all", "v=spf1 a/99999999999999999999 -all",
+                          "v=spf1 mx//129 -all", "v=spf1 ip6:2001:db8::/ -all"}) {
+    dns.txt_records["cidr.example"] = {rec};
+    EXPECT_EQ(check_spf(dns, "192.0.2.1", "cidr.example", "a@cidr.example", "h"), AuthResult::permerror) << rec;
+  }
 }
 
 class InboundChecks : public testing::Test {
@@ -76,6 +82,14 @@ TEST_F(InboundChecks, DkimVerifiesBothAlgorithmsAndCatchesTampering) {
   for (const auto& c : verify_dkim(dns_, subject, system_now_ms())) {
     EXPECT_EQ(c.result, AuthResult::fail);
     EXPECT_EQ(c.reason, "signature does not verify");
+  }
+  // x= and l= that are not small decimal numbers: permerror (no overflow in x * 1000).
+  for (std::string tag : {"x=99999999999999999999; ", "x=abc; ", "l=18446744073709551616; ", "l=-1; "}) {
+    auto odd = m;
+    odd.insert(odd.find("DKIM-Signature: ") + 16, tag);
+    auto results = verify_dkim(dns_, odd, system_now_ms());  // the first signature has the odd tag
+    ASSERT_FALSE(results.empty());
+    EXPECT_EQ(results.front().result, AuthResult::permerror) << tag << results.front().reason;
   }
   dns_.txt_records["r1._domainkey.example.net"] = {"v=DKIM1; k=rsa; p="};  // revoked
   for (const auto& c : verify_dkim(dns_, m, system_now_ms()))
