@@ -74,10 +74,16 @@ net::HttpResponse Provider::account(const Request& r, UnixMs now) {
       if (status == 200) status = 400;
     }
   } else if (post && r.path == "/account/app-passwords") {
-    auto made = dir_.write(directory::Actor{person->login}, now, [&](Change& c) {
-      return directory::add_app_password(c, person->id, r.get("name"));
-    });
-    if (made) {
+    // An app password opens mail without the second factor, so someone who must use one gets
+    // app passwords only from a session that passed it (enrolment included).
+    bool needs_otp = dir_.read([&](Snapshot& s) { return s.second_factor_required(*person); });
+    if (needs_otp && session->amr.find("otp") == std::string::npos) {
+      v.error_vi = "Hãy bật và dùng mã xác thực hai lớp trước khi tạo mật khẩu ứng dụng.";
+      v.error_en = "Set up and use your second factor before making app passwords.";
+      status = 403;
+    } else if (auto made = dir_.write(directory::Actor{person->login}, now, [&](Change& c) {
+                 return directory::add_app_password(c, person->id, r.get("name"));
+               })) {
       v.new_app_name = r.get("name");
       v.new_app_password = *made;
     } else {

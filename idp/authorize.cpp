@@ -244,6 +244,8 @@ net::HttpResponse Provider::consent_submit(const Request& r, UnixMs now) {
     return error_page(400, "Yêu cầu không hợp lệ.", "The request is not valid.");
   auto session = dir_.read([&](Snapshot& s) { return find_session(s, r.cookie, now); });
   if (!session) return web::redirect(web::with_params("/login", {{"return_to", return_to}}));
+  // A session still waiting for its second factor has not signed anybody in: it records nothing.
+  if (session->otp_pending) return web::redirect(web::with_params("/login/otp", {{"return_to", return_to}}));
   auto get = [&](const char* k) { return q->count(k) ? q->at(k) : std::string(); };
   auto client = dir_.read([&](Snapshot& s) { return directory::find_client(s, get("client_id")); });
   if (!client || !contains(client->redirect_uris, get("redirect_uri")))

@@ -641,6 +641,25 @@ class IdpTest(support.ServerTest):
         q = urllib.parse.parse_qs(urllib.parse.urlparse(self.login(b2, url)).query)
         self.assertEqual(q["error"], ["login_required"])
 
+    def test_app_passwords_need_the_second_factor_where_it_is_required(self):
+        # A province administrator must use a second factor; before enrolling, the password
+        # alone must not mint an app password (which would open mail without the factor).
+        support.run("admin", "init", "annv", data=self.data)
+        b = self.browser()
+        page = b.get(self.issuer + "/login?return_to=/account")
+        b.post(self.issuer + "/login", data={**self.form_fields(page.text), "login": "annv", "password": PASSWORD},
+               allow_redirects=False)
+        page = b.get(self.issuer + "/account", allow_redirects=False)
+        self.assertEqual(page.status_code, 200)  # the account page itself is open
+        csrf = self.form_fields(page.text)["csrf"]
+        r = b.post(self.issuer + "/account/app-passwords", data={"csrf": csrf, "name": "Điện thoại"},
+                   allow_redirects=False)
+        self.assertEqual(r.status_code, 403, r.text[:300])
+        self.assertNotIn('<code class="secret">', r.text)
+        self.assertIn("second factor before making app passwords", r.text)
+        apps = support.run("person", "show", "annv", "--json", data=self.data)[1]
+        self.assertNotIn('"app_passwords": [{', apps)
+
     def test_account_page_password_app_passwords_and_reset(self):
         ctx = ssl.create_default_context(cafile=self.ca)
 
