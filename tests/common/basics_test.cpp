@@ -124,7 +124,7 @@ TEST(Csv, ReadsUtf16AndTabSeparatedExports) {
 }
 
 std::string proxy_v4(std::string_view src, std::uint16_t port, std::string tlv = "") {
-  std::string body = std::string(src) + std::string("\x0a\x00\x00\x01", 4) + char(port >> 8) + char(port & 0xff) + "\x00\x19" + tlv;
+  std::string body = std::string(src) + std::string("\x0a\x00\x00\x01", 4) + char(port >> 8) + char(port & 0xff) + std::string("\x00\x19", 2) + tlv;
   return std::string(kProxyV2Signature) + "\x21\x11" + char(body.size() >> 8) + char(body.size() & 0xff) + body;
 }
 
@@ -162,6 +162,7 @@ TEST(ProxyProtocol, RefusesWhatIsNotAV2Header) {
   std::string unix_family = std::string(kProxyV2Signature) + std::string("\x21\x31\x00\x04", 4) + "abcd";
   EXPECT_EQ(parse_proxy_v2(unix_family).kind, ProxyHeader::invalid);
   std::string h = proxy_v4("\x01\x02\x03\x04", 1);
+  EXPECT_EQ(parse_proxy_v2(h).source, "1.2.3.4") << parse_proxy_v2(h).error;
   EXPECT_EQ(parse_proxy_v2(h.substr(0, h.size() - 1)).kind, ProxyHeader::invalid) << "length must match";
 }
 
