@@ -720,8 +720,7 @@ std::string qp_decode(std::string_view s, bool header_q) {
         std::size_t j = i + 1;
         while (j < s.size() && wsp(s[j])) ++j;
         if (j < s.size() && s[j] == '\r') ++j;
-        if (j < s.size() && s[j] == '\n') i = j;
-        else if (j >= s.size()) i = j;
+        if (j >= s.size() || s[j] == '\n') i = j;
         else out.push_back(c);
       }
     } else {

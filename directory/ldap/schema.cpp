@@ -240,7 +240,8 @@ std::vector<std::string> schema_object_classes() {
       "( 2.5.6.0 NAME 'top' ABSTRACT MUST objectClass )",
       "( 2.5.6.6 NAME 'person' SUP top STRUCTURAL MUST ( sn $ cn ) MAY ( userPassword $ description ) )",
       "( 2.5.6.7 NAME 'organizationalPerson' SUP person STRUCTURAL MAY ( title $ ou ) )",
-      "( 2.16.840.1.113730.3.2.2 NAME 'inetOrgPerson' SUP organizationalPerson STRUCTURAL MAY ( departmentNumber $ "
+      // One definition over two lines (concatenated).
+      "( 2.16.840.1.113730.3.2.2 NAME 'inetOrgPerson' SUP organizationalPerson STRUCTURAL MAY ( departmentNumber $ "  // NOLINT(bugprone-suspicious-missing-comma)
       "displayName $ employeeNumber $ givenName $ mail $ uid $ o ) )",
       "( 2.5.6.4 NAME 'organization' SUP top STRUCTURAL MUST o MAY description )",
       "( 2.5.6.5 NAME 'organizationalUnit' SUP top STRUCTURAL MUST ou MAY description )",
