@@ -145,7 +145,13 @@ int cmd_serve(const Argv& argv) {
   std::shared_ptr<directory::ldap::ServerContext> ldap_ctx;
   mail_endpoints->domain = cfg.directory.domain;
   mail_endpoints->hostname = cfg.hostname;
-  for (const auto& name : config::Config::listener_names()) {
+  // Listeners with a fixed port are bound first: a port-0 listener's ephemeral port can then
+  // never be the one another listener was configured with.
+  std::vector<std::string> order;
+  for (bool fixed : {true, false})
+    for (const auto& name : config::Config::listener_names())
+      if ((cfg.listen.at(name).port != 0) == fixed) order.push_back(name);
+  for (const auto& name : order) {
     const auto& l = cfg.listen.at(name);
     if (!l.enabled()) continue;
     if (name == "https") {
