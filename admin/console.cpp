@@ -64,6 +64,7 @@ int http_status(Errc e) {
     case Errc::conflict: return 409;
     case Errc::unauthorized: return 401;
     case Errc::forbidden: return 403;
+    case Errc::unavailable: return 503;
     default: return 500;
   }
 }

@@ -110,9 +110,14 @@ int cmd_serve(const Argv& argv) {
     }
   }
   auto dkim = smtp::DkimSigner::load(dkim_dir, domain);
+  // One throttle for every credential check (IMAP, SMTP, LDAP, the IdP's pages, client
+  // secrets), and a bound on the Argon2id checks that run at once.
+  auto throttle = std::make_shared<directory::LoginThrottle>(log_line);
+  dir.set_hash_slots(cfg.limits.password_checks > 0 ? static_cast<unsigned>(cfg.limits.password_checks)
+                                                    : std::max(1u, std::thread::hardware_concurrency()));
   auto smtp_ctx = std::make_shared<smtp::ServerContext>(
       smtp::ServerContext{recipients, tls, workers, std::chrono::seconds(cfg.mail.command_timeout_s), &dkim,
-                          std::make_shared<smtp::Resolver>(cfg.mail.dns_servers), deadlines, log_line});
+                          std::make_shared<smtp::Resolver>(cfg.mail.dns_servers), deadlines, log_line, throttle});
   smtp::OutboundConfig out_cfg;
   out_cfg.hostname = cfg.hostname;
   out_cfg.smarthost = cfg.mail.smarthost;
@@ -123,7 +128,7 @@ int cmd_serve(const Argv& argv) {
   outbound.start();
   // IMAP commands wait for group commits and Argon2id: their own pool, larger than the cores.
   Workers imap_workers(static_cast<unsigned>(cfg.mail.imap_threads));
-  auto imap_ctx = std::make_shared<imap::ServerContext>(imap::ServerContext{dir, *mail.store, tls, imap_workers, deadlines, log_line});
+  auto imap_ctx = std::make_shared<imap::ServerContext>(imap::ServerContext{dir, *mail.store, tls, imap_workers, deadlines, log_line, throttle});
   std::vector<std::pair<std::string, std::uint16_t>> ports;
   // Filled once every listener is bound (requests arrive only after rt.run()).
   auto mail_endpoints = std::make_shared<MailEndpoints>();
@@ -139,8 +144,6 @@ int cmd_serve(const Argv& argv) {
   }
   // The login page hashes passwords and every IdP write waits for a durable commit.
   Workers web_workers(std::max(4u, 2 * std::thread::hardware_concurrency()));
-  // One lockout policy for every password check: the login page and LDAP binds.
-  auto throttle = std::make_shared<directory::LoginThrottle>();
   std::unique_ptr<directory::ldap::Dit> dit;
   std::shared_ptr<directory::ldap::ServerContext> ldap_ctx;
   mail_endpoints->domain = cfg.directory.domain;

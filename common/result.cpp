@@ -11,6 +11,7 @@ const char* errc_name(Errc e) {
     case Errc::forbidden: return "forbidden";
     case Errc::corrupt: return "corrupt";
     case Errc::io: return "io";
+    case Errc::unavailable: return "unavailable";
   }
   return "unknown";
 }

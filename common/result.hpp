@@ -19,6 +19,7 @@ enum class Errc {
   forbidden,         // authenticated, but the actor's role or unit scope does not cover the target
   corrupt,           // stored data fails a consistency check
   io,                // the storage layer failed
+  unavailable,       // temporary: the server cannot do it now (a full pool); try again later
 };
 
 const char* errc_name(Errc e);

@@ -292,7 +292,8 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
   }
   if (auto* s = section(ctx, root, "limits")) {
     check_keys(ctx, *s, "[limits]", {"connections", "connections_per_source", "handshake_seconds", "write_seconds",
-                                         "pre_auth_seconds", "idle_seconds", "grace_seconds", "proxy_from"});
+                                         "pre_auth_seconds", "idle_seconds", "grace_seconds", "proxy_from",
+                                         "password_checks"});
     auto& l = cfg.limits;
     get_int(ctx, *s, "connections", "[limits]", l.connections, 1, 1000000, "live connections per listener (20000)");
     get_int(ctx, *s, "connections_per_source", "[limits]", l.connections_per_source, 1, 1000000,
@@ -304,6 +305,8 @@ Result<Config> parse_config(std::string_view text, const std::string& file) {
     get_int(ctx, *s, "grace_seconds", "[limits]", l.grace_seconds, 0, 3600, "how long a stop lets transactions finish (10)");
     get_str_list(ctx, *s, "proxy_from", "[limits]", l.proxy_from, valid_ip,
                  "a list of IP addresses of load balancers, e.g. [\"10.0.0.5\"]");
+    get_int(ctx, *s, "password_checks", "[limits]", l.password_checks, 0, 1024,
+            "Argon2id checks that may run at once (0: as many as the cores)");
   }
   if (ctx.error) return *ctx.error;
   return cfg;
@@ -461,6 +464,12 @@ grace_seconds = 10
 # start with a PROXY protocol v2 header, whose client address SPF, the login throttle, the
 # caps and the logs then use. A PROXY header from any other address ends the connection.
 proxy_from = []
+# Password checks (Argon2id) that may run at once; 0 means as many as the machine has cores.
+# A check that finds them all busy is answered at once with a temporary error (IMAP NO
+# [UNAVAILABLE], SMTP 454 4.7.0, LDAP busy, HTTP 503), so that guessing cannot occupy the
+# workers that serve signed-in people. Every credential check is also throttled per account
+# and source network (see docs/SECURITY.md).
+password_checks = 0
 )";
 }
 

@@ -93,6 +93,7 @@ struct LimitsConfig {
   std::uint64_t idle_seconds = 1800;             // IMAP after login, IDLE (RFC 9051: >= 30 min)
   std::uint64_t grace_seconds = 10;              // a stop lets transactions finish this long
   std::vector<std::string> proxy_from;           // balancers sending PROXY protocol v2 headers
+  std::uint64_t password_checks = 0;             // Argon2id checks at once; 0: the number of cores
 };
 
 struct Config {

@@ -156,28 +156,47 @@ std::string CredentialCache::key(const PersonId& id, std::string_view password) 
   return crypto::hmac_sha256(secret_, data);
 }
 
-bool CredentialCache::hit(const PersonId& id, std::string_view password, std::string_view stored_hash, UnixMs now) {
+std::optional<bool> CredentialCache::lookup(const PersonId& id, std::string_view password, std::string_view stored_hash,
+                                            UnixMs now) {
   std::string k = key(id, password);
   std::lock_guard lk(mu_);
   auto it = entries_.find(k);
-  if (it == entries_.end()) return false;
-  if (now - it->second.second > ttl_ || now < it->second.second ||
-      !crypto::equal_constant_time(it->second.first, stored_hash)) {
+  if (it == entries_.end()) return std::nullopt;
+  if (now - it->second.at > ttl_ || now < it->second.at ||
+      !crypto::equal_constant_time(it->second.stored_hash, stored_hash)) {
     entries_.erase(it);
-    return false;
+    return std::nullopt;
   }
-  return true;
+  return it->second.right;
 }
 
-void CredentialCache::put(const PersonId& id, std::string_view password, std::string_view stored_hash, UnixMs now) {
+void CredentialCache::put(const PersonId& id, std::string_view password, std::string_view stored_hash, UnixMs now,
+                          bool right) {
   std::string k = key(id, password);
   std::lock_guard lk(mu_);
   if (entries_.size() >= max_) entries_.clear();
-  entries_[k] = {std::string(stored_hash), now};
+  entries_[k] = {std::string(stored_hash), now, right};
 }
 
-Result<Person> Directory::authenticate(std::string_view who, std::string_view password, UnixMs now, Purpose purpose) {
-  auto denied = [] { return make_error(Errc::unauthorized, "invalid credentials"); };
+Directory::HashSlot::HashSlot(std::atomic<int>& in_use, int limit) : in_use_(in_use) {
+  int n = in_use_.fetch_add(1) + 1;
+  held_ = limit <= 0 || n <= limit;
+  if (!held_) in_use_.fetch_sub(1);
+}
+
+Directory::HashSlot::~HashSlot() {
+  if (held_) in_use_.fetch_sub(1);
+}
+
+Result<Person> Directory::authenticate(std::string_view who, std::string_view password, UnixMs now, Purpose purpose,
+                                       AuthDetail* detail) {
+  AuthDetail scratch;
+  AuthDetail& d = detail ? *detail : scratch;
+  auto denied = [&](const char* reason) {
+    d.reason = reason;
+    return make_error(Errc::unauthorized, "invalid credentials");
+  };
+  auto busy = [] { return make_error(Errc::unavailable, "too many password checks at once; try again in a moment"); };
   std::optional<Person> p;
   std::optional<Credential> cred;
   bool app_password = false, needs_factor = false;
@@ -191,20 +210,31 @@ Result<Person> Directory::authenticate(std::string_view who, std::string_view pa
     return 0;
   });
   if (p && p->status == PersonStatus::active && app_password) return *p;
-  if (needs_factor) {
-    // The account password alone is not enough for this person (DESIGN.md): same cost as a check.
+  // The same time as a real check, so that timing does not reveal who exists or who must use
+  // a second factor.
+  auto equalise = [&](const char* reason) -> Result<Person> {
+    HashSlot slot = hash_slot();
+    if (!slot) return busy();
     static const std::string dummy = hash_password("congvu-timing-equaliser", settings_.argon2);
     (void)verify_password(dummy, password);
-    return denied();
+    return denied(reason);
+  };
+  if (needs_factor) return equalise("second factor required");
+  if (!p) return equalise("unknown login");
+  if (!cred || p->status != PersonStatus::active) return equalise("not active");
+  if (auto known = cache_.lookup(p->id, password, cred->password_hash, now)) {
+    if (*known) return *p;
+    d.repeated = true;
+    return denied("wrong password");
   }
-  if (!p || !cred || p->status != PersonStatus::active) {
-    // Spend the same time as a real check so that timing does not reveal who exists.
-    static const std::string dummy = hash_password("congvu-timing-equaliser", settings_.argon2);
-    (void)verify_password(dummy, password);
-    return denied();
+  {
+    HashSlot slot = hash_slot();
+    if (!slot) return busy();
+    if (!verify_password(cred->password_hash, password)) {
+      cache_.put(p->id, password, cred->password_hash, now, false);
+      return denied("wrong password");
+    }
   }
-  if (cache_.hit(p->id, password, cred->password_hash, now)) return *p;
-  if (!verify_password(cred->password_hash, password)) return denied();
   if (!needs_rehash(cred->password_hash, settings_.argon2)) cache_.put(p->id, password, cred->password_hash, now);
   if (needs_rehash(cred->password_hash, settings_.argon2)) {
     // Upgrade an imported or outdated hash now that the password is known. Failure to upgrade

@@ -12,6 +12,8 @@
 // Thread-safety: Directory is safe to share; Snapshot and Change belong to their callback.
 #pragma once
 
+#include <atomic>
+
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -205,13 +207,16 @@ class Change : public Snapshot {
 // Remembers successful password checks: HMAC-SHA256 under a random per-process key of
 // (person id, password) -> the stored hash it was verified against and when. A hit needs the
 // same password *and* the same stored hash (a password change or reset misses), younger than
-// the TTL. Only successes are kept, so failures always cost a full Argon2id check (brute-force
-// protection is unchanged). Bounded: emptied when it reaches max_entries. Thread-safe.
+// the TTL. Wrong passwords are remembered the same way: a phone retrying a stale password is
+// told "no" without another Argon2id check, and the throttle counts that failure once (a
+// wrong password stays wrong until the stored hash changes). Bounded: emptied when it reaches
+// max_entries. Thread-safe.
 class CredentialCache {
  public:
   explicit CredentialCache(std::size_t max_entries = 100000, UnixMs ttl_ms = 3600 * 1000);
-  bool hit(const PersonId& id, std::string_view password, std::string_view stored_hash, UnixMs now);
-  void put(const PersonId& id, std::string_view password, std::string_view stored_hash, UnixMs now);
+  // True: known right; false: known wrong; nullopt: unknown (check it).
+  std::optional<bool> lookup(const PersonId& id, std::string_view password, std::string_view stored_hash, UnixMs now);
+  void put(const PersonId& id, std::string_view password, std::string_view stored_hash, UnixMs now, bool right = true);
 
  private:
   std::string key(const PersonId& id, std::string_view password) const;
@@ -219,7 +224,12 @@ class CredentialCache {
   std::size_t max_;
   UnixMs ttl_;
   std::mutex mu_;
-  std::unordered_map<std::string, std::pair<std::string, UnixMs>> entries_;
+  struct Entry {
+    std::string stored_hash;
+    UnixMs at = 0;
+    bool right = true;
+  };
+  std::unordered_map<std::string, Entry> entries_;
 };
 
 class Directory {
@@ -279,9 +289,31 @@ class Directory {
   // `purpose`: mail (SMTP, IMAP, LDAP binds) also accepts the person's app passwords, and
   // refuses the account password of a person who must use a second factor; web (the login
   // page) accepts the account password only.
+  // Argon2id runs on at most hash_slots threads at once (set_hash_slots; 0: no limit): a check
+  // that finds them all taken fails at once with Errc::unavailable, so that guessing cannot
+  // occupy every worker of a server. Callers answer it with the protocol's temporary error.
   enum class Purpose { mail, web };
+  struct AuthDetail {
+    bool repeated = false;  // a wrong password already refused for the same stored hash
+    std::string reason;     // for the log: "unknown login", "second factor required", ...
+  };
   Result<Person> authenticate(std::string_view who, std::string_view password, UnixMs now,
-                              Purpose purpose = Purpose::mail);
+                              Purpose purpose = Purpose::mail, AuthDetail* detail = nullptr);
+  void set_hash_slots(unsigned n) { hash_slots_ = static_cast<int>(n); }
+  // One slot, held while it lives; false when all were taken.
+  class HashSlot {
+   public:
+    HashSlot(std::atomic<int>& in_use, int limit);
+    ~HashSlot();
+    HashSlot(const HashSlot&) = delete;
+    HashSlot& operator=(const HashSlot&) = delete;
+    explicit operator bool() const { return held_; }
+
+   private:
+    std::atomic<int>& in_use_;
+    bool held_ = false;
+  };
+  HashSlot hash_slot() { return HashSlot(hashing_, hash_slots_); }
 
   // Access tokens of Congvu's IdP as credentials (OAUTHBEARER/XOAUTH2 in mail, bearer tokens
   // in SCIM): enabled by the server once it knows the issuer; `keys` must outlive this.
@@ -304,6 +336,8 @@ class Directory {
   Settings settings_;
   kv::GroupCommitter* committer_;
   CredentialCache cache_;
+  int hash_slots_ = 0;
+  std::atomic<int> hashing_{0};
   KeyRing* keys_ = nullptr;
   std::string issuer_;
 };

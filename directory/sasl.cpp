@@ -8,20 +8,32 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "common/text.hpp"
 #include "directory/directory.hpp"
+#include "directory/throttle.hpp"
 
 namespace congvu::directory {
 
 namespace {
 
-// Which Directory a Cyrus connection answers for (the auxprop plugin only sees the conn).
-std::mutex g_conns_mu;
-std::map<const sasl_conn_t*, std::pair<Directory*, UnixMs*>> g_conns;
+// What a Cyrus connection answers for (the callbacks only see the conn).
+struct ConnState {
+  Directory* dir = nullptr;
+  UnixMs now = 0;
+  LoginThrottle* throttle = nullptr;
+  std::string service, peer;
+  LoginThrottle::Checked::Kind checked = LoginThrottle::Checked::ok;  // the last checkpass
+  bool checkpass_ran = false;
+  UnixMs wait = 0;
+};
 
-std::pair<Directory*, UnixMs*> owner_of(const sasl_conn_t* conn) {
+std::mutex g_conns_mu;
+std::map<const sasl_conn_t*, ConnState*> g_conns;
+
+ConnState* owner_of(const sasl_conn_t* conn) {
   std::lock_guard lk(g_conns_mu);
   auto it = g_conns.find(conn);
-  return it == g_conns.end() ? std::pair<Directory*, UnixMs*>{nullptr, nullptr} : it->second;
+  return it == g_conns.end() ? nullptr : it->second;
 }
 
 std::optional<Person> active_person(Directory& dir, std::string_view who) {
@@ -33,8 +45,9 @@ std::optional<Person> active_person(Directory& dir, std::string_view who) {
 // The auxprop plugin: serves "*authPassword" (the SCRAM verifier) for the authentication id.
 int auxprop_lookup(void*, sasl_server_params_t* sparams, unsigned flags, const char* user, unsigned ulen) {
   if (flags & SASL_AUXPROP_AUTHZID) return SASL_OK;  // we serve authentication ids only
-  auto [dir, now] = owner_of(sparams->utils->conn);
-  if (!dir) return SASL_NOUSER;
+  ConnState* st = owner_of(sparams->utils->conn);
+  if (!st) return SASL_NOUSER;
+  Directory* dir = st->dir;
   auto p = active_person(*dir, std::string_view(user, ulen));
   if (!p) return SASL_NOUSER;
   // A person who must use a second factor has no SCRAM login with the account password.
@@ -88,11 +101,19 @@ int confpath_cb(void*, const char** path) {
 int log_cb(void*, int, const char*) { return SASL_OK; }
 
 int checkpass_cb(sasl_conn_t* conn, void*, const char* user, const char* pass, unsigned passlen, propctx*) {
-  auto [dir, now] = owner_of(conn);
-  if (!dir) return SASL_FAIL;
-  auto r = dir->authenticate(user, std::string_view(pass, passlen), *now);
-  if (!r.ok() || r->status != PersonStatus::active) return SASL_BADAUTH;
-  return SASL_OK;
+  ConnState* st = owner_of(conn);
+  if (!st) return SASL_FAIL;
+  std::string_view password(pass, passlen);
+  st->checkpass_ran = true;
+  if (st->throttle) {
+    auto c = st->throttle->password(*st->dir, st->service, user, password, st->peer, st->now);
+    st->checked = c.kind;
+    st->wait = c.wait;
+    return c ? SASL_OK : SASL_BADAUTH;
+  }
+  auto r = st->dir->authenticate(user, password, st->now);
+  st->checked = r.ok() && r->status == PersonStatus::active ? LoginThrottle::Checked::ok : LoginThrottle::Checked::wrong;
+  return st->checked == LoginThrottle::Checked::ok ? SASL_OK : SASL_BADAUTH;
 }
 
 void* mutex_alloc() { return new std::mutex; }
@@ -132,6 +153,9 @@ struct SaslConn::Impl {
   sasl_conn_t* conn = nullptr;
   Directory* dir = nullptr;
   UnixMs now = 0;
+  ConnState state;
+  std::string mechanism;
+  std::string scram_login;  // SCRAM: the login named in client-first, once seen
   std::string bearer;          // "OAUTHBEARER" or "XOAUTH2" while one of them runs
   std::string bearer_failure;  // the error sent as a challenge; the next step fails
 };
@@ -192,6 +216,31 @@ std::optional<BearerMessage> parse_bearer_message(std::string_view mechanism, st
   return out;
 }
 
+std::string scram_user(std::string_view m) {
+  // gs2-header = gs2-cbind-flag "," [ authzid ] "," ; then "n=" saslname "," ...
+  auto c1 = m.find(',');
+  if (c1 == std::string_view::npos) return "";
+  auto c2 = m.find(',', c1 + 1);
+  if (c2 == std::string_view::npos || m.substr(c2 + 1, 2) != "n=") return "";
+  std::string_view raw = m.substr(c2 + 3);
+  raw = raw.substr(0, raw.find(','));
+  std::string out;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '=') {
+      out += raw[i];
+    } else if (raw.substr(i, 3) == "=2C") {
+      out += ',';
+      i += 2;
+    } else if (raw.substr(i, 3) == "=3D") {
+      out += '=';
+      i += 2;
+    } else {
+      return "";
+    }
+  }
+  return out.size() > 256 ? "" : out;
+}
+
 SaslConn::SaslConn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 SaslConn::~SaslConn() {
@@ -210,12 +259,25 @@ SaslResult SaslConn::finish(int rc, const char* out, unsigned outlen) {
     r.data.assign(out ? out : "", out ? outlen : 0);
     return r;
   }
+  ConnState& st = impl_->state;
+  LoginThrottle* throttle = st.throttle;
+  const bool scram = impl_->mechanism == "SCRAM-SHA-256";
   if (rc != SASL_OK) {
     r.kind = SaslResult::failure;
     const char* detail = sasl_errdetail(impl_->conn);
     r.reason = detail ? detail : sasl_errstring(rc, nullptr, nullptr);
+    if (st.checkpass_ran) {
+      // PLAIN or LOGIN: the checkpass callback went through the throttle.
+      r.temporary = st.checked == LoginThrottle::Checked::throttled || st.checked == LoginThrottle::Checked::busy;
+      r.wait = st.wait;
+      r.counted = st.checked == LoginThrottle::Checked::wrong;
+    } else if (scram && !impl_->scram_login.empty()) {
+      r.counted = true;
+      if (throttle) throttle->failure(impl_->scram_login, st.peer, impl_->now, st.service, false, "SCRAM proof");
+    }
     return r;
   }
+  if (scram && throttle && !impl_->scram_login.empty()) throttle->success(impl_->scram_login, st.peer, impl_->now);
   const void* name = nullptr;
   if (sasl_getprop(impl_->conn, SASL_USERNAME, &name) != SASL_OK || !name) {
     r.kind = SaslResult::failure;
@@ -284,6 +346,12 @@ SaslResult SaslConn::start(const std::string& mechanism, const std::optional<std
     if (!initial) return SaslResult{SaslResult::challenge, "", "", ""};
     return bearer_step(*initial);
   }
+  impl_->mechanism = mechanism;
+  impl_->state.now = now;
+  impl_->state.checkpass_ran = false;
+  if (mechanism == "SCRAM-SHA-256" && initial) {
+    if (auto refused = scram_first(*initial)) return *refused;
+  }
   const char* out = nullptr;
   unsigned outlen = 0;
   int rc = sasl_server_start(impl_->conn, mechanism.c_str(), initial ? initial->data() : nullptr,
@@ -294,10 +362,35 @@ SaslResult SaslConn::start(const std::string& mechanism, const std::optional<std
 SaslResult SaslConn::step(const std::string& response, UnixMs now) {
   impl_->now = now;
   if (!impl_->bearer.empty()) return bearer_step(response);
+  impl_->state.now = now;
+  impl_->state.checkpass_ran = false;
+  if (impl_->mechanism == "SCRAM-SHA-256" && impl_->scram_login.empty()) {
+    if (auto refused = scram_first(response)) return *refused;
+  }
   const char* out = nullptr;
   unsigned outlen = 0;
   int rc = sasl_server_step(impl_->conn, response.data(), static_cast<unsigned>(response.size()), &out, &outlen);
   return finish(rc, out, outlen);
+}
+
+std::optional<SaslResult> SaslConn::scram_first(const std::string& client_first) {
+  std::string user = scram_user(client_first);
+  if (user.empty()) return std::nullopt;  // Cyrus refuses it
+  impl_->scram_login = impl_->dir->read([&](Snapshot& s) {
+    auto p = s.resolve(user);
+    return p ? p->login : text::ascii_lower(user);
+  });
+  ConnState& st = impl_->state;
+  if (!st.throttle) return std::nullopt;
+  if (UnixMs wait = st.throttle->wait_ms(impl_->scram_login, st.peer, impl_->now, st.service); wait > 0) {
+    SaslResult r;
+    r.kind = SaslResult::failure;
+    r.reason = "throttled";
+    r.temporary = true;
+    r.wait = wait;
+    return r;
+  }
+  return std::nullopt;
 }
 
 void SaslConn::set_external(const std::string& authid, unsigned ssf) {
@@ -329,9 +422,14 @@ SaslEngine& SaslEngine::get() {
   return engine;
 }
 
-std::unique_ptr<SaslConn> SaslEngine::connect(Directory& dir, const std::string& service, const std::string& hostname) {
+std::unique_ptr<SaslConn> SaslEngine::connect(Directory& dir, const std::string& service, const std::string& hostname,
+                                              LoginThrottle* throttle, const std::string& peer) {
   auto impl = std::make_unique<SaslConn::Impl>();
   impl->dir = &dir;
+  impl->state.dir = &dir;
+  impl->state.throttle = throttle;
+  impl->state.service = service;
+  impl->state.peer = peer;
   int rc = sasl_server_new(service.c_str(), hostname.c_str(), nullptr, nullptr, nullptr, g_conn_callbacks, 0, &impl->conn);
   if (rc != SASL_OK) throw std::runtime_error(std::string("Cyrus SASL: cannot start a connection: ") + sasl_errstring(rc, nullptr, nullptr));
   sasl_security_properties_t props{};
@@ -341,7 +439,7 @@ std::unique_ptr<SaslConn> SaslEngine::connect(Directory& dir, const std::string&
   sasl_setprop(impl->conn, SASL_SEC_PROPS, &props);
   {
     std::lock_guard lk(g_conns_mu);
-    g_conns[impl->conn] = {impl->dir, &impl->now};
+    g_conns[impl->conn] = &impl->state;
   }
   return std::unique_ptr<SaslConn>(new SaslConn(std::move(impl)));
 }

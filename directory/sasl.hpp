@@ -10,6 +10,11 @@
 // server plugin for them): the bearer token is an access token of Congvu's IdP, verified
 // in-process (audience "mail", scope "mail"), offered once Directory::enable_tokens was called.
 //
+// Every password check here goes through the server's LoginThrottle (directory/throttle.hpp)
+// when connect() is given one: PLAIN and LOGIN inside the checkpass callback, SCRAM-SHA-256
+// around the exchange (the login named in client-first is refused while it waits, its wrong
+// proof is counted). A refusal by the throttle, or a full Argon2id pool, is `temporary`.
+//
 // Thread-safety: the engine is process-wide (Cyrus SASL's init is); a SaslConn belongs to one
 // session and may be used from any one thread at a time. step() may take tens of
 // milliseconds (Argon2id): servers call it on a worker pool, never on the event loop.
@@ -25,6 +30,7 @@
 namespace congvu::directory {
 
 class Directory;
+class LoginThrottle;
 
 // The bearer token and the user named in an OAUTHBEARER (GS2 header + kvpairs) or XOAUTH2
 // (user=...^Aauth=Bearer ...^A^A) client message; nullopt when malformed.
@@ -39,7 +45,14 @@ struct SaslResult {
   std::string data;    // the challenge, or additional data with success (SCRAM's v=...)
   std::string user;    // success: the person's login
   std::string reason;  // failure: for the log, never for the client
+  bool counted = false;    // failure: a credential was checked and found wrong
+  bool temporary = false;  // failure: refused by the throttle or a full pool, not checked
+  UnixMs wait = 0;         // temporary: how long the throttle asks to wait (0: the pool)
 };
+
+// The authentication id of a SCRAM client-first-message ("n,,n=user,r=..."); empty when
+// malformed.
+std::string scram_user(std::string_view client_first);
 
 class SaslConn {
  public:
@@ -60,6 +73,7 @@ class SaslConn {
   explicit SaslConn(std::unique_ptr<Impl> impl);
   SaslResult finish(int rc, const char* out, unsigned outlen);
   SaslResult bearer_step(const std::string& message);
+  std::optional<SaslResult> scram_first(const std::string& client_first);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -68,7 +82,10 @@ class SaslEngine {
   // Initialises Cyrus SASL once per process; later calls return the same engine.
   static SaslEngine& get();
   // A server connection for `service` ("smtp", "imap", "ldap") answering for `dir`.
-  std::unique_ptr<SaslConn> connect(Directory& dir, const std::string& service, const std::string& hostname);
+  // `throttle` (may be null: no throttling) and `peer` (the client's address) guard the
+  // password checks.
+  std::unique_ptr<SaslConn> connect(Directory& dir, const std::string& service, const std::string& hostname,
+                                    LoginThrottle* throttle = nullptr, const std::string& peer = {});
   // The mechanisms Congvu offers: the installed plugins', and the bearer ones when `dir`
   // verifies tokens.
   static std::vector<std::string> mechanisms(const Directory& dir);

@@ -44,13 +44,14 @@ net::HttpResponse Provider::account(const Request& r, UnixMs now) {
   int status = 200;
   if (post && r.path == "/account/password") {
     auto [vi, en] = weak(r.get("new"), r.get("confirm"), *person);
-    std::string who = "account:" + person->id.str();
-    if (UnixMs wait = throttle_->wait_ms(who, r.http.peer, now); wait > 0) {
-      vi = "Sai mật khẩu quá nhiều lần. Hãy thử lại sau.";
-      en = "Too many wrong passwords. Try again later.";
-      status = 429;
-    } else if (vi.empty() && !dir_.authenticate(person->login, r.get("current"), now, directory::Directory::Purpose::web)) {
-      throttle_->failure(who, r.http.peer, now);
+    using Checked = directory::LoginThrottle::Checked;
+    auto checked = vi.empty() ? throttle_->password(dir_, "account", person->login, r.get("current"), r.http.peer, now, true)
+                              : Checked{Checked::ok, 0, std::nullopt};
+    if (checked.kind == Checked::throttled || checked.kind == Checked::busy) {
+      vi = "Sai mật khẩu quá nhiều lần hoặc máy chủ đang bận. Hãy thử lại sau.";
+      en = "Too many wrong passwords, or the server is busy. Try again later.";
+      status = checked.kind == Checked::busy ? 503 : 429;
+    } else if (!checked) {
       vi = "Mật khẩu hiện tại không đúng.";
       en = "The current password is not correct.";
       status = 401;
@@ -129,40 +130,48 @@ net::HttpResponse Provider::reset(const Request& r, UnixMs now) {
   if (r.http.method != "POST") return page(200);
   if (!r.params_ok || !csrf_ok(r)) return form_expired();
   const std::string& from = r.http.peer;
-  std::string who = "reset:" + text::ascii_lower(v.login);
-  if (UnixMs wait = throttle_->wait_ms(who, from, now); wait > 0) {
-    v.error_vi = "Thử quá nhiều lần. Hãy thử lại sau " + wait_seconds(wait) + " giây.";
-    v.error_en = "Too many attempts. Try again in " + wait_seconds(wait) + " seconds.";
-    return page(429);
-  }
+  // One answer for an unknown login, an inactive person, a wrong or expired code: nothing here
+  // tells who exists. The password rules are applied only once the code is known right (in the
+  // same transaction, rolled back when they fail, so the code stays usable).
   auto person = dir_.read([&](Snapshot& s) { return s.resolve(v.login); });
+  const std::string who = "reset:" + (person ? person->login : text::ascii_lower(v.login));
   std::pair<std::string, std::string> problem;
-  if (person) problem = weak(r.get("new"), r.get("confirm"), *person);
+  std::optional<Error> store_error;
+  auto checked = throttle_->secret("reset", who, from, now, [&]() -> std::optional<bool> {
+    if (!person || person->status != directory::PersonStatus::active) return false;
+    bool code_right = false;
+    auto done = dir_.write(directory::Actor{person->login}, now, [&](Change& c) -> Status {
+      if (!directory::consume_reset_code(c, person->id, r.get("code"))) return ok_status();
+      code_right = true;
+      problem = weak(r.get("new"), r.get("confirm"), *person);
+      if (!problem.first.empty()) return make_error(Errc::invalid_argument, "the new password is refused");
+      auto st = c.set_password(person->id, r.get("new"));
+      if (!st) return st;
+      drop_other_sessions(c, person->id, "");
+      c.audit("person.password_reset", person->id.str(), "", "{\"from\":\"" + from + "\"}");
+      return ok_status();
+    });
+    if (!done && problem.first.empty()) store_error = done.error();
+    return code_right;
+  });
+  if (checked.kind == directory::LoginThrottle::Checked::throttled) {
+    v.error_vi = "Thử quá nhiều lần. Hãy thử lại sau " + wait_seconds(checked.wait) + " giây.";
+    v.error_en = "Too many attempts. Try again in " + wait_seconds(checked.wait) + " seconds.";
+    auto res = page(429);
+    res.headers["Retry-After"] = wait_seconds(checked.wait);
+    return res;
+  }
+  if (store_error) return store_failed(*store_error);
+  if (!checked) {
+    v.error_vi = "Tên đăng nhập hoặc mã không đúng, hoặc mã đã hết hạn.";
+    v.error_en = "The login or the code is wrong, or the code has expired.";
+    return page(401);
+  }
   if (!problem.first.empty()) {
     v.error_vi = problem.first;
     v.error_en = problem.second;
     return page(400);
   }
-  bool ok = false;
-  if (person && person->status == directory::PersonStatus::active) {
-    auto done = dir_.write(directory::Actor{person->login}, now, [&](Change& c) -> Status {
-      if (!directory::consume_reset_code(c, person->id, r.get("code"))) return ok_status();
-      auto st = c.set_password(person->id, r.get("new"));
-      if (!st) return st;
-      drop_other_sessions(c, person->id, "");
-      c.audit("person.password_reset", person->id.str(), "", "{\"from\":\"" + from + "\"}");
-      ok = true;
-      return ok_status();
-    });
-    if (!done) return store_failed(done.error());
-  }
-  if (!ok) {
-    throttle_->failure(who, from, now);
-    v.error_vi = "Tên đăng nhập hoặc mã không đúng, hoặc mã đã hết hạn.";
-    v.error_en = "The login or the code is wrong, or the code has expired.";
-    return page(401);
-  }
-  throttle_->success(who, from);
   return html_page(200, message_html("Đã đặt mật khẩu mới", "Password set",
                                      "Hãy đăng nhập bằng mật khẩu mới.", "Sign in with the new password."));
 }

@@ -192,28 +192,30 @@ net::HttpResponse Provider::login_submit(const Request& r, UnixMs now) {
     v.error_en = "Enter your login and password.";
     return html_page(400, login_html(v));
   }
-  // Failures count against the person's login however it was typed (address, alias, any case),
-  // the same key LDAP binds use: one lockout for every password check.
-  const std::string who = dir_.read([&](directory::Snapshot& s) {
-    auto p = s.resolve(v.login);
-    return p ? p->login : text::ascii_lower(v.login);
-  });
-  if (UnixMs wait = throttle_->wait_ms(who, from, now); wait > 0) {
-    std::string secs = wait_seconds(wait);
+  // The one throttle of every password check (directory/throttle.hpp), keyed on the person's
+  // login however it was typed.
+  auto checked = throttle_->password(dir_, "web", v.login, password, from, now, /*web=*/true);
+  if (checked.kind == directory::LoginThrottle::Checked::throttled) {
+    std::string secs = wait_seconds(checked.wait);
     v.error_vi = "Đăng nhập sai quá nhiều lần. Hãy thử lại sau " + secs + " giây.";
     v.error_en = "Too many failed attempts. Try again in " + secs + " seconds.";
     auto res = html_page(429, login_html(v));
     res.headers["Retry-After"] = secs;
     return res;
   }
-  auto person = dir_.authenticate(v.login, password, now, directory::Directory::Purpose::web);
-  if (!person) {
-    throttle_->failure(who, from, now);
+  if (checked.kind == directory::LoginThrottle::Checked::busy) {
+    v.error_vi = "Máy chủ đang bận. Hãy thử lại sau ít giây.";
+    v.error_en = "The server is busy. Try again in a few seconds.";
+    auto res = html_page(503, login_html(v));
+    res.headers["Retry-After"] = "2";
+    return res;
+  }
+  if (!checked) {
     v.error_vi = "Tên đăng nhập hoặc mật khẩu không đúng.";
     v.error_en = "The login or password is not correct.";
     return html_page(401, login_html(v));
   }
-  throttle_->success(who, from);
+  auto person = std::move(checked.person);
   // A new cookie at every login (no session fixation); the old one's session ends.
   std::string cookie = new_secret();
   SsoSession s;

@@ -40,9 +40,12 @@ net::HttpResponse Provider::otp(const Request& r, UnixMs now) {
   OtpView v{csrf_token(r.cookie), return_to, "", ""};
   if (r.http.method != "POST") return html_page(200, otp_html(v));
   if (!csrf_ok(r)) return form_expired();
-  std::string who = "otp:" + session->person.str();
+  const std::string who = dir_.read([&](Snapshot& s) {
+    auto p = s.person(session->person);
+    return "otp:" + (p ? p->login : session->person.str());
+  });
   const std::string& from = r.http.peer;
-  if (UnixMs wait = throttle_->wait_ms(who, from, now); wait > 0) {
+  if (UnixMs wait = throttle_->wait_ms(who, from, now, "totp"); wait > 0) {
     std::string secs = wait_seconds(wait);
     v.error_vi = "Sai mã quá nhiều lần. Hãy thử lại sau " + secs + " giây.";
     v.error_en = "Too many wrong codes. Try again in " + secs + " seconds.";
@@ -77,12 +80,12 @@ net::HttpResponse Provider::otp(const Request& r, UnixMs now) {
   });
   if (!written) return store_failed(written.error());
   if (!accepted) {
-    throttle_->failure(who, from, now);
+    throttle_->failure(who, from, now, "totp");
     v.error_vi = "Mã không đúng hoặc đã dùng.";
     v.error_en = "The code is wrong or was used already.";
     return html_page(401, otp_html(v));
   }
-  throttle_->success(who, from);
+  throttle_->success(who, from, now);
   return web::redirect(return_to);
 }
 

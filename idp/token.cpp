@@ -56,19 +56,36 @@ std::variant<Client, net::HttpResponse> Provider::authenticate_client(const Requ
     if (!id.empty() && id != sub) return invalid();
     id = sub;
   }
-  if (id.empty()) return invalid();
+  if (id.empty() || id.size() > 256) return invalid();
   auto client = dir_.read([&](Snapshot& s) { return directory::find_client(s, id); });
-  if (!client) return invalid();
   using directory::ClientAuth;
+  // A client secret is a credential like a password: the same throttle, keyed on the client.
+  auto secret_check = [&](std::optional<std::string> given) -> std::optional<net::HttpResponse> {
+    auto checked = throttle_->secret("oidc", "client:" + id, r.http.peer, now, [&] {
+      return std::optional<bool>(client && given && directory::client_secret_matches(*client, *given));
+    });
+    if (checked.kind == directory::LoginThrottle::Checked::throttled) {
+      auto res = web::oauth_error(429, "invalid_client", "too many failed attempts; try again in " + wait_seconds(checked.wait) + " s");
+      res.headers["Retry-After"] = wait_seconds(checked.wait);
+      return res;
+    }
+    if (!checked) return invalid();
+    return std::nullopt;
+  };
+  if (!client) {
+    if (basic || has_secret) return *secret_check(std::nullopt);
+    return invalid();
+  }
   switch (client->auth) {
     case ClientAuth::none:
       if (basic || has_secret || has_assertion || !public_ok) return invalid();
       return *client;
     case ClientAuth::secret_basic:
-      if (!basic || !directory::client_secret_matches(*client, basic->second)) return invalid();
+      if (auto refused = secret_check(basic ? std::optional<std::string>(basic->second) : std::nullopt)) return *refused;
       return *client;
     case ClientAuth::secret_post:
-      if (!has_secret || !directory::client_secret_matches(*client, r.get("client_secret"))) return invalid();
+      if (auto refused = secret_check(has_secret ? std::optional<std::string>(r.get("client_secret")) : std::nullopt))
+        return *refused;
       return *client;
     case ClientAuth::private_key_jwt: {
       if (!assertion) return invalid();

@@ -85,7 +85,7 @@ constexpr std::size_t kBuffer = 8192, kIdleBuffer = 256;
 class Protocol {
  public:
   Protocol(net::Connection& c, SessionConfig cfg, std::shared_ptr<ServerContext> ctx, Peer peer)
-      : c_(c), ctx_(std::move(ctx)), session_(std::move(cfg), Context{ctx_->dir, ctx_->store}, std::move(peer)) {}
+      : c_(c), ctx_(std::move(ctx)), session_(std::move(cfg), Context{ctx_->dir, ctx_->store, ctx_->throttle.get()}, std::move(peer)) {}
 
   std::string greeting() { return session_.greeting(); }
   void tls_started() {}

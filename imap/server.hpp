@@ -36,6 +36,7 @@ struct ServerContext {
   Workers& workers;  // runs Session::next()
   net::Deadlines deadlines{};
   net::LogFn log{};
+  std::shared_ptr<directory::LoginThrottle> throttle{};  // shared by every credential check
 };
 
 // `implicit_tls`: the IMAPS port. cfg.plaintext_ok is applied only to loopback peers.

@@ -76,6 +76,11 @@ Session::Session(SessionConfig cfg, Context ctx, Peer peer)
     : cfg_(std::move(cfg)), ctx_(ctx), peer_(std::move(peer)),
       reader_(proto::Limits{cfg_.max_line, kPreAuthLiteral, kPreAuthLiteral + cfg_.max_line}) {
   tls_ = peer_.tls;
+  throttle_ = ctx_.throttle;
+  if (!throttle_) {
+    own_throttle_ = std::make_unique<directory::LoginThrottle>();
+    throttle_ = own_throttle_.get();
+  }
 }
 
 Session::~Session() = default;
@@ -347,9 +352,23 @@ void Session::cmd_login(Parser& p, const std::string& tag, UnixMs now) {
   std::string password = p.astring();
   p.end();
   if (!tls_ && !cfg_.plaintext_ok) return tagged(tag, "NO", "[PRIVACYREQUIRED] use STARTTLS first");
-  auto r = ctx_.dir.authenticate(user, password, now);
-  if (!r) return tagged(tag, "NO", "[AUTHENTICATIONFAILED] invalid credentials");
-  logged_in(*r, tag, now);
+  auto r = throttle_->password(ctx_.dir, "imap", user, password, peer_.ip, now);
+  if (!r) return auth_refused(tag, r.kind != directory::LoginThrottle::Checked::wrong, r.wait);
+  logged_in(*r.person, tag, now);
+}
+
+void Session::auth_refused(const std::string& tag, bool temporary, UnixMs wait) {
+  if (temporary && wait == 0)
+    return tagged(tag, "NO", "[UNAVAILABLE] too many password checks at once; try again in a moment");
+  if (temporary)
+    tagged(tag, "NO", "[UNAVAILABLE] too many failed attempts; try again in " + directory::wait_seconds(wait) + " s");
+  else
+    tagged(tag, "NO", "[AUTHENTICATIONFAILED] invalid credentials");
+  if (++auth_failures_ < directory::LoginThrottle::kConnectionFailures) return;
+  throttle_->disconnected(peer_.ip, "imap", auth_failures_);
+  untagged("BYE Too many failed authentication attempts");
+  state_ = State::logout;
+  action_ = Close{};
 }
 
 void Session::cmd_authenticate(Parser& p, const std::string& tag, UnixMs now) {
@@ -371,7 +390,7 @@ void Session::cmd_authenticate(Parser& p, const std::string& tag, UnixMs now) {
   bool bearer = mech == "OAUTHBEARER" || mech == "XOAUTH2";
   if (mech != "PLAIN" && mech != "SCRAM-SHA-256" && !(bearer && ctx_.dir.tokens_enabled()))
     return tagged(tag, "NO", "unsupported mechanism " + mech);
-  sasl_ = directory::SaslEngine::get().connect(ctx_.dir, "imap", cfg_.hostname);
+  sasl_ = directory::SaslEngine::get().connect(ctx_.dir, "imap", cfg_.hostname, throttle_, peer_.ip);
   auto r = sasl_->start(mech, initial, now);
   sasl_tag_ = tag;
   if (r.kind == directory::SaslResult::challenge) {
@@ -393,7 +412,7 @@ void Session::cmd_authenticate(Parser& p, const std::string& tag, UnixMs now) {
   }
   sasl_tag_.reset();
   sasl_.reset();
-  tagged(tag, "NO", "[AUTHENTICATIONFAILED] invalid credentials");
+  auth_refused(tag, r.temporary, r.wait);
 }
 
 void Session::sasl_continue(const std::string& line, UnixMs now) {
@@ -436,7 +455,7 @@ void Session::sasl_continue(const std::string& line, UnixMs now) {
     return logged_in(*person, tag, now);
   }
   finish();
-  tagged(tag, "NO", "[AUTHENTICATIONFAILED] invalid credentials");
+  auth_refused(tag, r.temporary, r.wait);
 }
 
 void Session::logged_in(const directory::Person& person, const std::string& tag, UnixMs now) {

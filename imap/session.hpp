@@ -31,6 +31,7 @@
 #include "common/time.hpp"
 #include "directory/directory.hpp"
 #include "directory/sasl.hpp"
+#include "directory/throttle.hpp"
 #include "imap/proto/command.hpp"
 #include "mailstore/mailstore.hpp"
 
@@ -49,6 +50,9 @@ struct SessionConfig {
 struct Context {
   directory::Directory& dir;
   mailstore::Mailstore& store;
+  // Every LOGIN and AUTHENTICATE goes through it (directory/throttle.hpp); null: the session
+  // keeps its own (transcript tests).
+  directory::LoginThrottle* throttle = nullptr;
 };
 
 struct Peer {
@@ -185,6 +189,11 @@ class Session {
   // AUTHENTICATE in progress
   std::unique_ptr<directory::SaslConn> sasl_;
   std::optional<std::string> sasl_tag_;
+  std::unique_ptr<directory::LoginThrottle> own_throttle_;
+  directory::LoginThrottle* throttle_ = nullptr;
+  unsigned auth_failures_ = 0;  // refused LOGIN/AUTHENTICATE in a row on this connection
+  // Answers a refused LOGIN or AUTHENTICATE; the 3rd in a row ends the connection.
+  void auth_refused(const std::string& tag, bool temporary, UnixMs wait);
   std::optional<std::string> sasl_done_user_;  // success data sent, waiting for the empty line
   // IDLE in progress
   std::optional<std::string> idle_tag_;

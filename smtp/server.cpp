@@ -8,6 +8,7 @@
 #include "common/net/serve.hpp"
 #include "common/net/tls_context.hpp"
 #include "directory/sasl.hpp"
+#include "directory/throttle.hpp"
 
 namespace congvu::smtp {
 
@@ -67,7 +68,9 @@ class Protocol {
     } else {
       // GCC 12 mishandles lambdas created inside a co_await expression (double destruction),
       // so the job is built here and handed to a plain function.
-      if (!sasl_) sasl_ = directory::SaslEngine::get().connect(ctx_->recipients.directory(), "smtp", host_);
+      if (!sasl_)
+        sasl_ = directory::SaslEngine::get().connect(ctx_->recipients.directory(), "smtp", host_, ctx_->throttle.get(),
+                                                     c->peer());
       auto done = std::make_shared<Completion<directory::SaslResult>>(c->socket().get_executor());
       std::variant<SaslStart, SaslStep> request;
       if (auto* s = std::get_if<SaslStart>(&st.action))
@@ -77,6 +80,9 @@ class Protocol {
       run_sasl(done, sasl_, std::move(request));
       while (!done->value) co_await done->timer.async_wait(kTuple);
       session_.sasl_result(*done->value);
+      if (done->value->kind == directory::SaslResult::failure &&
+          session_.auth_failures() == directory::LoginThrottle::kConnectionFailures && ctx_->throttle)
+        ctx_->throttle->disconnected(c->peer(), "smtp", session_.auth_failures());
     }
     co_return Turn{"", Turn::again};
   }

@@ -24,6 +24,10 @@ namespace congvu::net {
 class TlsContext;
 }
 
+namespace congvu::directory {
+class LoginThrottle;
+}  // namespace congvu::directory
+
 namespace congvu::smtp {
 
 struct ServerContext {
@@ -35,6 +39,7 @@ struct ServerContext {
   std::shared_ptr<const DnsClient> dns;  // for SPF/DKIM/DMARC of inbound mail
   net::Deadlines deadlines{};
   net::LogFn log{};
+  std::shared_ptr<directory::LoginThrottle> throttle{};  // every AUTH goes through it
 };
 
 net::Listener& listen_smtp(net::Runtime& rt, const std::string& host, std::uint16_t port, SessionConfig cfg,

@@ -4,6 +4,7 @@
 
 #include "common/crypto.hpp"
 #include "common/ids.hpp"
+#include "directory/throttle.hpp"
 #include "smtp/dsn.hpp"
 #include "smtp/proto/header.hpp"
 
@@ -291,6 +292,7 @@ void Session::sasl_result(const directory::SaslResult& r) {
       return;
     case directory::SaslResult::success:
       mode_ = Mode::command;
+      auth_failures_ = 0;
       person_ = recipients_.person(r.user);
       login_ = person_ ? person_->login : r.user;
       if (!person_) {
@@ -301,10 +303,21 @@ void Session::sasl_result(const directory::SaslResult& r) {
       pending_ = reply(235, "2.7.0", "Authentication successful");
       return;
     case directory::SaslResult::failure:
+      // RFC 4954 6: 454 is a temporary failure (the throttle or a full pool), 535 a wrong one.
       mode_ = Mode::command;
       ++errors_;
-      pending_ = reply(535, "5.7.8", "Authentication credentials invalid");
-      if (errors_ >= cfg_.max_errors) {
+      ++auth_failures_;
+      if (r.temporary && r.wait == 0)
+        pending_ = reply(454, "4.7.0", "Temporary authentication failure: too many password checks at once, try again in a moment");
+      else if (r.temporary)
+        pending_ = reply(454, "4.7.0", "Temporary authentication failure: too many failed attempts, try again in " +
+                                           directory::wait_seconds(r.wait) + " s");
+      else
+        pending_ = reply(535, "5.7.8", "Authentication credentials invalid");
+      if (auth_failures_ >= directory::LoginThrottle::kConnectionFailures) {
+        closed_ = true;
+        pending_ += reply(421, "4.7.0", cfg_.hostname + " Too many failed authentication attempts, closing");
+      } else if (errors_ >= cfg_.max_errors) {
         closed_ = true;
         pending_ += reply(421, "4.7.0", cfg_.hostname + " Too many errors, closing");
       }

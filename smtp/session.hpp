@@ -102,6 +102,7 @@ class Session {
   // A message is arriving or being delivered: a graceful stop waits for it.
   bool in_transaction() const { return mode_ == Mode::data || mode_ == Mode::bdat || mode_ == Mode::waiting; }
   bool authenticated() const { return person_.has_value(); }
+  unsigned auth_failures() const { return auth_failures_; }
 
   bool closed() const { return closed_; }
   // For logs: the current transaction's queue id and the signed-in login.
@@ -128,6 +129,7 @@ class Session {
 
   SessionConfig cfg_;
   Recipients& recipients_;
+  unsigned auth_failures_ = 0;  // failed AUTH in a row; the 3rd closes the connection
   Peer peer_;
   const DkimSigner* dkim_;
   proto::CommandReader reader_;

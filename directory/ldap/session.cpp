@@ -148,30 +148,20 @@ void Session::bind(const Message& m, const BindRequest& b, Step& st, UnixMs now)
     if (b.mechanism == "EXTERNAL" && client_login_.empty())
       return reply(Code::inappropriate_authentication, "EXTERNAL needs a verified client certificate naming a person");
     if (!sasl_) {
-      sasl_ = SaslEngine::get().connect(ctx_.dir, "ldap", cfg_.hostname);
+      // PLAIN's password check goes through the shared throttle inside the SASL glue.
+      sasl_ = SaslEngine::get().connect(ctx_.dir, "ldap", cfg_.hostname, &ctx_.throttle, peer_);
       sasl_mech_ = b.mechanism;
       if (b.mechanism == "EXTERNAL") sasl_->set_external(client_login_, 256);
-    }
-    // PLAIN failures count in the shared throttle under the login they name.
-    std::string who;
-    if (b.mechanism == "PLAIN" && b.credentials) {
-      auto nul1 = b.credentials->find('\0');
-      auto nul2 = nul1 == std::string::npos ? std::string::npos : b.credentials->find('\0', nul1 + 1);
-      if (nul2 != std::string::npos) who = text::ascii_lower(b.credentials->substr(nul1 + 1, nul2 - nul1 - 1));
-      if (UnixMs wait = ctx_.throttle.wait_ms(who, peer_, now); wait > 0) {
-        sasl_.reset();
-        return reply(Code::invalid_credentials, "too many failed attempts; try again in " + wait_seconds(wait) + " s");
-      }
     }
     SaslResult r = sasl_->start(b.mechanism, b.credentials, now);
     if (r.kind == SaslResult::challenge) return reply(Code::sasl_bind_in_progress, "", r.data);
     sasl_.reset();
     if (r.kind == SaslResult::failure) {
-      if (!who.empty()) ctx_.throttle.failure(who, peer_, now);
-      ctx_.log("ldap: " + peer_ + ": SASL " + b.mechanism + " bind failed" + (who.empty() ? "" : " for " + who));
-      return reply(Code::invalid_credentials, "invalid credentials");
+      if (r.temporary && r.wait == 0) return reply(Code::busy, "too many password checks at once; try again in a moment");
+      if (r.temporary) return reply(Code::invalid_credentials, "too many failed attempts; try again in " + wait_seconds(r.wait) + " s");
+      return failed_bind(st, reply);
     }
-    if (!who.empty()) ctx_.throttle.success(who, peer_);
+    failures_ = 0;
     auto person = ctx_.dir.read([&](Snapshot& s) { return s.resolve(r.user); });
     if (!person || person->status != PersonStatus::active) return reply(Code::invalid_credentials, "invalid credentials");
     person_identity(person->login);
@@ -189,40 +179,55 @@ void Session::bind(const Message& m, const BindRequest& b, Step& st, UnixMs now)
   if (!tls_ && !cfg_.plaintext_binds) return reply(Code::confidentiality_required, "binds need TLS: use StartTLS or ldaps://");
   auto target = ctx_.dit.bind_name(b.name);
   if (target.kind == Dit::BindName::invalid) return reply(Code::invalid_dn_syntax, "invalid bind DN");
-  std::string key = target.kind == Dit::BindName::none ? text::ascii_lower(b.name) : target.name;
-  if (target.kind == Dit::BindName::service) key = "service:" + key;
-  if (UnixMs wait = ctx_.throttle.wait_ms(key, peer_, now); wait > 0)
-    return reply(Code::invalid_credentials, "too many failed attempts; try again in " + wait_seconds(wait) + " s");
-  bool ok = false;
+  LoginThrottle::Checked checked;
   if (target.kind == Dit::BindName::person) {
-    auto p = ctx_.dir.authenticate(target.name, b.password, now, Directory::Purpose::mail);
-    ok = p.ok() && p->status == PersonStatus::active;
-    if (ok) person_identity(p->login);
+    checked = ctx_.throttle.password(ctx_.dir, "ldap", target.name, b.password, peer_, now);
+    if (checked) person_identity(checked.person->login);
   } else if (target.kind == Dit::BindName::service) {
-    // The RDN value arrives normalised (folded, like every cn); service names are few.
-    auto svc = ctx_.dir.read([&](Snapshot& s) -> std::optional<ServiceAccount> {
-      for (auto& a : list_services(s))
-        if (normalize(Syntax::name, a.name) == target.name) return a;
-      return std::nullopt;
-    });
-    ok = svc && verify_password(svc->password_hash, b.password);
-    if (ok) {
-      who_ = Identity{};
-      who_.kind = Identity::service;
-      who_.name = svc->name;
-      who_.dn = ctx_.dit.service_dn(svc->name);
-      who_.address_book = true;
-      who_.see_retired = svc->retired;
-      for (const auto& a : svc->attributes) who_.personal.push_back(find_attr(a));
-    }
+    checked = ctx_.throttle.secret("ldap", "service:" + target.name, peer_, now, [&] { return bind_service(target.name, b.password); });
+  } else {
+    // No such entry: counted like a wrong password under the name tried.
+    checked = ctx_.throttle.secret("ldap", text::ascii_lower(b.name), peer_, now, [] { return std::optional<bool>(false); });
   }
-  if (!ok) {
-    ctx_.throttle.failure(key, peer_, now);
-    ctx_.log("ldap: " + peer_ + ": bind failed for " + b.name);
-    return reply(Code::invalid_credentials, "invalid credentials");
-  }
-  ctx_.throttle.success(key, peer_);
+  if (checked.kind == LoginThrottle::Checked::throttled)
+    return reply(Code::invalid_credentials, "too many failed attempts; try again in " + wait_seconds(checked.wait) + " s");
+  if (checked.kind == LoginThrottle::Checked::busy)
+    return reply(Code::busy, "too many password checks at once; try again in a moment");
+  if (!checked) return failed_bind(st, reply);
+  failures_ = 0;
   reply(Code::success, "");
+}
+
+template <class Reply>
+void Session::failed_bind(Step& st, Reply& reply) {
+  reply(Code::invalid_credentials, "invalid credentials");
+  if (++failures_ < LoginThrottle::kConnectionFailures) return;
+  // A connection that keeps guessing is closed (RFC 4511 4.4.1).
+  ctx_.throttle.disconnected(peer_, "ldap", failures_);
+  st.out += encode_notice_of_disconnection(Code::unavailable, "too many failed binds on this connection");
+  closed_ = true;
+  st.action = Step::close;
+}
+
+std::optional<bool> Session::bind_service(const std::string& name, const std::string& password) {
+  // The RDN value arrives normalised (folded, like every cn); service names are few.
+  auto svc = ctx_.dir.read([&](Snapshot& s) -> std::optional<ServiceAccount> {
+    for (auto& a : list_services(s))
+      if (normalize(Syntax::name, a.name) == name) return a;
+    return std::nullopt;
+  });
+  if (!svc) return false;
+  auto slot = ctx_.dir.hash_slot();
+  if (!slot) return std::nullopt;
+  if (!verify_password(svc->password_hash, password)) return false;
+  who_ = Identity{};
+  who_.kind = Identity::service;
+  who_.name = svc->name;
+  who_.dn = ctx_.dit.service_dn(svc->name);
+  who_.address_book = true;
+  who_.see_retired = svc->retired;
+  for (const auto& a : svc->attributes) who_.personal.push_back(find_attr(a));
+  return true;
 }
 
 void Session::extended(const Message& m, const ExtendedRequest& e, Step& st) {

@@ -10,8 +10,10 @@
 //    unless SessionConfig::plaintext_binds;
 //  - the anonymous simple bind succeeds, but it reads only the root DSE and the schema (as
 //    before any bind) unless SessionConfig::anonymous opens the address book to it;
-//  - password failures count in the LoginThrottle shared with the IdP's login page, per
-//    (login, client address); a throttled bind gets invalidCredentials without a hash check;
+//  - every password check goes through the LoginThrottle shared with IMAP, SMTP and the IdP
+//    (directory/throttle.hpp); a throttled bind gets invalidCredentials ("try again in N s")
+//    without a hash check, a full Argon2id pool gets busy (51), and the 3rd failed bind in a
+//    row ends the connection with a Notice of Disconnection (unavailable);
 //  - PDUs are limited to 64 KiB before a bind and 1 MiB after; a bigger one, or one that is
 //    not valid BER, ends the connection with a Notice of Disconnection (RFC 4511 4.4.1).
 // Thread-safety: one thread at a time per session.
@@ -81,6 +83,11 @@ class Session {
   void search(const Message& m, const SearchRequest& s, Step& st);
   void extended(const Message& m, const ExtendedRequest& e, Step& st);
   bool person_identity(const std::string& login);
+  // A service account's simple bind: true/false, nullopt when no hash slot is free.
+  std::optional<bool> bind_service(const std::string& name, const std::string& password);
+  // Answers a failed bind; closes the connection after LoginThrottle::kConnectionFailures in a row.
+  template <class Reply>
+  void failed_bind(Step& st, Reply& reply);
 
   SessionConfig cfg_;
   Context ctx_;
@@ -93,6 +100,7 @@ class Session {
   PagedSearches paging_;
   std::unique_ptr<SaslConn> sasl_;
   std::string sasl_mech_;
+  unsigned failures_ = 0;  // failed binds in a row on this connection
 };
 
 }  // namespace congvu::directory::ldap

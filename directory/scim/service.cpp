@@ -117,6 +117,7 @@ Reply from_error(const Error& e) {
     case Errc::conflict: return error_reply(409, e.message, "uniqueness");
     case Errc::forbidden: return error_reply(403, e.message);
     case Errc::unauthorized: return error_reply(401, e.message);
+    case Errc::unavailable: return error_reply(503, e.message);
     case Errc::corrupt:
     case Errc::io: break;
   }

@@ -246,20 +246,51 @@ TEST_P(People, CredentialCacheFollowsPasswordChanges) {
   ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.set_password(p.id, "một"); }));
   EXPECT_TRUE(dir_.authenticate("annv", "một", kNow));
   EXPECT_TRUE(dir_.authenticate("annv", "một", kNow + 1000)) << "cached";
-  EXPECT_FALSE(dir_.authenticate("annv", "hai", kNow + 1000)) << "only successes are cached";
+  Directory::AuthDetail d;
+  EXPECT_FALSE(dir_.authenticate("annv", "hai", kNow + 1000, Directory::Purpose::mail, &d));
+  EXPECT_FALSE(d.repeated) << "the first time a wrong password is checked";
+  EXPECT_EQ(d.reason, "wrong password");
+  d = {};
+  EXPECT_FALSE(dir_.authenticate("annv", "hai", kNow + 1500, Directory::Purpose::mail, &d));
+  EXPECT_TRUE(d.repeated) << "the same wrong password again is recognised";
   ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.set_password(p.id, "hai"); }));
   EXPECT_FALSE(dir_.authenticate("annv", "một", kNow + 2000)) << "a changed password misses the cache";
-  EXPECT_TRUE(dir_.authenticate("annv", "hai", kNow + 2000));
+  d = {};
+  EXPECT_TRUE(dir_.authenticate("annv", "hai", kNow + 2000, Directory::Purpose::mail, &d))
+      << "a password known wrong becomes right when the stored hash changes";
+  EXPECT_FALSE(d.repeated);
   ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.set_status(p.id, PersonStatus::suspended, ""); }));
   EXPECT_FALSE(dir_.authenticate("annv", "hai", kNow + 3000)) << "status is read every time";
 
-  CredentialCache cache(2, 1000);
+  CredentialCache cache(3, 1000);
   cache.put(p.id, "pw", "hash-1", kNow);
-  EXPECT_TRUE(cache.hit(p.id, "pw", "hash-1", kNow + 999));
-  EXPECT_FALSE(cache.hit(p.id, "pw", "hash-2", kNow + 1)) << "another stored hash";
+  EXPECT_EQ(cache.lookup(p.id, "pw", "hash-1", kNow + 999), true);
+  EXPECT_EQ(cache.lookup(p.id, "pw", "hash-2", kNow + 1), std::nullopt) << "another stored hash";
   cache.put(p.id, "pw", "hash-1", kNow);
-  EXPECT_FALSE(cache.hit(p.id, "pw", "hash-1", kNow + 1001)) << "expired";
-  EXPECT_FALSE(cache.hit(p.id, "other", "hash-1", kNow));
+  EXPECT_EQ(cache.lookup(p.id, "pw", "hash-1", kNow + 1001), std::nullopt) << "expired";
+  EXPECT_EQ(cache.lookup(p.id, "other", "hash-1", kNow), std::nullopt);
+  cache.put(p.id, "bad", "hash-1", kNow, false);
+  EXPECT_EQ(cache.lookup(p.id, "bad", "hash-1", kNow + 1), false) << "known wrong";
+}
+
+TEST_P(People, HashSlotsRefuseATemporarilyWhenFull) {
+  auto p = who("T001");
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.set_password(p.id, "một"); }));
+  Directory dir(h_.store(), settings());
+  dir.set_hash_slots(2);
+  {
+    auto a = dir.hash_slot(), b = dir.hash_slot();
+    ASSERT_TRUE(a && b);
+    EXPECT_FALSE(dir.hash_slot()) << "both slots are taken";
+    auto r = dir.authenticate("annv", "một", kNow);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::unavailable);
+    auto u = dir.authenticate("nobody", "x", kNow);
+    ASSERT_FALSE(u);
+    EXPECT_EQ(u.error().code, Errc::unavailable) << "the timing equaliser takes a slot too";
+  }
+  // With the slot free again, the right password is checked as usual.
+  EXPECT_TRUE(dir.authenticate("annv", "một", kNow));
 }
 
 TEST_P(People, ImportedLegacyHashIsUpgradedOnLogin) {

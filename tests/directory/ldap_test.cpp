@@ -1,6 +1,7 @@
 // The LDAP core: BER fixtures for the wire layer, DN normalisation, the DIT (search planning,
 // scopes, access, paging, sorting, freshness after a transfer) on both stores, and session
 // transcripts (TLS requirements, binds, the throttle, malformed input).
+#include <algorithm>
 #include <lber.h>
 #include <ldap.h>
 
@@ -325,8 +326,8 @@ TEST_P(Ldap, AccessPagingSortAndLimits) {
 
 TEST_P(Ldap, SessionTranscript) {
   ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) -> Status { return c.set_password(who("annv").id, "Mật-khẩu-dài-2026"); }));
-  LoginThrottle throttle;
-  std::vector<std::string> log;
+  std::vector<std::string> log, auth_log;
+  LoginThrottle throttle([&](const std::string& l) { auth_log.push_back(l); });
   SessionConfig cfg;
   Session s(cfg, Context{dir_, *dit_, throttle, [&](const std::string& l) { log.push_back(l); }}, "192.0.2.7");
   std::string dn = "uid=annv,ou=people," + base_;
@@ -335,27 +336,54 @@ TEST_P(Ldap, SessionTranscript) {
   auto st = s.next(kNow);
   EXPECT_EQ(result_code(st.out, LDAP_RES_BIND), static_cast<int>(Code::confidentiality_required));
   s.tls_started("");
-  // Wrong password five times, then the right one is throttled.
-  for (int i = 0; i < 5; ++i) {
-    s.feed(simple_bind(2, dn, "wrong"));
-    EXPECT_EQ(result_code(s.next(kNow).out, LDAP_RES_BIND), static_cast<int>(Code::invalid_credentials));
+  // Three wrong passwords in a row end the connection with a Notice of Disconnection.
+  for (int i = 0; i < 3; ++i) {
+    s.feed(simple_bind(2, dn, "sai-" + std::to_string(i)));
+    st = s.next(kNow);
+    EXPECT_EQ(result_code(st.out, LDAP_RES_BIND), static_cast<int>(Code::invalid_credentials));
+    EXPECT_EQ(st.action, i < 2 ? Step::need_input : Step::close) << i;
   }
-  s.feed(simple_bind(3, dn, "Mật-khẩu-dài-2026"));
-  EXPECT_EQ(result_code(s.next(kNow).out, LDAP_RES_BIND), static_cast<int>(Code::invalid_credentials));
+  EXPECT_NE(st.out.find(kNoticeOfDisconnection), std::string::npos);
+  EXPECT_NE(std::find(auth_log.begin(), auth_log.end(), "event=auth proto=ldap src=192.0.2.7 user=annv result=fail reason=\"wrong password\""),
+            auth_log.end());
+  EXPECT_NE(std::find(auth_log.begin(), auth_log.end(), "event=auth_disconnect proto=ldap src=192.0.2.7 failures=3"), auth_log.end());
+  // A new connection from the same address: the same wrong password again is not counted
+  // (a stale password retried), two new ones make five, and then the right one must wait.
+  Session s2(cfg, Context{dir_, *dit_, throttle, [&](const std::string& l) { log.push_back(l); }}, "192.0.2.7");
+  s2.tls_started("");
+  s2.feed(simple_bind(2, dn, "sai-0"));
+  EXPECT_EQ(result_code(s2.next(kNow).out, LDAP_RES_BIND), static_cast<int>(Code::invalid_credentials));
+  EXPECT_EQ(auth_log.back(), "event=auth proto=ldap src=192.0.2.7 user=annv result=repeat reason=\"wrong password\"");
+  for (int i = 3; i < 5; ++i) {
+    s2.feed(simple_bind(2, dn, "sai-" + std::to_string(i)));
+    EXPECT_EQ(result_code(s2.next(kNow).out, LDAP_RES_BIND), static_cast<int>(Code::invalid_credentials));
+  }
+  Session s3(cfg, Context{dir_, *dit_, throttle, [&](const std::string& l) { log.push_back(l); }}, "192.0.2.7");
+  s3.tls_started("");
+  s3.feed(simple_bind(3, dn, "Mật-khẩu-dài-2026"));
+  st = s3.next(kNow);
+  EXPECT_EQ(result_code(st.out, LDAP_RES_BIND), static_cast<int>(Code::invalid_credentials));
+  EXPECT_NE(st.out.find("try again in 1 s"), std::string::npos);
+  EXPECT_EQ(auth_log.back(), "event=auth proto=ldap src=192.0.2.7 user=annv result=throttled wait=1");
+  // Another address is not refused: the failures were not its own.
+  Session other(cfg, Context{dir_, *dit_, throttle, [&](const std::string& l) { log.push_back(l); }}, "198.51.100.9");
+  other.tls_started("");
+  other.feed(simple_bind(3, dn, "Mật-khẩu-dài-2026"));
+  EXPECT_EQ(result_code(other.next(kNow).out, LDAP_RES_BIND), 0);
   // Later (the wait has passed) it binds; searches then see the address book.
-  s.feed(simple_bind(4, dn, "Mật-khẩu-dài-2026") + equality_search(5, base_, "uid", "hantt") + whoami(6));
-  st = s.next(kNow + 60 * 60 * 1000);
+  s3.feed(simple_bind(4, dn, "Mật-khẩu-dài-2026") + equality_search(5, base_, "uid", "hantt") + whoami(6));
+  st = s3.next(kNow + 60 * 60 * 1000);
   EXPECT_EQ(result_code(st.out, LDAP_RES_BIND), 0);
   EXPECT_EQ(result_code(st.out, LDAP_RES_SEARCH_RESULT), 0);
   EXPECT_NE(st.out.find("uid=hantt,ou=sonv-tccb"), std::string::npos);
   EXPECT_NE(st.out.find("dn:" + dn), std::string::npos);
-  EXPECT_EQ(s.identity().name, "annv");
+  EXPECT_EQ(s3.identity().name, "annv");
   // Garbage ends the session with a notice of disconnection.
-  s.feed("\x30\x03\x02\x01");
-  st = s.next(kNow);
+  s3.feed("\x30\x03\x02\x01");
+  st = s3.next(kNow);
   EXPECT_EQ(st.action, Step::need_input);
-  s.feed("\x01\x04\x00");
-  st = s.next(kNow);
+  s3.feed("\x01\x04\x00");
+  st = s3.next(kNow);
   EXPECT_EQ(st.action, Step::close);
   EXPECT_NE(st.out.find(kNoticeOfDisconnection), std::string::npos);
 }
