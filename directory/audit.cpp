@@ -219,20 +219,20 @@ Result<Person> Directory::authenticate(std::string_view who, std::string_view pa
     (void)verify_password(dummy, password);
     return denied(reason);
   };
-  if (needs_factor) return equalise("second factor required");
-  if (!p) return equalise("unknown login");
-  if (!cred || p->status != PersonStatus::active) return equalise("not active");
+  if (needs_factor) return equalise("second-factor-required");
+  if (!p) return equalise("unknown-login");
+  if (!cred || p->status != PersonStatus::active) return equalise("not-active");
   if (auto known = cache_.lookup(p->id, password, cred->password_hash, now)) {
     if (*known) return *p;
     d.repeated = true;
-    return denied("wrong password");
+    return denied("wrong-password");
   }
   {
     HashSlot slot = hash_slot();
     if (!slot) return busy();
     if (!verify_password(cred->password_hash, password)) {
       cache_.put(p->id, password, cred->password_hash, now, false);
-      return denied("wrong password");
+      return denied("wrong-password");
     }
   }
   if (!needs_rehash(cred->password_hash, settings_.argon2)) cache_.put(p->id, password, cred->password_hash, now);

@@ -295,7 +295,7 @@ class Directory {
   enum class Purpose { mail, web };
   struct AuthDetail {
     bool repeated = false;  // a wrong password already refused for the same stored hash
-    std::string reason;     // for the log: "unknown login", "second factor required", ...
+    std::string reason;     // for the log: unknown-login, wrong-password, second-factor-required, not-active
   };
   Result<Person> authenticate(std::string_view who, std::string_view password, UnixMs now,
                               Purpose purpose = Purpose::mail, AuthDetail* detail = nullptr);

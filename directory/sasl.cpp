@@ -273,7 +273,7 @@ SaslResult SaslConn::finish(int rc, const char* out, unsigned outlen) {
       r.counted = st.checked == LoginThrottle::Checked::wrong;
     } else if (scram && !impl_->scram_login.empty()) {
       r.counted = true;
-      if (throttle) throttle->failure(impl_->scram_login, st.peer, impl_->now, st.service, false, "SCRAM proof");
+      if (throttle) throttle->failure(impl_->scram_login, st.peer, impl_->now, st.service, false, "scram-proof");
     }
     return r;
   }

@@ -49,7 +49,7 @@ std::string log_value(std::string_view v) {
     if (ch == '"' || ch == '\\') {
       out += '\\';
       out += static_cast<char>(ch);
-    } else if (ch < 0x20 || ch >= 0x7f) {
+    } else if (ch <= 0x20 || ch >= 0x7f) {
       static const char* hex = "0123456789abcdef";
       out += "\\x";
       out += hex[ch >> 4];

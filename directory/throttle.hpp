@@ -18,7 +18,7 @@
 //     colleagues behind the same NAT keep working).
 //   - a connection is closed after kConnectionFailures failures on it (the protocols count).
 // Every failure and every refusal writes one log line, key=value:
-//   event=auth proto=imap src=203.0.113.5 user=nva result=fail [reason=...]
+//   event=auth proto=imap src=203.0.113.5 user=nva result=fail [reason=wrong-password]
 //   event=auth proto=imap src=203.0.113.5 user=nva result=throttled wait=4
 //   event=auth proto=imap src=203.0.113.5 user=nva result=busy
 //   event=auth_disconnect proto=imap src=203.0.113.5 failures=3
@@ -49,8 +49,9 @@ inline std::string wait_seconds(UnixMs wait_ms) { return std::to_string((wait_ms
 // ("2001:db8:1:2::/64"); IPv4-mapped IPv6 is IPv4. Anything unparsable is its own source.
 std::string source_network(std::string_view address);
 
-// A log value: as is when it is a plain token, else quoted with \" \\ and \xHH escapes, so
-// that a typed login cannot forge another field or a second line.
+// A log value: as is when it is a plain token, else quoted with \" \\ and \xHH escapes (a
+// space too: no value ever holds one), so that a typed login cannot forge another field or a
+// second line.
 std::string log_value(std::string_view v);
 
 class LoginThrottle {

@@ -249,7 +249,7 @@ TEST_P(People, CredentialCacheFollowsPasswordChanges) {
   Directory::AuthDetail d;
   EXPECT_FALSE(dir_.authenticate("annv", "hai", kNow + 1000, Directory::Purpose::mail, &d));
   EXPECT_FALSE(d.repeated) << "the first time a wrong password is checked";
-  EXPECT_EQ(d.reason, "wrong password");
+  EXPECT_EQ(d.reason, "wrong-password");
   d = {};
   EXPECT_FALSE(dir_.authenticate("annv", "hai", kNow + 1500, Directory::Purpose::mail, &d));
   EXPECT_TRUE(d.repeated) << "the same wrong password again is recognised";

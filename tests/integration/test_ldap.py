@@ -294,12 +294,17 @@ class LdapTest(LdapCase):
                 f.write(str(ms))
             os.replace(clock + ".tmp", clock)
 
+        guesses = iter(range(1000))
+
+        def wrong():
+            return (ANNV, f"wrong password {next(guesses)}")  # each guess a new one
+
         set_clock(now)
         self.stop(self.proc)
         self.serve(env={"CONGVU_TEST_CLOCK": clock})
         # Four failures are free; the fifth makes the next attempt wait 1 s (2^(n-5) s).
         for _ in range(5):
-            code, _, err = self.tool("ldapwhoami", bind=(ANNV, "wrong password"))
+            code, _, err = self.tool("ldapwhoami", bind=wrong())
             self.assertEqual(code, 49, err)
             self.assertIn("invalid credentials", err)
         code, _, err = self.tool("ldapwhoami")  # the right password, too soon
@@ -326,18 +331,25 @@ class LdapTest(LdapCase):
         code, out, err = self.tool("ldapwhoami")
         self.assertEqual(code, 0, err)
         self.assertEqual(out.strip(), f"dn:{ANNV}")
-        code, _, err = self.tool("ldapwhoami", bind=(ANNV, "wrong password"))
+        code, _, err = self.tool("ldapwhoami", bind=wrong())
         self.assertIn("invalid credentials", err)
         # A sixth consecutive failure doubles the wait: 2 s after it, not 1.
         for _ in range(5):
-            self.tool("ldapwhoami", bind=(ANNV, "wrong password"))
+            self.tool("ldapwhoami", bind=wrong())
         set_clock(now + 2000)
-        code, _, err = self.tool("ldapwhoami", bind=(ANNV, "wrong password"))  # the sixth
+        code, _, err = self.tool("ldapwhoami", bind=wrong())  # the sixth
         self.assertIn("invalid credentials", err)
         set_clock(now + 3000)
         code, _, err = self.tool("ldapwhoami")
         self.assertIn("too many failed attempts; try again in 1 s", err)
         set_clock(now + 4000)
+        code, _, err = self.tool("ldapwhoami")
+        self.assertEqual(code, 0, err)
+        # A client retrying one stale password is counted once: ten tries, and the right
+        # password still binds at once.
+        for _ in range(10):
+            code, _, err = self.tool("ldapwhoami", bind=(ANNV, "the old password"))
+            self.assertIn("invalid credentials", err)
         code, _, err = self.tool("ldapwhoami")
         self.assertEqual(code, 0, err)
 
