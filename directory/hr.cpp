@@ -104,9 +104,18 @@ Result<Person> check_change(Change& c, const Authority& who, const LifeChange& l
   if (lc.decision.size() > 128 || lc.reason.size() > 1024) return invalid("decision or reason too long");
   auto p = c.person(lc.person);
   if (!p) return make_error(Errc::not_found, "no such person");
-  if (!who.writes_person(c, *p))
+  if (!who.writes_person(c, *p)) {
+    if (who.outranked_by(c, *p))
+      return forbidden(p->full_name + " (" + p->staff_no + ") holds an administrative role at or above " + who.actor() +
+                       "'s scope; only an administrator over a wider unit may change them");
     return forbidden(p->full_name + " (" + p->staff_no + ") is in unit " + scope_unit(c, *p) + ", outside " +
                      who.actor() + "'s scope");
+  }
+  // The target of a move must lie in the actor's scope too: an administrator of one unit
+  // cannot place anyone in another (its official inbox, its role address).
+  if (!lc.to_unit.empty() && c.unit(lc.to_unit) && !who.writes_unit(c, lc.to_unit))
+    return forbidden("unit " + lc.to_unit + " is outside " + who.actor() +
+                     "'s scope: an administrator over it must make this " + life_kind_name(lc.kind));
   if (p->status == PersonStatus::retired) return make_error(Errc::conflict, p->staff_no + " is retired");
   if ((lc.kind == LifeKind::transfer || lc.kind == LifeKind::rotation) && lc.to_unit.empty())
     return invalid(std::string("a ") + life_kind_name(lc.kind) + " needs the unit it goes to");
@@ -280,7 +289,43 @@ bool Authority::reads_unit(Snapshot& s, std::string_view unit) const { return co
 bool Authority::writes_unit(Snapshot& s, std::string_view unit) const { return covers(s, unit, writing_role); }
 bool Authority::administers_unit(Snapshot& s, std::string_view unit) const { return covers(s, unit, admin_role); }
 bool Authority::reads_person(Snapshot& s, const Person& p) const { return covers(s, scope_unit(s, p), any_role); }
-bool Authority::writes_person(Snapshot& s, const Person& p) const { return covers(s, scope_unit(s, p), writing_role); }
+bool Authority::writes_person(Snapshot& s, const Person& p) const {
+  return covers(s, scope_unit(s, p), writing_role) && !outranked_by(s, p);
+}
+
+namespace {
+// Whether `inner` lies strictly below `outer` in the unit tree ("" is above every unit).
+bool strictly_below(Snapshot& s, std::string_view inner, std::string_view outer) {
+  if (outer.empty()) return !inner.empty();
+  std::string u(inner);
+  for (int depth = 0; depth < 64 && !u.empty(); ++depth) {
+    auto rec = s.unit(u);
+    if (!rec) return false;
+    u = rec->parent;
+    if (u == outer) return true;
+  }
+  return false;
+}
+}  // namespace
+
+bool Authority::outranked_by(Snapshot& s, const Person& target) const {
+  for (const auto& g : grants_of(s, target.id)) {
+    bool above = std::any_of(scopes_.begin(), scopes_.end(), [&](const Scope& sc) {
+      return writing_role(sc.role) && strictly_below(s, g.unit, sc.unit);
+    });
+    if (!above) return true;
+  }
+  return false;
+}
+
+Authority authority_of_actor(Snapshot& s, std::string_view actor) {
+  if (actor.rfind("admin:", 0) == 0) {
+    auto p = s.by_login(actor.substr(6));
+    return p ? authority_of(s, *p) : Authority(std::string(actor), {});
+  }
+  if (actor.rfind("client:", 0) == 0) return authority_of_client(s, actor.substr(7));
+  return Authority::root(std::string(actor));
+}
 
 std::vector<std::string> Authority::read_roots() const {
   std::vector<std::string> out;
@@ -442,7 +487,10 @@ DueReport run_due(Directory& dir, std::string_view today, UnixMs now) {
         codec::put_be64(key, sc.number);
         if (!c.get_raw(schema::scheduled, key)) return ok_status();  // cancelled or applied meanwhile
         c.del(schema::scheduled, key);
-        auto applied = apply_now(c, sc.change);
+        // The authority is checked again now: the scheduler may have lost the grant, or the
+        // person may have moved out of the scope (or into a role above it) since.
+        Result<Person> allowed = check_change(c, authority_of_actor(c, sc.actor), sc.change);
+        auto applied = allowed ? apply_now(c, sc.change) : Result<Person>(allowed.error());
         if (!applied) {
           failure = applied.error().message;
           c.audit("schedule.failed", sc.change.person.str(), sc.change.decision,

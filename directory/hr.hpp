@@ -73,7 +73,11 @@ class Authority {
   bool administers_unit(Snapshot& s, std::string_view unit) const;
   // People are judged by their current unit; retired people by the unit they left.
   bool reads_person(Snapshot& s, const Person& p) const;
+  // Writing a person also needs every role they hold to lie strictly inside one of this
+  // actor's writing scopes: nobody changes a person whose grant covers a unit containing
+  // (or equal to) their own scope, e.g. a district's hr-admin cannot suspend the province-admin.
   bool writes_person(Snapshot& s, const Person& p) const;
+  bool outranked_by(Snapshot& s, const Person& target) const;
   // The unit codes whose members this actor reads (roots of its read subtrees), for listings.
   std::vector<std::string> read_roots() const;
 
@@ -86,6 +90,9 @@ class Authority {
 // The authority of a person (their grants) and of an OAuth client (its bound role and unit).
 Authority authority_of(Snapshot& s, const Person& p);
 Authority authority_of_client(Snapshot& s, std::string_view client_id);
+// The authority behind an audit actor string: "admin:LOGIN" (their grants now), "client:ID"
+// (its binding now); anything else is the operator on the server (Authority::root).
+Authority authority_of_actor(Snapshot& s, std::string_view actor);
 
 // The unit a person belongs to for scoping: the current one, or for a retired person the one
 // they retired from.

@@ -164,7 +164,7 @@ TEST(AdminConsole, ChangesAreValidatedScopedAndAudited) {
     EXPECT_NE(r->body.find("role=\"alert\""), std::string::npos) << b.fields;
   }
   // The unit the admin saw is not the unit now: refused, not overridden.
-  auto stale = cw.post(path, "csrf=" + web::percent_encode(cw.csrf) + "&from=000.01.02.H99&action=transfer&to_unit=000.00.03.H99&decision=1");
+  auto stale = cw.post(path, "csrf=" + web::percent_encode(cw.csrf) + "&from=000.01.02.H99&action=transfer&to_unit=000.01.02.H99&decision=1");
   EXPECT_EQ(cw.console->handle(stale, kNow)->status, 409);
   // CSRF: missing, wrong, or from another site.
   EXPECT_EQ(cw.console->handle(cw.post(path, "action=transfer&to_unit=000.00.03.H99&decision=1"), kNow)->status, 403);
@@ -191,11 +191,18 @@ TEST(AdminConsole, ChangesAreValidatedScopedAndAudited) {
   EXPECT_EQ(cw.person("annv2").position, "Văn thư");
   auto page = cw.console->handle(cw.get(path), kNow)->body;
   EXPECT_NE(page.find("2099-01-01"), std::string::npos);
-  r = cw.console->handle(cw.post(path, form("action=transfer&to_unit=000.00.03.H99&decision=3%2FQ%C4%90&reason=chuy%E1%BB%83n")), kNow);
+  // A transfer into a unit outside the admin's scope is refused: only an administrator over
+  // the target may place people there (its official inbox, its role address).
+  head = cw.audit_head();
+  r = cw.console->handle(cw.post(path, form("action=transfer&to_unit=000.00.03.H99&decision=3%2FQ%C4%90")), kNow);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_NE(r->body.find("outside admin:hapt"), std::string::npos);
+  EXPECT_EQ(cw.audit_head(), head);
+  EXPECT_EQ(cw.person("annv2").unit, "000.02.02.H99");
+  r = cw.console->handle(cw.post(path, form("action=transfer&to_unit=000.01.02.H99&decision=3%2FQ%C4%90&reason=chuy%E1%BB%83n")), kNow);
   ASSERT_EQ(r->status, 303);
-  EXPECT_EQ(location(*r), "/admin?done=transfer");  // out of scope now: back to the search
   auto moved = cw.person("annv2");
-  EXPECT_EQ(moved.unit, "000.00.03.H99");
+  EXPECT_EQ(moved.unit, "000.01.02.H99");
   EXPECT_EQ(moved.address, an2.address);
   auto log = cw.w.dir->read([&](directory::Snapshot& s) { return s.audit_log(an2.id.str(), 10); });
   ASSERT_FALSE(log.empty());

@@ -292,7 +292,16 @@ TEST_P(Scim, HireGeneratesTheAddressAndAnActivationCode) {
 
 TEST_P(Scim, TransferOutOfTheScopeThenNoLongerReachable) {
   auto t3 = who("T003");
-  auto a = call("PATCH", "/Users/" + t3.id.str(), move_to(kVhttdl, R"("decision":"7/QĐ-SNV","reason":"theo nguyện vọng")"));
+  // Sở Nội vụ's hr-admin covers the source only: it cannot place T003 in another department
+  // (whose official inbox and role address would follow). Nothing is written.
+  unchanged([&] {
+    auto refused = call("PATCH", "/Users/" + t3.id.str(), move_to(kVhttdl, R"("decision":"7/QĐ-SNV")"));
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_NE(detail(refused).find("unit 000.00.03.H99 is outside client:hr-snv's scope"), std::string::npos) << detail(refused);
+  });
+  // A province administrator covers both.
+  auto a = call("PATCH", "/Users/" + t3.id.str(), move_to(kVhttdl, R"("decision":"7/QĐ-SNV","reason":"theo nguyện vọng")"),
+                "province");
   ASSERT_EQ(a.status, 200) << detail(a);
   auto after = who("T003");
   EXPECT_EQ(after.unit, kVhttdl);
@@ -302,7 +311,7 @@ TEST_P(Scim, TransferOutOfTheScopeThenNoLongerReachable) {
   auto log = dir_.read([&](Snapshot& s) { return s.audit_log(t3.id.str(), 1); });
   ASSERT_FALSE(log.empty());
   EXPECT_EQ(log.front().action, "person.transfer");
-  EXPECT_EQ(log.front().actor, "client:hr-snv");
+  EXPECT_EQ(log.front().actor, "client:province");
   EXPECT_EQ(log.front().reason, "7/QĐ-SNV");
   EXPECT_NE(log.front().detail.find("theo nguyện vọng"), std::string::npos);
   // Now in Sở Văn hóa: out of Sở Nội vụ's reach, for reads and writes.
@@ -470,8 +479,72 @@ TEST_P(Scim, GroupsStaticAndDerived) {
     EXPECT_EQ(call("DELETE", "/Groups/all-sonv").status, 405);
   });
   // The person's groups follow a transfer.
-  auto t3 = call("PATCH", "/Users/" + id_of("T003"), move_to(kVhttdl));
+  auto t3 = call("PATCH", "/Users/" + id_of("T003"), move_to(kVhttdl), "province");
   for (const auto& gr : t3.body.at("groups").as_array()) EXPECT_NE(gr.at("value").as_string(), "all-sonv");
+}
+
+// Authority by admin scope (issue: an hr-admin of one unit handed another unit's official inbox
+// to one of its staff): source and target must both be in scope, nobody changes a person whose
+// role covers their own scope, and a scheduled change is checked again when it comes due.
+TEST_P(Scim, AuthorityIsComparedByAdminScope) {
+  auto hr = dir_.read([&](Snapshot& s) { return authority_of_client(s, "hr-snv"); });
+  auto t3 = who("T003");
+  auto move = [&](const Authority& a, const Person& p, const std::string& to, const std::string& date = "2026-11-22") {
+    LifeChange lc;
+    lc.kind = LifeKind::transfer;
+    lc.person = p.id;
+    lc.to_unit = to;
+    lc.position = "Văn thư";
+    lc.decision = "9/QĐ";
+    lc.date = date;
+    return dir_.write(actor_, kNow, [&](Change& c) { return apply_change(c, a, lc, "2026-11-22"); });
+  };
+  // Into the Provincial People's Committee as its clerk: refused, nothing written.
+  unchanged([&] {
+    auto r = move(hr, t3, "000.00.00.H99");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::forbidden);
+    EXPECT_NE(r.error().message.find("unit 000.00.00.H99 is outside client:hr-snv's scope"), std::string::npos);
+  });
+  EXPECT_TRUE(move(hr, t3, "000.02.02.H99")) << "inside Sở Nội vụ it applies";
+  // A province administrator sitting in Sở Nội vụ cannot be suspended or moved by its hr-admin.
+  auto t4 = who("T004");
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return grant_role(c, t4.id, Role::province_admin, "000.00.00.H99", "1/QĐ"); }));
+  unchanged([&] {
+    LifeChange sus;
+    sus.kind = LifeKind::suspend;
+    sus.person = t4.id;
+    auto r = dir_.write(actor_, kNow, [&](Change& c) { return apply_change(c, hr, sus, "2026-11-22"); });
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("holds an administrative role at or above client:hr-snv's scope"), std::string::npos)
+        << r.error().message;
+    EXPECT_EQ(call("PATCH", "/Users/" + t4.id.str(), move_to("000.02.02.H99")).status, 403);
+  });
+  // Scheduled by hr-snv for 2027; by then T003 was moved out of its scope: not applied, and
+  // the failure is audited.
+  auto sched = move(hr, who("T003"), "000.01.02.H99", "2027-01-05");
+  ASSERT_TRUE(sched);
+  ASSERT_TRUE(sched->scheduled);
+  auto root = Authority::root("cli:test");
+  ASSERT_TRUE(move(root, who("T003"), kVhttdl));
+  auto due = run_due(dir_, "2027-01-05", kNow);
+  EXPECT_EQ(due.applied, 0u);
+  ASSERT_EQ(due.failed.size(), 1u);
+  EXPECT_NE(due.failed[0].second.find("outside client:hr-snv's scope"), std::string::npos) << due.failed[0].second;
+  EXPECT_EQ(who("T003").unit, kVhttdl);
+  // And a change scheduled by an administrator who has since lost the grant.
+  auto t2 = who("T002");
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return grant_role(c, t2.id, Role::hr_admin, kSnv, "2/QĐ"); }));
+  auto t2_auth = dir_.read([&](Snapshot& s) { return authority_of(s, who("T002")); });
+  ASSERT_TRUE(move(t2_auth, who("T001"), "000.02.02.H99", "2027-02-01"));
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return revoke_role(c, t2.id, Role::hr_admin, kSnv); }));
+  due = run_due(dir_, "2027-02-01", kNow);
+  EXPECT_EQ(due.applied, 0u);
+  ASSERT_EQ(due.failed.size(), 1u);
+  EXPECT_NE(who("T001").unit, "000.02.02.H99");
+  auto log = dir_.read([&](Snapshot& s) { return s.audit_log(who("T001").id.str(), 1); });
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log.front().action, "schedule.failed");
 }
 
 TEST_P(Scim, GrantsAndTheFirstProvinceAdministrator) {
@@ -486,7 +559,10 @@ TEST_P(Scim, GrantsAndTheFirstProvinceAdministrator) {
   auto hr = dir_.write(actor_, kNow, [&](Change& c) { return grant_role(c, who("T005").id, Role::hr_admin, kVhttdl, "2/QĐ"); });
   ASSERT_TRUE(hr);
   auto t5 = dir_.read([&](Snapshot& s) { return authority_of(s, who("T005")); });
-  EXPECT_TRUE(dir_.read([&](Snapshot& s) { return t5.writes_person(s, who("T005")) && !t5.writes_person(s, who("T001")); }));
+  EXPECT_TRUE(dir_.read([&](Snapshot& s) { return !t5.writes_person(s, who("T001")); }));
+  // Nobody changes a person whose role covers their own scope: not even themselves.
+  EXPECT_FALSE(dir_.read([&](Snapshot& s) { return t5.writes_person(s, who("T005")); }));
+  EXPECT_TRUE(dir_.read([&](Snapshot& s) { return t5.outranked_by(s, who("T005")); }));
   EXPECT_FALSE(dir_.write(actor_, kNow, [&](Change& c) { return grant_role(c, who("T005").id, Role::hr_admin, kVhttdl, ""); }));
   EXPECT_FALSE(dir_.write(actor_, kNow, [&](Change& c) { return grant_role(c, who("T005").id, Role::auditor, "nope", ""); }));
   ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return revoke_role(c, who("T005").id, Role::hr_admin, kVhttdl); }));
