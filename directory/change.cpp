@@ -7,6 +7,7 @@
 #include "common/json.hpp"
 #include "common/text.hpp"
 #include "directory/directory.hpp"
+#include "directory/tokens.hpp"
 
 namespace congvu::directory {
 namespace {
@@ -275,6 +276,7 @@ Result<Person> Change::retire(const PersonId& id, const std::string& date, const
   p->position.clear();
   p->updated = now_;
   put_person(&before, *p);
+  end_grants(*this, id);
   std::vector<std::pair<std::string, std::string>> detail = {
       {"from_unit", before.unit}, {"position", before.position}, {"date", date}};
   if (!note.empty()) detail.emplace_back("note", note);
@@ -292,6 +294,7 @@ Result<Person> Change::set_status(const PersonId& id, PersonStatus status, const
   p->status = status;
   p->updated = now_;
   put_person(&before, *p);
+  if (status == PersonStatus::suspended) end_grants(*this, id);
   audit(status == PersonStatus::suspended ? "person.suspend" : "person.resume", p->id.str(), reason, "{}");
   return *p;
 }
@@ -319,6 +322,7 @@ Status Change::set_password(const PersonId& id, std::string_view password) {
   c.scram_sha256 = scram_sha256_verifier(password);
   c.updated = now_;
   put(schema::cred, id.bytes(), encode(c));
+  end_grants(*this, id);  // the old credential's sessions and refresh tokens end
   audit("person.passwd", id.str(), "", json_object({{"scheme", "argon2id"}}));
   return ok_status();
 }
@@ -330,6 +334,7 @@ Status Change::set_password_hash(const PersonId& id, const std::string& stored) 
   c.password_hash = stored;
   c.updated = now_;
   put(schema::cred, id.bytes(), encode(c));
+  end_grants(*this, id);
   audit("person.credential_import", id.str(), "",
         json_object({{"scheme", stored.substr(0, stored.find('}') + 1)}}));
   return ok_status();

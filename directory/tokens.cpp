@@ -146,4 +146,19 @@ bool is_revoked(Snapshot& s, std::string_view jti, std::string_view family, Unix
   return revoked(s, 'j', jti, now) || revoked(s, 'f', family, now);
 }
 
+void end_grants(Change& c, const PersonId& person) {
+  // 'p' + person id: the instant; kept for good (one small record per person).
+  std::string v;
+  codec::put_be64(v, static_cast<std::uint64_t>(c.now()));
+  c.put(schema::revoked, "p" + std::string(person.bytes()), v);
+}
+
+UnixMs grants_not_before(Snapshot& s, const PersonId& person) {
+  auto v = s.get_raw(schema::revoked, "p" + std::string(person.bytes()));
+  return v && v->size() == 8 ? static_cast<UnixMs>(codec::get_be64(*v)) : 0;
+}
+
+void end_session_grants(Change& c, std::string_view sid, UnixMs until) { put_revoked(c, 's', sid, until); }
+bool session_ended(Snapshot& s, std::string_view sid, UnixMs now) { return revoked(s, 's', sid, now); }
+
 }  // namespace congvu::directory

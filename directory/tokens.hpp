@@ -51,6 +51,16 @@ void revoke_jti(Change& c, std::string_view jti, UnixMs until);
 void revoke_family(Change& c, std::string_view family, UnixMs until);
 bool is_revoked(Snapshot& s, std::string_view jti, std::string_view family, UnixMs now);
 
+// Ends every grant `person` made before now: SSO sessions, authorization codes and refresh
+// token families whose authentication is older stop working. Called on a password change or
+// reset (the old credential's grants end) and on suspension and retirement.
+void end_grants(Change& c, const PersonId& person);
+// Grants authenticated before this instant are void (0: none).
+UnixMs grants_not_before(Snapshot& s, const PersonId& person);
+// An SSO session was signed out: the refresh families it gave end with it.
+void end_session_grants(Change& c, std::string_view sid, UnixMs until);
+bool session_ended(Snapshot& s, std::string_view sid, UnixMs now);
+
 std::vector<std::string> split_scope(std::string_view scope);
 std::string join_scope(const std::vector<std::string>& scopes);
 

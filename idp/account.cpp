@@ -64,6 +64,10 @@ net::HttpResponse Provider::account(const Request& r, UnixMs now) {
         auto st = c.set_password(person->id, r.get("new"));
         if (!st) return st;
         drop_other_sessions(c, person->id, r.cookie);
+        // This session proved the new password: it goes on (set_password ended every grant
+        // authenticated before now, this session's older refresh tokens included).
+        session->auth_time = now;
+        put_session(c, r.cookie, *session);
         return ok_status();
       });
       if (!done) return store_failed(done.error());

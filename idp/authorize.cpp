@@ -316,6 +316,8 @@ net::HttpResponse Provider::logout(const Request& r, UnixMs now) {
   if (session) {
     auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
       drop_session(c, r.cookie);
+      // The refresh tokens this session gave end with it.
+      directory::end_session_grants(c, session->sid, now + cfg_.refresh_ttl);
       c.audit("session.logout", session->person.str(), "", "{\"sid\":\"" + session->sid + "\"}");
       return ok_status();
     });

@@ -4,6 +4,7 @@
 #include "common/crypto.hpp"
 #include "directory/directory.hpp"
 #include "directory/jose.hpp"
+#include "directory/tokens.hpp"
 
 namespace congvu::idp {
 
@@ -124,6 +125,8 @@ std::optional<SsoSession> find_session(directory::Snapshot& s, std::string_view 
   if (!raw) return std::nullopt;
   auto sess = decode_sso(*raw);
   if (now >= sess.expires) return std::nullopt;
+  // A password change or reset, a suspension or retirement since the sign-in ends it.
+  if (sess.auth_time < directory::grants_not_before(s, sess.person)) return std::nullopt;
   return sess;
 }
 

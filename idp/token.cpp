@@ -260,6 +260,8 @@ net::HttpResponse Provider::token(const Request& r, UnixMs now) {
       auto consumed = consume_code(c, client.id, r.get("code"), r.get("redirect_uri"), r.get("code_verifier"), now);
       if (auto* why = std::get_if<std::string>(&consumed)) return refuse(std::move(*why));
       const auto& rec = std::get<CodeRecord>(consumed);
+      if (directory::session_ended(c, rec.sid, now) || rec.auth_time < directory::grants_not_before(c, rec.person))
+        return refuse("the sign-in this code came from has ended");
       issued.scopes = directory::split_scope(rec.scope);
       issued.sid = rec.sid;
       issued.amr = rec.amr;
@@ -275,6 +277,12 @@ net::HttpResponse Provider::token(const Request& r, UnixMs now) {
       auto rec = decode_refresh(*raw);
       if (rec.client_id != client.id) return refuse("the refresh token was issued to another client");
       if (directory::is_revoked(c, "", rec.family, now)) return refuse("the refresh token was revoked");
+      // Its session was signed out, or the person's password changed (or they were suspended)
+      // after the sign-in it came from: the family ends.
+      if (directory::session_ended(c, rec.sid, now) || rec.auth_time < directory::grants_not_before(c, rec.person)) {
+        directory::revoke_family(c, rec.family, rec.family_expires);
+        return refuse("the refresh token's session has ended");
+      }
       if (rec.used) {
         // Rotation reuse: someone holds a copy. Revoke the whole family, including the
         // refresh token the legitimate client holds now, and its access tokens.

@@ -124,6 +124,34 @@ TEST_P(ProviderTest, CodeFlowWithPkceThenRefreshRotation) {
   EXPECT_FALSE(userinfo_ok(tokens));
 }
 
+// Refresh tokens end with what they came from: a password change (anywhere), sign-out, and a
+// suspension (also after the person is resumed).
+TEST_P(ProviderTest, RefreshTokensEndWithTheSessionAndTheCredential) {
+  auto t1 = exchange(sign_in_and_get_code(), kVerifier, 200);
+  now_ += 1000;
+  ASSERT_TRUE(dir_.write(actor_, now_, [&](Change& c) { return c.set_password(who("T001").id, "pw-T001-long"); }));
+  now_ += 1000;
+  EXPECT_EQ(refresh(std::string(t1.at("refresh_token").as_string()), 400).at("error").as_string(), "invalid_grant");
+  EXPECT_EQ(call("GET", "/account").status, 303) << "the SSO session of the old credential ended too";
+
+  auto t2 = exchange(sign_in_and_get_code(), kVerifier, 200);
+  now_ += 1000;
+  auto out = call("GET", web::with_params("/oidc/logout", {{"id_token_hint", std::string(t2.at("id_token").as_string())}}));
+  EXPECT_EQ(out.status, 200) << out.body;
+  EXPECT_EQ(refresh(std::string(t2.at("refresh_token").as_string()), 400).at("error").as_string(), "invalid_grant")
+      << "signed out: its refresh family ends";
+
+  auto t3 = exchange(sign_in_and_get_code(), kVerifier, 200);
+  now_ += 1000;
+  std::string r3(t3.at("refresh_token").as_string());
+  auto fresh = refresh(r3, 200);  // still good before the suspension
+  ASSERT_TRUE(dir_.write(actor_, now_, [&](Change& c) { return c.set_status(who("T001").id, PersonStatus::suspended, "x"); }));
+  ASSERT_TRUE(dir_.write(actor_, now_, [&](Change& c) { return c.set_status(who("T001").id, PersonStatus::active, "y"); }));
+  now_ += 1000;
+  EXPECT_EQ(refresh(std::string(fresh.at("refresh_token").as_string()), 400).at("error").as_string(), "invalid_grant")
+      << "a suspension ends the grants for good";
+}
+
 TEST_P(ProviderTest, PkceAndCodeReplay) {
   std::string code = sign_in_and_get_code();
   EXPECT_EQ(exchange(code, std::string(64, 'w'), 400).at("error").as_string(), "invalid_grant");
