@@ -257,7 +257,7 @@ std::optional<net::HttpResponse> Idp::handle(const net::HttpRequest& req, const 
   }
   try {
     if (path == "/saml/sso") return sso(req, cookie, now);
-    if (path == "/saml/slo") return slo(req, now);
+    if (path == "/saml/slo") return slo(req, cookie, now);
     auto q = web::decode_form(web::query_of(req.target));
     if (!get) return net::HttpResponse{405, "text/plain; charset=utf-8", {{"Allow", "GET"}}, "method not allowed\n"};
     if (path == "/saml/continue") return resume(q && q->count("p") ? q->at("p") : std::string(), cookie, now);
@@ -675,7 +675,7 @@ std::string Idp::signed_xml(const std::string& xml) const {
   return serialize(doc->get());
 }
 
-net::HttpResponse Idp::slo(const net::HttpRequest& req, UnixMs now) {
+net::HttpResponse Idp::slo(const net::HttpRequest& req, const std::string& cookie, UnixMs now) {
   bool is_response =
       raw_param(req.method == "POST" ? std::string_view(req.body) : web::query_of(req.target), "SAMLResponse").has_value();
   auto got = receive(req, is_response, now);
@@ -709,7 +709,7 @@ net::HttpResponse Idp::slo(const net::HttpRequest& req, UnixMs now) {
   std::string token = new_secret();
   auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
     std::vector<std::string> keys;
-    c.scan(directory::schema::sso, "", [&](std::string_view k, std::string_view v) {
+    auto consider = [&](std::string_view k, std::string_view v) {
       auto s = decode_sso(v);
       for (const auto& part : s.saml)
         if (part.sp == in.sp.entity_id && part.name_id == name_id &&
@@ -719,7 +719,15 @@ net::HttpResponse Idp::slo(const net::HttpRequest& req, UnixMs now) {
           break;
         }
       return true;
-    });
+    };
+    if (in.is_signed) {
+      c.scan(directory::schema::sso, "", consider);
+    } else if (!cookie.empty()) {
+      // Unsigned (an SP without a signing certificate): anybody could have written it, so it
+      // ends at most the session of the browser that brought it, never a NameID's sessions
+      // elsewhere.
+      if (auto v = c.get_raw(directory::schema::sso, secret_key(cookie))) consider(secret_key(cookie), *v);
+    }
     for (const auto& k : keys) c.del(directory::schema::sso, k);
     for (const auto& s : ended) {
       c.audit("session.logout", s.person.str(), "", "{\"sid\":\"" + s.sid + "\",\"saml\":true}");

@@ -95,7 +95,7 @@ class Idp {
                            const std::string& cookie, UnixMs now, bool fresh);
   std::string seen_until(UnixMs now) const;
   net::HttpResponse idp_initiated(const net::HttpRequest& req, const std::string& cookie, UnixMs now);
-  net::HttpResponse slo(const net::HttpRequest& req, UnixMs now);
+  net::HttpResponse slo(const net::HttpRequest& req, const std::string& cookie, UnixMs now);
   net::HttpResponse logout_step(const std::string& token, UnixMs now);
   // Decodes and checks SAMLRequest (or SAMLResponse when `response`) from either binding.
   std::variant<Inbound, net::HttpResponse> receive(const net::HttpRequest& req, bool response, UnixMs now);

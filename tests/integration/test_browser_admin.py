@@ -58,7 +58,9 @@ class BrowserAdminTest(support.ServerTest):
     def test_hr_admin_finds_and_transfers_in_chromium(self):
         people = {p["staff_no"]: p for p in support.run_json("person", "find", "", "--limit", "100", data=self.data)}
         hr, an = people["DM0004"], people["DM0007"]
+        # Sở Nội vụ and the target, Sở Văn hóa: a transfer needs both in the admin's scope.
         support.run("admin", "grant", hr["login"], "hr-admin", "--unit", "000.00.02.H99", data=self.data)
+        support.run("admin", "grant", hr["login"], "hr-admin", "--unit", VHTTDL, data=self.data)
         env = {**os.environ, "BROWSER_TEST": json.dumps({
             "issuer": self.issuer, "home": support.nss_home(self.tmp, [self.info["ca"]]), "login": hr["login"],
             "password": PASSWORD, "to_unit": VHTTDL, "decision": "15/QĐ-UBND"})}

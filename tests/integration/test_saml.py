@@ -69,7 +69,7 @@ class SamlTest(support.ServerTest):
                         "-days", "30", "-subj", "/CN=" + name], check=True, capture_output=True)
         return key, cert
 
-    def make_sp(self, name, sign=True, register=True, extra=(), slo_binding=BINDING_HTTP_REDIRECT):
+    def make_sp(self, name, sign=True, register=True, extra=(), slo_binding=BINDING_HTTP_REDIRECT, signing_cert=True):
         key, cert = self.keypair(name)
         entity = f"https://{name}.test/sp"
         acs = f"https://127.0.0.1:9/{name}/acs"
@@ -95,7 +95,11 @@ class SamlTest(support.ServerTest):
                 "requested_attributes": [],
             }},
         })
-        path = self.write(name + "-metadata.xml", str(entity_descriptor(conf)))
+        metadata = str(entity_descriptor(conf))
+        if not signing_cert:  # an SP whose metadata offers an encryption key only
+            metadata = re.sub(r'<(\w+:)?KeyDescriptor use="signing">.*?</(\w+:)?KeyDescriptor>', "", metadata, flags=re.S)
+            self.assertNotIn('use="signing"', metadata)
+        path = self.write(name + "-metadata.xml", metadata)
         if register:
             support.run("sp", "add", "--metadata", path, *extra, data=self.data)
         client = Saml2Client(conf)
@@ -393,6 +397,33 @@ class SamlTest(support.ServerTest):
         self.assertEqual(r.status_code, 303, r.text[:300])
         self.assertTrue(r.headers["Location"].startswith("https://127.0.0.1:9/gamma/slo?SAMLResponse="))
         self.assertEqual(self.counts()["sso"], 0)
+
+    def test_unsigned_logout_request_ends_only_the_browsers_own_session(self):
+        # An SP without a signing certificate cannot sign its LogoutRequest: anybody could write
+        # one naming a colleague's NameID. It ends at most the session of the browser that
+        # brings it.
+        sp = self.make_sp("nocert", sign=False, signing_cert=False)
+        b = self.browser()
+        reqid, (_, fa) = self.sp_login(sp, b, sign=False)
+        ra = sp.parse_authn_request_response(fa["SAMLResponse"], BINDING_HTTP_POST, outstanding={reqid: "/"})
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+        def request(rid):
+            return (f'<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+                    f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{rid}" Version="2.0" IssueInstant="{now}" '
+                    f'Destination="{self.issuer}/saml/slo"><saml:Issuer>{sp.entity}</saml:Issuer>'
+                    f'<saml:NameID Format="{NAMEID_FORMAT_PERSISTENT}">{ra.assertion.subject.name_id.text}</saml:NameID>'
+                    f'</samlp:LogoutRequest>')
+        self.assertEqual(self.counts()["sso"], 1)
+        attacker = self.browser()
+        r = attacker.post(self.issuer + "/saml/slo", data={"SAMLRequest": base64.b64encode(request("_u1").encode()).decode()},
+                          allow_redirects=False)
+        self.assertEqual(r.status_code, 303, r.text[:300])
+        self.assertEqual(self.counts()["sso"], 1, "another browser's unsigned request ends nobody's session")
+        r = b.post(self.issuer + "/saml/slo", data={"SAMLRequest": base64.b64encode(request("_u2").encode()).decode()},
+                   allow_redirects=False)
+        self.assertEqual(r.status_code, 303, r.text[:300])
+        self.assertEqual(self.counts()["sso"], 0, "the browser's own session ends")
 
     def test_metadata_import_from_a_loopback_url(self):
         sp = self.make_sp("remote", register=False)

@@ -174,15 +174,19 @@ class ScimProvince(support.ServerTest):
         r = mine.send("PATCH", "/Users/" + outsider["id"], move("000.00.03.H99", "5/QĐ-STC"))
         self.assertEqual(r.status_code, 403, r.text)
         self.assertEqual(run_json("audit", "verify", data=self.data)["records"], audit_before)
-        # Out of its own department into another: allowed, audited with the decision.
+        # Out of its own department into another: the target is outside its scope, refused; a
+        # province administrator makes the transfer, audited with the decision.
         r = mine.send("PATCH", "/Users/" + inside["id"], move("000.00.01.H99", "6/QĐ-STC"), headers={"If-Match": '"stale"'})
         self.assertEqual(r.status_code, 412)
         etag = mine.get("/Users/" + inside["id"]).headers["ETag"]
         r = mine.send("PATCH", "/Users/" + inside["id"], move("000.00.01.H99", "6/QĐ-STC"), headers={"If-Match": etag})
+        self.assertEqual(r.status_code, 403, r.text)
+        self.assertIn("unit 000.00.01.H99 is outside client:hr-stc's scope", r.text)
+        self.assertEqual(run_json("audit", "verify", data=self.data)["records"], audit_before)
+        r = province.send("PATCH", "/Users/" + inside["id"], move("000.00.01.H99", "6/QĐ-STC"))
         self.assertEqual(r.status_code, 200, r.text)
         log = run_json("audit", "log", "--target", inside["id"], data=self.data)
         self.assertEqual(log[-1]["action"], "person.transfer")
-        self.assertEqual(log[-1]["actor"], "client:hr-stc")
         self.assertEqual(log[-1]["reason"], "6/QĐ-STC")
         self.assertEqual(mine.get("/Users/" + inside["id"]).status_code, 403)
         # Tokens without the right audience or scope are refused.
