@@ -76,7 +76,7 @@ class SecurityTls(ServerTest):
                 self.ports = self.info["ports"]
                 cls.ports = dict(self.ports)
                 with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-                    futures = {name: pool.submit(self.testssl, name) for name in self.ports if name in STARTTLS}
+                    futures = {name: pool.submit(self.run_testssl, name) for name in self.ports if name in STARTTLS}
                     cls.scans = {name: f.result() for name, f in futures.items()}
                 self.stop(proc)
                 for name, (argv, took, doc, _) in sorted(cls.scans.items()):
@@ -88,7 +88,7 @@ class SecurityTls(ServerTest):
         if isinstance(cls.scans, BaseException):
             self.fail(f"the scans did not complete: {cls.scans!r}")
 
-    def testssl(self, name):
+    def run_testssl(self, name):
         """Runs testssl on listener `name`; returns (argv, seconds, parsed JSON, text output)."""
         port = self.ports[name]
         jsonfile = os.path.join(self.tmp, f"testssl-{name}.json")
