@@ -334,6 +334,13 @@ class Relay(ServerTest):
         self.assertEqual(self.queue(), [], f"{what}: queued for another domain")
         return codes
 
+    def envelope(self, open_session, sender):
+        """A new session with MAIL FROM `sender` and RCPT TO namlh accepted."""
+        c = open_session()
+        self.assertEqual(c.cmd("MAIL FROM:" + sender)[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<namlh@tinhmau.test>")[0], 250)
+        return c
+
     def test_smtp_smuggling_in_data(self):
         seen = {}
         for name, open_session, sender, smuggled_sender in self.smuggle_sessions():
@@ -341,9 +348,7 @@ class Relay(ServerTest):
                 what = f"{name} {sep!r}"
                 with self.subTest(session=name, separator=sep):
                     before = self.messages("namlh")
-                    c = open_session()
-                    self.assertEqual(c.cmd("MAIL FROM:" + sender)[0], 250)
-                    self.assertEqual(c.cmd("RCPT TO:<namlh@tinhmau.test>")[0], 250)
+                    c = self.envelope(open_session, sender)
                     self.assertEqual(c.cmd("DATA")[0], 354)
                     tag = name.encode() + b" " + repr(sep).encode()
                     c.send(b"Subject: outer " + tag + b"\r\n\r\nThe outer message." + sep + self.smuggled(tag, smuggled_sender) + b"QUIT\r\n")
@@ -367,9 +372,7 @@ class Relay(ServerTest):
                 what = f"{name} BDAT {sep!r}"
                 with self.subTest(session=name, separator=sep):
                     before = self.messages("namlh")
-                    c = open_session()
-                    self.assertEqual(c.cmd("MAIL FROM:" + sender)[0], 250)
-                    self.assertEqual(c.cmd("RCPT TO:<namlh@tinhmau.test>")[0], 250)
+                    c = self.envelope(open_session, sender)
                     chunk = b"Subject: outer BDAT\r\n\r\nThe outer message." + sep + self.smuggled(b"bdat", smuggled_sender)
                     c.send(b"BDAT %d LAST\r\n" % len(chunk) + chunk + b"QUIT\r\n")
                     replies = c.replies()
