@@ -1,6 +1,7 @@
 #include "admin/console.hpp"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -25,6 +26,24 @@ using directory::Person;
 using directory::Snapshot;
 
 namespace {
+
+// Personal data in an audit record's detail (Decree 13/2023/NĐ-CP): the staff number, birth
+// date and gender are shown only to an administrator who manages the person the record is
+// about; anyone else (auditors, other units) sees them masked.
+std::string released_detail(directory::Snapshot& s, const directory::Authority& who, const directory::AuditRecord& r) {
+  if (auto pid = PersonId::parse(r.target))
+    if (auto p = s.person(*pid); p && who.writes_person(s, *p)) return r.detail;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(r.detail, ec);
+  if (ec || !v.is_object()) return r.detail;
+  bool masked = false;
+  for (auto& [k, val] : v.as_object())
+    if ((k == "staff_no" || k == "birth_date" || k == "gender" || k == "staffNo") && val.is_string()) {
+      val = "***";
+      masked = true;
+    }
+  return masked ? boost::json::serialize(v) : r.detail;
+}
 
 constexpr const char* kCookie = "__Host-congvu-admin";
 constexpr const char* kIdpCookie = "__Host-congvu";
@@ -527,7 +546,8 @@ net::HttpResponse Console::Impl::person(const Ctx& c, const PersonId& id, UnixMs
     }
     auto log = s.audit_log(p->id.str(), 50);
     for (auto it = log.rbegin(); it != log.rend(); ++it)
-      v.audit.push_back(AuditRow{it->seq, vn_time(it->time), it->actor, it->action, "", "", it->reason, it->detail});
+      v.audit.push_back(AuditRow{it->seq, vn_time(it->time), it->actor, it->action, "", "", it->reason,
+                                 released_detail(s, who, *it)});
     if (v.can_write)
       for (const auto& u : all_units(s)) v.units.emplace_back(u.code, u.name);
     std::sort(v.units.begin(), v.units.end());
@@ -737,7 +757,8 @@ net::HttpResponse Console::Impl::audit(const Ctx& c) {
         visible = visible || who.reads_unit(s, it->target);
       }
       if (!visible) continue;
-      v.rows.push_back(AuditRow{it->seq, vn_time(it->time), it->actor, it->action, it->target, href, it->reason, it->detail});
+      v.rows.push_back(AuditRow{it->seq, vn_time(it->time), it->actor, it->action, it->target, href, it->reason,
+                                released_detail(s, who, *it)});
       v.older = it->seq;
     }
     if (v.rows.size() < kAuditPage) v.older = start + 1;  // the window ran out: continue below it

@@ -1,29 +1,35 @@
 #include "common/json.hpp"
 
-#include <cstdio>
+#include <unicode/utf8.h>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 
 namespace congvu {
 
-std::string json_quote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
+namespace {
+// `s` with every ill-formed UTF-8 sequence replaced by U+FFFD, so that what Boost.JSON writes
+// is always valid JSON text (RFC 8259 8.1), whatever a form field or a header carried.
+std::string well_formed(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  const auto* b = reinterpret_cast<const uint8_t*>(s.data());
+  std::int32_t i = 0, n = static_cast<std::int32_t>(s.size());
+  while (i < n) {
+    std::int32_t start = i;
+    UChar32 c;
+    U8_NEXT(b, i, n, c);
+    if (c < 0)
+      out += "\xEF\xBF\xBD";
+    else
+      out.append(s.substr(static_cast<std::size_t>(start), static_cast<std::size_t>(i - start)));
   }
-  return out + "\"";
+  return out;
+}
+}  // namespace
+
+std::string json_quote(std::string_view s) {
+  return boost::json::serialize(boost::json::string(well_formed(s)));
 }
 
 std::string json_object(const std::vector<std::pair<std::string, std::string>>& fields) {

@@ -1,5 +1,5 @@
-// Minimal JSON string quoting for log lines and audit details, so that modules below app/ do
-// not need Boost.JSON. Pure function.
+// JSON string quoting for log lines and audit details, by Boost.JSON (its header stays out of
+// this one). Ill-formed UTF-8 becomes U+FFFD, so the output is always valid JSON. Pure functions.
 #pragma once
 
 #include <string>
@@ -9,7 +9,8 @@
 
 namespace congvu {
 
-// `s` as a JSON string literal, quotes included; control characters escaped.
+// `s` as a JSON string literal, quotes included; control characters escaped, ill-formed UTF-8
+// replaced by U+FFFD.
 std::string json_quote(std::string_view s);
 
 // {"k1":"v1","k2":"v2"} from string pairs, in the order given.

@@ -153,15 +153,20 @@ Result<std::string> Change::allocate_local_part(const std::string& base) {
 }
 
 Result<Person> Change::hire(const HireSpec& h) {
+  // Names, positions and codes are stored in NFC whatever the front end (CLI, CSV, events,
+  // SCIM): "Văn thư" typed decomposed must match the configured role holders byte for byte.
   std::string staff_no = text::squeeze(h.staff_no);
   if (staff_no.empty() || !valid_text(staff_no, 64)) return invalid("a staff number is required");
+  staff_no = text::nfc(staff_no);
   if (t_.get(schema::staffno, staff_no)) return conflict("staff number " + staff_no + " is already in the directory");
   std::string full = text::nfc(text::squeeze(h.full_name));
   if (!valid_text(full, 256)) return invalid("full name must be 1..256 bytes of UTF-8");
-  auto target = unit(h.unit);
+  if (!valid_text(h.unit, 64)) return invalid("a unit code is required");
+  auto target = unit(text::nfc(h.unit));
   if (!target) return not_found("unit " + h.unit + " does not exist");
   if (!target->dissolved.empty()) return conflict(gone(*target));
   if (!valid_text(h.position, 256)) return invalid("a position is required");
+  const std::string position = text::nfc(text::squeeze(h.position));
   if (!(h.date.empty() && h.kind == AssignmentKind::import) && !valid_date(h.date))
     return invalid("date '" + h.date + "' is not a calendar date YYYY-MM-DD");
   if (!h.birth_date.empty() && !valid_date(h.birth_date))
@@ -189,7 +194,7 @@ Result<Person> Change::hire(const HireSpec& h) {
   p.gender = h.gender;
   p.birth_date = h.birth_date;
   p.unit = target->code;
-  p.position = h.position;
+  p.position = position;
   p.assignments = 1;
   p.created = p.updated = now_;
   Assignment a;
@@ -215,11 +220,14 @@ Result<Person> Change::move(const MoveSpec& m) {
   if (!m.expect_from.empty() && m.expect_from != p->unit)
     return conflict(p->staff_no + " is in unit " + p->unit + ", not " + m.expect_from);
   std::string to = m.to_unit.empty() ? p->unit : m.to_unit;
+  if (!valid_text(to, 64)) return invalid("a unit code is required");
+  to = text::nfc(to);
   auto target = unit(to);
   if (!target) return not_found("unit " + to + " does not exist");
   if (!target->dissolved.empty()) return conflict(gone(*target));
   std::string position = m.position.empty() ? p->position : m.position;
   if (!valid_text(position, 256)) return invalid("a position is required");
+  position = text::nfc(text::squeeze(position));
   if (!valid_date(m.date)) return invalid("date '" + m.date + "' is not a calendar date YYYY-MM-DD");
   // The same unit and position is a re-appointment (bổ nhiệm lại at the end of a term): it
   // still closes the old assignment and opens a new one under the new decision.
@@ -351,6 +359,10 @@ Result<Group> Change::add_group(const Group& g) {
     return invalid("a static group takes members, not a unit or positions");
   Group out = g;
   out.title = text::nfc(g.title.empty() ? g.name : g.title);
+  for (auto& pos : out.positions) {
+    if (!valid_text(pos, 256)) return invalid("a group's position must be 1..256 bytes of UTF-8");
+    pos = text::nfc(text::squeeze(pos));
+  }
   out.created = now_;
   put(schema::group, out.name, encode(out));
   put(schema::addr, address, "G" + out.name);

@@ -106,10 +106,9 @@ Result<Person> check_change(Change& c, const Authority& who, const LifeChange& l
   if (!p) return make_error(Errc::not_found, "no such person");
   if (!who.writes_person(c, *p)) {
     if (who.outranked_by(c, *p))
-      return forbidden(p->full_name + " (" + p->staff_no + ") holds an administrative role at or above " + who.actor() +
+      return forbidden(p->full_name + " holds an administrative role at or above " + who.actor() +
                        "'s scope; only an administrator over a wider unit may change them");
-    return forbidden(p->full_name + " (" + p->staff_no + ") is in unit " + scope_unit(c, *p) + ", outside " +
-                     who.actor() + "'s scope");
+    return forbidden(p->full_name + " is in unit " + scope_unit(c, *p) + ", outside " + who.actor() + "'s scope");
   }
   // The target of a move must lie in the actor's scope too: an administrator of one unit
   // cannot place anyone in another (its official inbox, its role address).

@@ -13,7 +13,8 @@ namespace congvu::directory {
 Settings::Settings(const config::DirectoryConfig& c) : domain(c.domain) {
   argon2 = {c.argon2_iterations, c.argon2_memory_kib, c.argon2_parallelism};
   for (const auto& [kind, positions] : c.role_holders)
-    if (auto k = parse_kind(kind)) role_holders[*k] = positions;
+    if (auto k = parse_kind(kind))
+      for (const auto& pos : positions) role_holders[*k].push_back(text::nfc(text::squeeze(pos)));
   second_factor_groups = c.second_factor_groups;
   merged_domains = c.merged_domains;
   retention_years = c.retention_years;
@@ -211,8 +212,9 @@ std::vector<Person> Snapshot::group_members(const Group& g) {
   }
   auto wanted = [&](std::string_view position) {
     if (g.positions.empty()) return true;
+    const std::string normal = text::nfc(position);
     for (const auto& p : g.positions)
-      if (p == position) return true;
+      if (p == normal) return true;
     return false;
   };
   auto visit = [&](std::string_view prefix_unit) {
@@ -242,8 +244,10 @@ std::vector<Person> Snapshot::role_holders(std::string_view unit_code) {
   kv::scan_prefix(t_, schema::member, prefix, [&](std::string_view k, std::string_view v) {
     auto m = parse_member(v);
     if (m.status != PersonStatus::active) return true;
+    // NFC on both sides (records written before positions were normalised may not be).
+    const std::string position = text::nfc(m.position);
     for (const auto& pos : it->second) {
-      if (pos == m.position) {
+      if (pos == position) {
         if (auto p = person(*PersonId::from_bytes(k.substr(prefix.size())))) out.push_back(std::move(*p));
         break;
       }

@@ -386,10 +386,9 @@ Reply commit_desired(Change& c, const Ctx& ctx, const Person& cur, const Desired
 }
 
 // 403 for a person outside the actor's scope (names, addresses and units are public in the
-// address book anyway; what is refused is acting on them).
+// address book anyway; what is refused is acting on them). No staff number: personal data.
 Reply out_of_scope(Snapshot& s, const Ctx& ctx, const Person& p) {
-  return error_reply(403, p.full_name + " (" + p.staff_no + ") is in unit " + scope_unit(s, p) + ", outside " +
-                              ctx.who.actor() + "'s scope");
+  return error_reply(403, p.full_name + " is in unit " + scope_unit(s, p) + ", outside " + ctx.who.actor() + "'s scope");
 }
 
 // Finds the person a write names, within the actor's scope, and checks If-Match.
@@ -422,7 +421,10 @@ json::object render_user(Snapshot& s, const Ctx& ctx, const Person& p) {
   json::object o;
   o["schemas"] = json::array{kUserSchema, kEnterpriseSchema, kCongvuUserSchema};
   o["id"] = p.id.str();
-  o["externalId"] = p.staff_no;
+  // Personal data (Decree 13/2023/NĐ-CP): the staff number, birth date and gender go only to
+  // those who manage the person.
+  const bool need_to_know = ctx.who.writes_person(s, p);
+  if (need_to_know) o["externalId"] = p.staff_no;
   o["userName"] = p.login;
   json::object name;
   name["formatted"] = p.full_name;
@@ -447,7 +449,7 @@ json::object render_user(Snapshot& s, const Ctx& ctx, const Person& p) {
   o["groups"] = std::move(groups);
 
   json::object ent;
-  ent["employeeNumber"] = p.staff_no;
+  if (need_to_know) ent["employeeNumber"] = p.staff_no;
   auto top = s.children("");
   if (!top.empty()) ent["organization"] = top.front().name;
   std::optional<Unit> unit = p.unit.empty() ? std::nullopt : s.unit(p.unit);
@@ -470,7 +472,7 @@ json::object render_user(Snapshot& s, const Ctx& ctx, const Person& p) {
   }
   if (!p.position.empty()) cv["position"] = p.position;
   cv["status"] = status_name(p.status);
-  if (ctx.who.writes_person(s, p)) {  // personal data: for those who manage the person
+  if (need_to_know) {
     if (!p.gender.empty()) cv["gender"] = p.gender;
     if (!p.birth_date.empty()) cv["birthDate"] = p.birth_date;
   }
@@ -520,8 +522,19 @@ Reply users_list(Snapshot& s, const Ctx& ctx, const ListParams& lp) {
     return unit_ok[u] = ctx.who.reads_unit(s, u);
   };
   std::vector<Person> found;
+  // A filter sees only what the caller may read: without need-to-know no staff number (so
+  // `employeeNumber eq X` cannot confirm whose number X is) and no birth date or gender.
+  auto filter_matches = [&](const Person& p) {
+    if (!filter) return true;
+    if (ctx.who.writes_person(s, p)) return matches(s, p, *filter);
+    Person view = p;
+    view.staff_no.clear();
+    view.birth_date.clear();
+    view.gender.clear();
+    return matches(s, view, *filter);
+  };
   auto consider = [&](Person&& p) {
-    if (visible(p) && (!filter || matches(s, p, *filter))) found.push_back(std::move(p));
+    if (visible(p) && filter_matches(p)) found.push_back(std::move(p));
   };
   std::optional<std::vector<Person>> start = filter ? plan(s, *filter) : std::nullopt;
   if (start) {

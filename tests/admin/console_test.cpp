@@ -228,6 +228,21 @@ TEST(AdminConsole, EverythingReflectedIsEscaped) {
   EXPECT_EQ(admin::vn_time(0), "1970-01-01 07:00");
 }
 
+// Decree 13/2023: an auditor reads the audit trail with staff numbers masked; the admin who
+// manages the person sees them.
+TEST(AdminConsole, AuditViewMasksStaffNumbersForAuditors) {
+  ConsoleWorld aud("hapt", directory::Role::auditor, "000.00.00.H99");
+  auto page = aud.console->handle(aud.get("/admin/audit"), kNow);
+  ASSERT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("person.import"), std::string::npos);
+  EXPECT_EQ(page->body.find("DM0007"), std::string::npos);
+  EXPECT_NE(page->body.find("&quot;staff_no&quot;:&quot;***&quot;"), std::string::npos);
+  ConsoleWorld hr;  // hr-admin of Sở Nội vụ, who manages DM0007
+  auto mine = hr.console->handle(hr.get("/admin/person/" + hr.person("annv2").id.str()), kNow);
+  ASSERT_EQ(mine->status, 200);
+  EXPECT_NE(mine->body.find("&quot;staff_no&quot;:&quot;DM0007&quot;"), std::string::npos);
+}
+
 TEST(AdminConsole, PendingAndAudit) {
   ConsoleWorld cw;
   auto an2 = cw.person("annv2");

@@ -1,6 +1,8 @@
 // codec, CSV, text folding, crypto helpers, ids and dates.
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+
 #include "common/codec.hpp"
 #include "common/crypto.hpp"
 #include "common/csv.hpp"
@@ -294,6 +296,16 @@ TEST(Time, DatesInHoChiMinhCity) {
 TEST(Json, Quoting) {
   EXPECT_EQ(json_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
   EXPECT_EQ(json_object({{"k", "v"}, {"x", "Đ"}}), "{\"k\":\"v\",\"x\":\"Đ\"}");
+  // Ill-formed UTF-8 from a form field (a lone continuation byte, a truncated sequence, an
+  // overlong form, a surrogate) becomes U+FFFD: the audit chain only ever holds valid JSON.
+  for (std::string bad : {"a\x80" "b", "c\xe1\xbb", "\xc0\xaf", "\xed\xa0\x80", "\xff"}) {
+    std::string q = json_quote(bad);
+    boost::system::error_code ec;
+    auto v = boost::json::parse(q, ec);
+    ASSERT_FALSE(ec) << q;
+    EXPECT_NE(std::string(v.as_string()).find("\xEF\xBF\xBD"), std::string::npos) << q;
+  }
+  EXPECT_EQ(json_quote("a\x80" "b"), "\"a\xEF\xBF\xBD" "b\"");
 }
 
 }  // namespace

@@ -177,6 +177,21 @@ TEST_P(People, RoleMailboxFollowsThePosition) {
   // A suspended holder loses access.
   ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.set_status(clerk.id, PersonStatus::suspended, ""); }));
   EXPECT_EQ(holders("000.02.02.H99"), (std::vector<std::string>{"T004"}));
+  // "Văn thư" arriving decomposed (NFD, as some CSV exports and keyboards write it) is stored
+  // in NFC, so the clerk keeps the official inbox; a hire too, and its staff number.
+  const std::string nfd_clerk = "V\x61\xcc\x86n th\x75\xcc\x9b";  // V a+breve n th u+horn
+  ASSERT_NE(nfd_clerk, "Văn thư");
+  auto head = who("T001");
+  MoveSpec back{head.id, "000.01.02.H99", "  " + nfd_clerk + " ", "", "2026-06-02", "4/QĐ", AssignmentKind::appointment, ""};
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](Change& c) { return c.move(back); }));
+  EXPECT_EQ(who("T001").position, "Văn thư");
+  EXPECT_EQ(holders("000.01.02.H99"), (std::vector<std::string>{"T001"}));
+  HireSpec h{"T9\xcc\x81", "Lê Văn Bình", {}, "", "", "000.02.02.H99", nfd_clerk, "2026-06-03", "5/QĐ", AssignmentKind::hire};
+  auto hired = dir_.write(actor_, kNow, [&](Change& c) { return c.hire(h); });
+  ASSERT_TRUE(hired) << hired.error().message;
+  EXPECT_EQ(hired->position, "Văn thư");
+  EXPECT_EQ(hired->staff_no, "T9\xcc\x81") << "no precomposed form: unchanged";
+  EXPECT_EQ(holders("000.02.02.H99"), (std::vector<std::string>{"T004", hired->staff_no}));
 }
 
 TEST_P(People, UnitsValidateAndReserveTheirAddress) {

@@ -486,6 +486,26 @@ TEST_P(Scim, GroupsStaticAndDerived) {
 // Authority by admin scope (issue: an hr-admin of one unit handed another unit's official inbox
 // to one of its staff): source and target must both be in scope, nobody changes a person whose
 // role covers their own scope, and a scheduled change is checked again when it comes due.
+// Decree 13/2023: staff numbers, like birth dates and genders, go only to those who manage the
+// person: not in an auditor's reads, not through a filter, not in a 403's detail.
+TEST_P(Scim, StaffNumbersByNeedToKnow) {
+  auto t5 = who("T005");
+  auto read = call("GET", "/Users/" + t5.id.str(), {}, "auditor");
+  ASSERT_EQ(read.status, 200);
+  EXPECT_FALSE(read.body.as_object().contains("externalId"));
+  EXPECT_FALSE(read.body.at(scim::kEnterpriseSchema).as_object().contains("employeeNumber"));
+  EXPECT_FALSE(read.body.at(scim::kCongvuUserSchema).as_object().contains("birthDate"));
+  auto found = call("GET", "/Users?filter=employeeNumber%20eq%20%22T005%22", {}, "auditor");
+  ASSERT_EQ(found.status, 200);
+  EXPECT_EQ(found.body.at("totalResults").as_int64(), 0) << "a filter cannot confirm whose number it is";
+  auto managed = call("GET", "/Users/" + t5.id.str(), {}, "province");
+  EXPECT_EQ(managed.body.at("externalId").as_string(), "T005");
+  EXPECT_EQ(call("GET", "/Users?filter=employeeNumber%20eq%20%22T005%22", {}, "province").body.at("totalResults").as_int64(), 1);
+  auto refused = call("PATCH", "/Users/" + t5.id.str(), move_to(kSnv));
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(detail(refused).find("T005"), std::string::npos) << detail(refused);
+}
+
 TEST_P(Scim, AuthorityIsComparedByAdminScope) {
   auto hr = dir_.read([&](Snapshot& s) { return authority_of_client(s, "hr-snv"); });
   auto t3 = who("T003");
