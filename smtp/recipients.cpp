@@ -27,6 +27,12 @@ Verdict Recipients::rcpt(const proto::Path& to, const std::optional<directory::P
   if (to.null) return refuse(501, "5.1.3", "The null address is not a recipient");
   if (to.source_route) return refuse(550, "5.7.1", "Source routes are not accepted");
   if (to.address_literal) return refuse(550, "5.7.1", "Address literals are not accepted; use the domain name");
+  // <Postmaster> without a domain (RFC 5321 4.5.1) is the postmaster of our own domain.
+  if (to.domain.empty() && text::ascii_lower(to.local) == "postmaster") {
+    proto::Path own = to;
+    own.domain = dir_.settings().domain;
+    return rcpt(own, sender, size);
+  }
   if (!local_domain(to.domain)) {
     if (!sender) return refuse(554, "5.7.1", "Relay access denied: " + to.domain + " is not a domain of this server");
     Verdict v;
