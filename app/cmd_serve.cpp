@@ -30,6 +30,7 @@
 #include "directory/ldap/server.hpp"
 #include "directory/throttle.hpp"
 #include "idp/logout.hpp"
+#include "idp/store.hpp"
 #include "mailstore/mailstore.hpp"
 #include "imap/server.hpp"
 #include "smtp/outbound.hpp"
@@ -277,6 +278,8 @@ int cmd_serve(const Argv& argv) {
     for (const auto& m : moved.moved)
       log_line("reorganisation: " + std::to_string(m.messages) + " messages of unit " + m.from_unit + " moved to " + m.to_unit + " (" + m.folder + ")");
     for (const auto& f : moved.failed) log_line("reorganisation: role mail not moved: " + f);
+    // Expired SSO sessions, codes, refresh tokens, revocations and SAML records.
+    if (auto swept = idp::sweep_expired(dir, t)) log_line("swept " + std::to_string(swept) + " expired sign-in records");
   };
   run_due_now();
   std::thread scheduler([&] {

@@ -5,6 +5,7 @@
 #include "directory/directory.hpp"
 #include "directory/jose.hpp"
 #include "directory/tokens.hpp"
+#include "idp/saml/saml.hpp"
 
 namespace congvu::idp {
 
@@ -144,6 +145,47 @@ std::vector<std::pair<std::string, SsoSession>> sessions_of(directory::Snapshot&
     return true;
   });
   return out;
+}
+
+std::size_t sweep_expired(directory::Directory& dir, UnixMs now, std::size_t limit) {
+  namespace schema = directory::schema;
+  std::size_t total = 0;
+  auto sweep = [&](auto&& fn) {
+    auto r = dir.write(directory::Actor{"system:sweep"}, now, [&](directory::Change& c) -> Status {
+      total += fn(c);
+      return ok_status();
+    });
+    (void)r;  // a failed sweep is retried at the next one
+  };
+  auto expired_in = [&](schema::Table table, auto&& over) {
+    return [&, table, over](directory::Change& c) {
+      std::vector<std::string> gone;
+      c.scan(table, "", [&](std::string_view k, std::string_view v) {
+        bool drop = true;
+        try {
+          drop = over(k, v);
+        } catch (const codec::DecodeError&) {
+        }
+        if (drop) gone.emplace_back(k);
+        return gone.size() < limit;
+      });
+      for (const auto& k : gone) c.del(table, k);
+      return gone.size();
+    };
+  };
+  sweep(expired_in(schema::sso, [&](std::string_view, std::string_view v) { return decode_sso(v).expires <= now; }));
+  sweep(expired_in(schema::code, [&](std::string_view, std::string_view v) { return decode_code(v).expires <= now; }));
+  sweep(expired_in(schema::refresh, [&](std::string_view, std::string_view v) {
+    auto t = decode_refresh(v);
+    return t.used ? t.family_expires <= now : t.expires <= now;
+  }));
+  // Revocations: 'j' jti, 'f' family, 's' session, each with an expiry; 'p' (a person's
+  // grants-not-before instant) is kept.
+  sweep(expired_in(schema::revoked, [&](std::string_view k, std::string_view v) {
+    return !k.empty() && k[0] != 'p' && v.size() == 8 && static_cast<UnixMs>(codec::get_be64(v)) <= now;
+  }));
+  sweep([&](directory::Change& c) { return saml::sweep_saml(c, now, limit); });
+  return total;
 }
 
 }  // namespace congvu::idp

@@ -16,6 +16,7 @@
 namespace congvu::directory {
 class Snapshot;
 class Change;
+class Directory;
 }  // namespace congvu::directory
 
 namespace congvu::idp {
@@ -65,6 +66,11 @@ std::string secret_key(std::string_view secret);
 std::optional<SsoSession> find_session(directory::Snapshot& s, std::string_view cookie, UnixMs now);
 void put_session(directory::Change& c, std::string_view cookie, const SsoSession& s);
 void drop_session(directory::Change& c, std::string_view cookie);
+// Deletes what can no longer be used, at most `limit` records per table: SSO sessions and codes
+// past their expiry, refresh tokens past theirs (a rotated one is kept until its family ends,
+// so that its reuse is still recognised), revocations past theirs, and the SAML records
+// (saml::sweep_saml). The server runs it every minute. Returns how many were deleted.
+std::size_t sweep_expired(directory::Directory& dir, UnixMs now, std::size_t limit = 10000);
 // Every stored session of `person`, with its table key (a scan of the sso table).
 std::vector<std::pair<std::string, SsoSession>> sessions_of(directory::Snapshot& s, const PersonId& person);
 

@@ -839,4 +839,23 @@ std::vector<Idp::SoapMessage> Idp::soap_logouts(const SsoSession& s, const std::
   return out;
 }
 
+std::size_t sweep_saml(Change& c, UnixMs now, std::size_t limit) {
+  std::vector<std::pair<directory::schema::Table, std::string>> gone;
+  c.scan(directory::schema::saml_seen, "", [&](std::string_view k, std::string_view v) {
+    if (v.size() == 8 && static_cast<UnixMs>(codec::get_be64(v)) <= now) gone.emplace_back(directory::schema::saml_seen, k);
+    return gone.size() < limit;
+  });
+  c.scan(directory::schema::saml_pending, "", [&](std::string_view k, std::string_view v) {
+    bool over = true;
+    try {
+      over = decode_pending(v).expires <= now;
+    } catch (const codec::DecodeError&) {
+    }
+    if (over) gone.emplace_back(directory::schema::saml_pending, k);
+    return gone.size() < limit;
+  });
+  for (const auto& [t, k] : gone) c.del(t, k);
+  return gone.size();
+}
+
 }  // namespace congvu::idp::saml

@@ -123,4 +123,8 @@ class Idp {
 std::optional<UnixMs> parse_instant(std::string_view s);
 std::string format_instant(UnixMs t);
 
+// Deletes SAML records whose time is over (replay guards, requests and logouts in progress),
+// at most `limit`; returns how many.
+std::size_t sweep_saml(directory::Change& c, UnixMs now, std::size_t limit);
+
 }  // namespace congvu::idp::saml

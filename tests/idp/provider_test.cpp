@@ -7,7 +7,10 @@
 #include <regex>
 
 #include "common/crypto.hpp"
+#include "directory/schema.hpp"
+#include "directory/tokens.hpp"
 #include "idp/provider.hpp"
+#include "idp/store.hpp"
 #include "common/web.hpp"
 #include "tests/support/directory_fixture.hpp"
 #include "tests/support/idp_call.hpp"
@@ -150,6 +153,37 @@ TEST_P(ProviderTest, RefreshTokensEndWithTheSessionAndTheCredential) {
   now_ += 1000;
   EXPECT_EQ(refresh(std::string(fresh.at("refresh_token").as_string()), 400).at("error").as_string(), "invalid_grant")
       << "a suspension ends the grants for good";
+}
+
+// Nothing unusable stays stored: expired sessions, codes, refresh tokens and revocations are
+// swept (the server does it every minute); what is still valid is kept.
+TEST_P(ProviderTest, ExpiredRecordsAreSwept) {
+  auto count = [&](directory::schema::Table t) {
+    return dir_.read([&](Snapshot& s) {
+      std::size_t n = 0;
+      s.scan(t, "", [&](std::string_view, std::string_view) { return ++n, true; });
+      return n;
+    });
+  };
+  auto tokens = exchange(sign_in_and_get_code(), kVerifier, 200);
+  auto again = call("GET", authorize_url());  // the session signs in at once: a code left unused
+  ASSERT_EQ(again.status, 303);
+  ASSERT_FALSE(param(again.headers["Location"], "code").empty());
+  now_ += 1000;
+  auto next = refresh(std::string(tokens.at("refresh_token").as_string()), 200);  // the first is now rotated
+  ASSERT_TRUE(dir_.write(actor_, now_, [&](Change& c) { return directory::revoke_jti(c, "jti-x", now_ + 1000), ok_status(); }));
+  EXPECT_EQ(idp::sweep_expired(dir_, now_), 0u) << "everything is still valid";
+  EXPECT_GE(count(directory::schema::code), 1u);
+  EXPECT_GE(count(directory::schema::sso), 1u);
+  EXPECT_EQ(count(directory::schema::refresh), 2u);
+  // A year later every one of them is over.
+  UnixMs later = now_ + 366LL * 24 * 3600 * 1000;
+  EXPECT_GE(idp::sweep_expired(dir_, later), 5u);
+  for (auto t : {directory::schema::code, directory::schema::sso, directory::schema::refresh})
+    EXPECT_EQ(count(t), 0u) << t;
+  EXPECT_EQ(dir_.read([&](Snapshot& s) { return directory::grants_not_before(s, who("T001").id); }), kNow)
+      << "a person's grants-not-before instant is kept";
+  EXPECT_EQ(count(directory::schema::revoked), 1u) << "only that one";
 }
 
 TEST_P(ProviderTest, PkceAndCodeReplay) {
