@@ -561,7 +561,10 @@ net::HttpResponse Console::Impl::person(const Ctx& c, const PersonId& id, UnixMs
   std::string done = c.http.method == "GET" ? c.get("done") : std::string();
   if (!done.empty()) {
     std::string n = c.get("n");
-    if (!n.empty() && std::all_of(n.begin(), n.end(), ::isdigit))
+    if (done == "proposed" && !n.empty() && std::all_of(n.begin(), n.end(), ::isdigit))
+      v.notice = "Đơn vị nhận nằm ngoài phạm vi của bạn: đã gửi đề nghị số " + n +
+                 "; thay đổi có hiệu lực khi quản trị viên của đơn vị nhận chấp nhận (xem Chờ hiệu lực).";
+    else if (!n.empty() && std::all_of(n.begin(), n.end(), ::isdigit))
       v.notice = std::string(kind_vi(done)) + ": đã lên lịch (số " + n + "), sẽ có hiệu lực vào ngày " + c.get("date") + ".";
     else if (done == "cancelled")
       v.notice = "Đã hủy thay đổi chờ hiệu lực.";
@@ -625,6 +628,7 @@ net::HttpResponse Console::Impl::change(const Ctx& c, const PersonId& id, UnixMs
     return person(c, id, now, form, msg, http_status(done.error().code));
   }
   std::vector<std::pair<std::string, std::string>> q = {{"done", form.action}};
+  if (outcome && outcome->proposed) q = {{"done", "proposed"}, {"n", std::to_string(outcome->number)}};
   if (outcome && outcome->scheduled) {
     q.emplace_back("n", std::to_string(outcome->number));
     q.emplace_back("date", form.date);
@@ -673,7 +677,24 @@ net::HttpResponse Console::Impl::units(const Ctx& c) {
 net::HttpResponse Console::Impl::pending(const Ctx& c, UnixMs now) {
   PendingView v;
   int status = 200;
-  if (c.http.method == "POST") {
+  if (c.http.method == "POST" && !c.get("proposal").empty()) {
+    // A proposal: accepted by an administrator over the target, refused (or withdrawn) with a reason.
+    std::string n = c.get("proposal");
+    bool numeric = n.size() < 20 && std::all_of(n.begin(), n.end(), ::isdigit);
+    bool accept = c.get("decide") == "accept";
+    std::string today = vn_date(now);
+    auto done = !numeric ? Status(make_error(Errc::invalid_argument, "không có số đề nghị"))
+                         : dir.write(directory::Actor{"admin:" + c.admin.login}, now, [&](Change& ch) -> Status {
+                             auto who = directory::authority_of(ch, c.admin);
+                             if (!accept) return directory::refuse_proposal(ch, who, std::stoull(n), trim(c.get("reason")));
+                             auto r = directory::accept_proposal(ch, who, std::stoull(n), today);
+                             if (!r) return r.error();
+                             return ok_status();
+                           });
+    if (done) return see_other(std::string("/admin/pending?done=") + (accept ? "accepted" : "refused"));
+    v.error = "Không xử lý được đề nghị số " + n + ": " + done.error().message;
+    status = http_status(done.error().code);
+  } else if (c.http.method == "POST") {
     std::string n = c.get("cancel");
     std::string back = console_path(c.get("return_to"));
     std::uint64_t number = 0;
@@ -691,11 +712,24 @@ net::HttpResponse Console::Impl::pending(const Ctx& c, UnixMs now) {
     status = http_status(done.error().code);
   } else if (c.get("done") == "cancelled") {
     v.notice = "Đã hủy thay đổi chờ hiệu lực.";
+  } else if (c.get("done") == "accepted") {
+    v.notice = "Đã chấp nhận đề nghị.";
+  } else if (c.get("done") == "refused") {
+    v.notice = "Đã từ chối đề nghị; người đề nghị đọc lý do trong nhật ký của người được đề nghị.";
   }
   dir.read([&](Snapshot& s) {
     auto who = authority(s, c);
     bool everything = reads_everything(s, who);
     UnitNames names(s);
+    for (const auto& pr : directory::proposals(s)) {
+      if (!directory::sees_proposal(s, who, pr)) continue;
+      auto p = s.person(pr.change.person);
+      v.proposals.push_back(ProposalRow{pr.number, pr.change.date, directory::life_kind_name(pr.change.kind),
+                                        p ? p->full_name : std::string(),
+                                        p && who.reads_person(s, *p) ? "/admin/person/" + p->id.str() : std::string(),
+                                        names(pr.change.expect_from), names(pr.change.to_unit), pr.change.position,
+                                        pr.change.decision, pr.actor, directory::may_accept(s, who, pr)});
+    }
     for (const auto& sc : directory::scheduled_changes(s)) {
       std::string name, href;
       bool visible = everything, writable = false;

@@ -324,6 +324,29 @@ std::string units_html(const std::vector<UnitNode>& roots) {
 
 std::string pending_html(const PendingView& v) {
   std::string s = notice(v.notice) + alert(v.error);
+  s += heading("h2", "Đề nghị điều động chờ đơn vị nhận", "Proposals awaiting the receiving unit");
+  if (v.proposals.empty()) {
+    s += "<p>Không có đề nghị nào.</p>";
+  } else {
+    s += "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Ngày hiệu lực</th>"
+         "<th scope=\"col\">Họ tên</th><th scope=\"col\">Thay đổi</th><th scope=\"col\">Từ đơn vị</th><th scope=\"col\">Đến đơn vị</th>"
+         "<th scope=\"col\">Chức vụ</th><th scope=\"col\">Quyết định</th><th scope=\"col\">Người đề nghị</th>"
+         "<th scope=\"col\">Quyết định của đơn vị nhận</th></tr></thead><tbody>";
+    for (const auto& p : v.proposals) {
+      std::string who = p.person_href.empty() ? html(p.person_name)
+                                              : "<a href=\"" + html(p.person_href) + "\">" + html(p.person_name) + "</a>";
+      std::string n = std::to_string(p.number);
+      std::string actions = "<form method=\"post\" action=\"/admin/pending\">" + hidden("csrf", v.csrf) + hidden("proposal", n);
+      if (p.acceptable) actions += "<button type=\"submit\" name=\"decide\" value=\"accept\">Chấp nhận</button> ";
+      actions += "<label for=\"reason-" + n + "\">Lý do</label><input id=\"reason-" + n +
+                 "\" name=\"reason\" type=\"text\" maxlength=\"1000\"><button type=\"submit\" name=\"decide\" value=\"refuse\">" +
+                 std::string(p.acceptable ? "Từ chối" : "Rút đề nghị") + "</button></form>";
+      s += "<tr><td>" + n + "</td><td>" + html(p.date) + "</td><td>" + who + "</td><td>" + html(p.kind) + "</td><td>" +
+           html(p.from) + "</td><td>" + html(p.to) + "</td><td>" + html(p.position) + "</td><td>" + html(p.decision) +
+           "</td><td>" + html(p.proposer) + "</td><td>" + actions + "</td></tr>";
+    }
+    s += "</tbody></table></div>";
+  }
   s += heading("h2", "Thay đổi đã lên lịch", "Scheduled changes");
   if (v.scheduled.empty()) s += "<p>Không có thay đổi nào chờ hiệu lực.</p>";
   else s += scheduled_table(v.scheduled, v.csrf, true, "/admin/pending");

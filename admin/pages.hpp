@@ -85,7 +85,15 @@ struct PendingEventRow {
   std::uint64_t seq = 0;
   std::string date, staff_no, name, kind, from_unit, to_unit, position, decision;
 };
+// A proposal: a move into a unit its proposer does not cover (directory/hr.hpp).
+struct ProposalRow {
+  std::uint64_t number = 0;
+  std::string date, kind, person_name, person_href, from, to, position, decision, proposer;
+  bool acceptable = false;  // the viewer covers the target unit
+};
+
 struct PendingView {
+  std::vector<ProposalRow> proposals;
   std::vector<ScheduledRow> scheduled;
   std::vector<PendingEventRow> events;
   std::string csrf, notice, error;

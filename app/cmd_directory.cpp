@@ -7,6 +7,7 @@
 
 #include "app/commands.hpp"
 #include "app/output.hpp"
+#include "common/json.hpp"
 #include "common/text.hpp"
 #include "directory/hr.hpp"
 #include "directory/import.hpp"
@@ -137,8 +138,8 @@ int cmd_import(const Argv& argv) {
 }
 
 int cmd_events(const Argv& argv) {
-  Args a(argv, with(kCommonValued, {"--as-of"}), with(kCommonFlags, {"--stop-on-error"}));
-  std::string sub = a.positional(0, "a subcommand: apply FILE | pending | cancel NUMBER | run-due");
+  Args a(argv, with(kCommonValued, {"--as-of", "--reason"}), with(kCommonFlags, {"--stop-on-error"}));
+  std::string sub = a.positional(0, "a subcommand: apply FILE | pending | cancel NUMBER | run-due | proposals | accept NUMBER | refuse NUMBER --reason R");
   Env env = open_env(a);
   if (sub == "pending") {
     a.max_positionals(1);
@@ -178,6 +179,48 @@ int cmd_events(const Argv& argv) {
     auto r = env.dir->write(env.actor, env.now, [&](Change& c) { return cancel_scheduled(c, who, std::stoull(n)); });
     if (!r) return fail(env, r.error());
     std::cout << (env.json ? "{\"ok\":true}" : "cancelled") << "\n";
+    return 0;
+  }
+  if (sub == "proposals") {
+    // Moves into a unit their proposer does not cover, waiting for the receiving unit.
+    a.max_positionals(1);
+    auto list = env.dir->read([](Snapshot& s) { return proposals(s); });
+    if (env.json) {
+      std::cout << "[";
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        const auto& c = list[i].change;
+        std::cout << (i ? "," : "")
+                  << json_object({{"number", std::to_string(list[i].number)}, {"person", c.person.str()},
+                                  {"kind", life_kind_name(c.kind)}, {"from_unit", c.expect_from}, {"to_unit", c.to_unit},
+                                  {"position", c.position}, {"date", c.date}, {"decision", c.decision},
+                                  {"proposer", list[i].actor}});
+      }
+      std::cout << "]\n";
+    } else {
+      for (const auto& p : list)
+        std::cout << "proposal " << p.number << "  " << p.change.date << "  " << p.change.person.str() << "  "
+                  << life_kind_name(p.change.kind) << "  " << p.change.expect_from << " -> " << p.change.to_unit << "  "
+                  << p.change.position << "  " << p.change.decision << "  (by " << p.actor << ")\n";
+      std::cerr << list.size() << " proposals\n";
+    }
+    return 0;
+  }
+  if (sub == "accept" || sub == "refuse") {
+    a.max_positionals(2);
+    std::string n = a.positional(1, "the proposal's NUMBER");
+    if (n.empty() || n.size() > 18 || n.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("NUMBER must be the number `events proposals` shows");
+    auto who = Authority::root(env.actor.name);
+    std::string reason = a.get("--reason");
+    if (sub == "refuse" && reason.empty()) throw UsageError("refuse needs --reason: the proposer reads it");
+    auto r = env.dir->write(env.actor, env.now, [&](Change& c) -> Status {
+      if (sub == "refuse") return refuse_proposal(c, who, std::stoull(n), reason);
+      auto done = accept_proposal(c, who, std::stoull(n), today(env));
+      if (!done) return done.error();
+      return ok_status();
+    });
+    if (!r) return fail(env, r.error());
+    std::cout << (env.json ? "{\"ok\":true}" : (sub == "accept" ? "accepted" : "refused")) << "\n";
     return 0;
   }
   if (sub == "run-due") {

@@ -28,7 +28,7 @@ Directory (all take --data DIR or --config FILE, and --json)
   import --units U --staff S [--credentials C] --domain OTHER [--under CODE] [--recode H99=H30] [--staff-prefix P]
       (another province merged into this one: old addresses kept as aliases; OTHER in [directory] merged_domains)
   events apply events.csv [--as-of YYYY-MM-DD] [--stop-on-error]
-  events pending | events cancel NUMBER | events run-due
+  events pending | events cancel NUMBER | events run-due | events proposals | events accept NUMBER | events refuse NUMBER --reason R
   person show WHO | person find QUERY [--unit CODE] [--no-subtree] [--status S|any] [--limit N]
   person hire --name "Full Name" --staff-no N --unit CODE --position P [--decision D] [--date D]
   person transfer WHO --to CODE [--position P] --decision D [--date D] [--rotation]

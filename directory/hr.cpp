@@ -98,7 +98,7 @@ std::string encode_retirement(const Retirement& r) {
 bool needs_decision(LifeKind k) { return k != LifeKind::suspend && k != LifeKind::resume; }
 
 // Everything that can be checked without applying: the same checks for now and for later.
-Result<Person> check_change(Change& c, const Authority& who, const LifeChange& lc) {
+Result<Person> check_change(Change& c, const Authority& who, const LifeChange& lc, bool check_target = true) {
   if (needs_decision(lc.kind) && lc.decision.empty())
     return invalid(std::string("a ") + life_kind_name(lc.kind) + " needs the decision number");
   if (lc.decision.size() > 128 || lc.reason.size() > 1024) return invalid("decision or reason too long");
@@ -112,7 +112,7 @@ Result<Person> check_change(Change& c, const Authority& who, const LifeChange& l
   }
   // The target of a move must lie in the actor's scope too: an administrator of one unit
   // cannot place anyone in another (its official inbox, its role address).
-  if (!lc.to_unit.empty() && c.unit(lc.to_unit) && !who.writes_unit(c, lc.to_unit))
+  if (check_target && !lc.to_unit.empty() && c.unit(lc.to_unit) && !who.writes_unit(c, lc.to_unit))
     return forbidden("unit " + lc.to_unit + " is outside " + who.actor() +
                      "'s scope: an administrator over it must make this " + life_kind_name(lc.kind));
   if (p->status == PersonStatus::retired) return make_error(Errc::conflict, p->staff_no + " is retired");
@@ -358,6 +358,53 @@ Authority authority_of_client(Snapshot& s, std::string_view client_id) {
   return Authority("client:" + std::string(client_id), std::move(scopes));
 }
 
+namespace {
+std::string be64_key(std::uint64_t n) {
+  std::string k;
+  codec::put_be64(k, n);
+  return k;
+}
+
+std::uint64_t next_number(Change& c, std::string_view counter) {
+  std::uint64_t n = 1;
+  if (auto v = c.get_raw(schema::meta, counter); v && v->size() == 8) n = codec::get_be64(*v);
+  c.put(schema::meta, counter, be64_key(n + 1));
+  return n;
+}
+
+// Keeps `lc` for its date under `actor` (audited schedule.add).
+LifeOutcome schedule(Change& c, const LifeChange& lc, const std::string& actor, const Person& p) {
+  std::uint64_t n = next_number(c, "scheduled_next");
+  std::string key = lc.date;
+  codec::put_be64(key, n);
+  c.put(schema::scheduled, key, encode_scheduled(ScheduledChange{n, lc, actor, c.now()}));
+  c.audit("schedule.add", p.id.str(), lc.decision,
+          json_object({{"number", std::to_string(n)}, {"kind", life_kind_name(lc.kind)}, {"date", lc.date},
+                       {"to_unit", lc.to_unit}, {"position", lc.position}, {"reason", lc.reason}}));
+  LifeOutcome out;
+  out.scheduled = true;
+  out.number = n;
+  out.person = p;
+  return out;
+}
+
+// The authority a scheduled change is checked under when it comes due: its scheduler's now; for
+// an accepted proposal ("accepted:PROPOSER|ACCEPTOR"), the proposer over the person and the
+// acceptor over the target.
+Result<Person> recheck_scheduled(Change& c, const ScheduledChange& sc) {
+  const std::string prefix = "accepted:";
+  if (sc.actor.rfind(prefix, 0) != 0) return check_change(c, authority_of_actor(c, sc.actor), sc.change);
+  auto bar = sc.actor.find('|');
+  std::string proposer = sc.actor.substr(prefix.size(), bar - prefix.size());
+  std::string acceptor = bar == std::string::npos ? std::string() : sc.actor.substr(bar + 1);
+  auto p = check_change(c, authority_of_actor(c, proposer), sc.change, /*check_target=*/false);
+  if (!p) return p;
+  if (!sc.change.to_unit.empty() && !authority_of_actor(c, acceptor).writes_unit(c, sc.change.to_unit))
+    return forbidden("unit " + sc.change.to_unit + " is no longer in " + acceptor + "'s scope");
+  return p;
+}
+}  // namespace
+
 Result<LifeOutcome> apply_change(Change& c, const Authority& who, const LifeChange& in, std::string_view today,
                                  UnixMs activation_ttl) {
   LifeChange lc = in;
@@ -381,30 +428,91 @@ Result<LifeOutcome> apply_change(Change& c, const Authority& who, const LifeChan
     out.activation_code = *code;
     return out;
   }
-  auto p = check_change(c, who, lc);
+  bool is_move = lc.kind == LifeKind::transfer || lc.kind == LifeKind::rotation || lc.kind == LifeKind::appointment;
+  bool propose = is_move && !lc.to_unit.empty() && c.unit(lc.to_unit) && !who.writes_unit(c, lc.to_unit);
+  auto p = check_change(c, who, lc, /*check_target=*/!propose);
   if (!p) return p.error();
-  if (lc.date > today) {
-    std::uint64_t n = 1;
-    if (auto v = c.get_raw(schema::meta, "scheduled_next"); v && v->size() == 8) n = codec::get_be64(*v);
-    std::string next;
-    codec::put_be64(next, n + 1);
-    c.put(schema::meta, "scheduled_next", next);
-    ScheduledChange sc{n, lc, who.actor(), c.now()};
-    std::string key = lc.date;
-    codec::put_be64(key, n);
-    c.put(schema::scheduled, key, encode_scheduled(sc));
-    c.audit("schedule.add", p->id.str(), lc.decision,
+  if (propose) {
+    // The proposer covers the person, not the target: an administrator over the target decides.
+    if (lc.expect_from.empty()) lc.expect_from = p->unit;
+    std::uint64_t n = next_number(c, "proposal_next");
+    c.put(schema::proposal, be64_key(n), encode_scheduled(ScheduledChange{n, lc, who.actor(), c.now()}));
+    c.audit("proposal.add", p->id.str(), lc.decision,
             json_object({{"number", std::to_string(n)}, {"kind", life_kind_name(lc.kind)}, {"date", lc.date},
-                         {"to_unit", lc.to_unit}, {"position", lc.position}, {"reason", lc.reason}}));
-    out.scheduled = true;
+                         {"from_unit", lc.expect_from}, {"to_unit", lc.to_unit}, {"position", lc.position},
+                         {"reason", lc.reason}}));
+    out.proposed = true;
     out.number = n;
     out.person = *p;
     return out;
   }
+  if (lc.date > today) return schedule(c, lc, who.actor(), *p);
   auto done = apply_now(c, lc);
   if (!done) return done.error();
   out.person = *done;
   return out;
+}
+
+std::vector<ScheduledChange> proposals(Snapshot& s) {
+  std::vector<ScheduledChange> out;
+  s.scan(schema::proposal, "", [&](std::string_view k, std::string_view v) {
+    auto sc = decode_scheduled(std::string(10, '0') + std::string(k), v);
+    out.push_back(std::move(sc));
+    return true;
+  });
+  return out;
+}
+
+bool may_accept(Snapshot& s, const Authority& who, const ScheduledChange& p) {
+  return who.writes_unit(s, p.change.to_unit);
+}
+
+bool sees_proposal(Snapshot& s, const Authority& who, const ScheduledChange& p) {
+  if (may_accept(s, who, p) || who.actor() == p.actor) return true;
+  auto person = s.person(p.change.person);
+  return person && who.writes_person(s, *person);
+}
+
+namespace {
+std::optional<ScheduledChange> find_proposal(Snapshot& s, std::uint64_t number) {
+  auto v = s.get_raw(schema::proposal, be64_key(number));
+  if (!v) return std::nullopt;
+  return decode_scheduled(std::string(10, '0') + be64_key(number), *v);
+}
+}  // namespace
+
+Result<LifeOutcome> accept_proposal(Change& c, const Authority& who, std::uint64_t number, std::string_view today) {
+  auto sc = find_proposal(c, number);
+  if (!sc) return make_error(Errc::not_found, "no proposal " + std::to_string(number));
+  if (!may_accept(c, who, *sc))
+    return forbidden("only an administrator over unit " + sc->change.to_unit + " may accept proposal " + std::to_string(number));
+  // Checked again now: the proposer must still cover the person, who must still be where the
+  // proposal found them (apply_now checks expect_from).
+  auto p = check_change(c, authority_of_actor(c, sc->actor), sc->change, /*check_target=*/false);
+  if (!p) return p.error();
+  c.del(schema::proposal, be64_key(number));
+  c.audit("proposal.accept", p->id.str(), sc->change.decision,
+          json_object({{"number", std::to_string(number)}, {"proposer", sc->actor}, {"to_unit", sc->change.to_unit}}));
+  LifeOutcome out;
+  if (sc->change.date > today) return schedule(c, sc->change, "accepted:" + sc->actor + "|" + who.actor(), *p);
+  auto done = apply_now(c, sc->change);
+  if (!done) return done.error();
+  out.person = *done;
+  return out;
+}
+
+Status refuse_proposal(Change& c, const Authority& who, std::uint64_t number, std::string_view reason) {
+  auto sc = find_proposal(c, number);
+  if (!sc) return make_error(Errc::not_found, "no proposal " + std::to_string(number));
+  if (!sees_proposal(c, who, *sc)) return forbidden("proposal " + std::to_string(number) + " is outside your scope");
+  if (reason.size() > 1024) return invalid("the reason is too long");
+  if (reason.empty() && may_accept(c, who, *sc) && who.actor() != sc->actor)
+    return invalid("say why the proposal is refused: the proposer reads it");
+  c.del(schema::proposal, be64_key(number));
+  c.audit("proposal.refuse", sc->change.person.str(), sc->change.decision,
+          json_object({{"number", std::to_string(number)}, {"proposer", sc->actor}, {"by", who.actor()},
+                       {"to_unit", sc->change.to_unit}, {"reason", std::string(reason)}}));
+  return ok_status();
 }
 
 std::vector<ScheduledChange> scheduled_changes(Snapshot& s, const std::optional<PersonId>& person) {
@@ -488,7 +596,7 @@ DueReport run_due(Directory& dir, std::string_view today, UnixMs now) {
         c.del(schema::scheduled, key);
         // The authority is checked again now: the scheduler may have lost the grant, or the
         // person may have moved out of the scope (or into a role above it) since.
-        Result<Person> allowed = check_change(c, authority_of_actor(c, sc.actor), sc.change);
+        Result<Person> allowed = recheck_scheduled(c, sc);
         auto applied = allowed ? apply_now(c, sc.change) : Result<Person>(allowed.error());
         if (!applied) {
           failure = applied.error().message;

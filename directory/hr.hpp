@@ -117,12 +117,15 @@ struct LifeChange {
 
 struct LifeOutcome {
   bool scheduled = false;
-  std::uint64_t number = 0;        // the scheduled change's number
+  bool proposed = false;           // a proposal awaiting an administrator over the target unit
+  std::uint64_t number = 0;        // the scheduled change's or the proposal's number
   std::optional<Person> person;    // after the change (applied), or as it is now (scheduled)
   std::string activation_code;     // hire: the one-time code that sets the first password
 };
 
-// Checks `who` may make the change and applies it now (date <= today) or schedules it.
+// Checks `who` may make the change and applies it now (date <= today) or schedules it. A move
+// (transfer, rotation, appointment to another unit) by an actor who covers the person but not
+// the target unit becomes a proposal instead (LifeOutcome::proposed).
 // Errors: forbidden (scope), invalid_argument, not_found, conflict; nothing is written then.
 Result<LifeOutcome> apply_change(Change& c, const Authority& who, const LifeChange& lc, std::string_view today,
                                  UnixMs activation_ttl = 14LL * 24 * 3600 * 1000);
@@ -139,6 +142,17 @@ Status cancel_scheduled(Change& c, const Authority& who, std::uint64_t number);
 // A reorganisation dissolved `from_unit`: scheduled changes going to it, or expecting the person
 // in it, now name `to_unit` (each audited `schedule.retarget`). Returns how many.
 std::size_t retarget_scheduled(Change& c, std::string_view from_unit, std::string_view to_unit);
+
+// Proposals: moves into a unit the proposer does not cover, kept until an administrator over
+// the target accepts them (checked again then, the proposer's authority included; applied or
+// scheduled by date) or refuses them with a reason (audited `proposal.refuse`, which the
+// proposer reads on the person's page). The proposer may withdraw one the same way.
+std::vector<ScheduledChange> proposals(Snapshot& s);
+// Whether `who` takes part in a proposal: covers the person (the proposing side) or the target.
+bool sees_proposal(Snapshot& s, const Authority& who, const ScheduledChange& p);
+bool may_accept(Snapshot& s, const Authority& who, const ScheduledChange& p);
+Result<LifeOutcome> accept_proposal(Change& c, const Authority& who, std::uint64_t number, std::string_view today);
+Status refuse_proposal(Change& c, const Authority& who, std::uint64_t number, std::string_view reason);
 
 struct DueReport {
   std::size_t applied = 0;

@@ -379,6 +379,19 @@ Reply commit_desired(Change& c, const Ctx& ctx, const Person& cur, const Desired
   }
   Person now = r->person ? *r->person : cur;
   Reply out;
+  if (r->proposed) {
+    // RFC 7644 3.5.2 allows 202: the move waits for an administrator over the target unit.
+    out.status = 202;
+    json::object u = render_user(c, ctx, now);
+    u[kCongvuUserSchema].as_object()["proposal"] =
+        json::object{{"number", r->number}, {"kind", life_kind_name(lc.kind)}, {"unitCode", lc.to_unit},
+                     {"position", lc.position}, {"effectiveDate", lc.date.empty() ? ctx.today : lc.date},
+                     {"decision", lc.decision}, {"status", "pending"}};
+    out.body = std::move(u);
+    out.version = user_version(now);
+    out.location = ctx.base + "/Users/" + now.id.str();
+    return out;
+  }
   out.body = render_user(c, ctx, now);
   out.version = user_version(now);
   out.location = ctx.base + "/Users/" + now.id.str();

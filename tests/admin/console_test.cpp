@@ -191,14 +191,20 @@ TEST(AdminConsole, ChangesAreValidatedScopedAndAudited) {
   EXPECT_EQ(cw.person("annv2").position, "Văn thư");
   auto page = cw.console->handle(cw.get(path), kNow)->body;
   EXPECT_NE(page.find("2099-01-01"), std::string::npos);
-  // A transfer into a unit outside the admin's scope is refused: only an administrator over
-  // the target may place people there (its official inbox, its role address).
-  head = cw.audit_head();
+  // A transfer into a unit outside the admin's scope becomes a proposal: only an administrator
+  // over the target may place people there (its official inbox, its role address).
   r = cw.console->handle(cw.post(path, form("action=transfer&to_unit=000.00.03.H99&decision=3%2FQ%C4%90")), kNow);
-  EXPECT_EQ(r->status, 403);
-  EXPECT_NE(r->body.find("outside admin:hapt"), std::string::npos);
-  EXPECT_EQ(cw.audit_head(), head);
+  ASSERT_EQ(r->status, 303);
+  EXPECT_NE(location(*r).find("done=proposed"), std::string::npos) << location(*r);
   EXPECT_EQ(cw.person("annv2").unit, "000.02.02.H99");
+  auto proposal_page = cw.console->handle(cw.get("/admin/pending"), kNow)->body;
+  EXPECT_NE(proposal_page.find("Rút đề nghị"), std::string::npos) << "the proposer may withdraw it";
+  EXPECT_EQ(proposal_page.find("value=\"accept\""), std::string::npos) << "but not accept it";
+  // Withdrawn, so that the direct transfer below is the only change.
+  auto n = std::to_string(cw.w.dir->read([](directory::Snapshot& s) { return directory::proposals(s).at(0).number; }));
+  r = cw.console->handle(cw.post("/admin/pending", "csrf=" + web::percent_encode(cw.csrf) + "&proposal=" + n + "&decide=refuse"), kNow);
+  EXPECT_EQ(r->status, 303);
+  EXPECT_TRUE(cw.w.dir->read([](directory::Snapshot& s) { return directory::proposals(s).empty(); }));
   r = cw.console->handle(cw.post(path, form("action=transfer&to_unit=000.01.02.H99&decision=3%2FQ%C4%90&reason=chuy%E1%BB%83n")), kNow);
   ASSERT_EQ(r->status, 303);
   auto moved = cw.person("annv2");

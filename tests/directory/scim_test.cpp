@@ -292,28 +292,38 @@ TEST_P(Scim, HireGeneratesTheAddressAndAnActivationCode) {
 
 TEST_P(Scim, TransferOutOfTheScopeThenNoLongerReachable) {
   auto t3 = who("T003");
-  // Sở Nội vụ's hr-admin covers the source only: it cannot place T003 in another department
-  // (whose official inbox and role address would follow). Nothing is written.
-  unchanged([&] {
-    auto refused = call("PATCH", "/Users/" + t3.id.str(), move_to(kVhttdl, R"("decision":"7/QĐ-SNV")"));
-    EXPECT_EQ(refused.status, 403);
-    EXPECT_NE(detail(refused).find("unit 000.00.03.H99 is outside client:hr-snv's scope"), std::string::npos) << detail(refused);
-  });
-  // A province administrator covers both.
-  auto a = call("PATCH", "/Users/" + t3.id.str(), move_to(kVhttdl, R"("decision":"7/QĐ-SNV","reason":"theo nguyện vọng")"),
-                "province");
-  ASSERT_EQ(a.status, 200) << detail(a);
+  // Sở Nội vụ's hr-admin covers the source only: placing T003 in another department (whose
+  // official inbox and role address would follow) becomes a proposal, 202 with the pending change.
+  auto proposed = call("PATCH", "/Users/" + t3.id.str(), move_to(kVhttdl, R"("decision":"7/QĐ-SNV","reason":"theo nguyện vọng")"));
+  ASSERT_EQ(proposed.status, 202) << detail(proposed);
+  const auto& prop = proposed.body.at(scim::kCongvuUserSchema).at("proposal").as_object();
+  EXPECT_EQ(prop.at("status").as_string(), "pending");
+  EXPECT_EQ(prop.at("unitCode").as_string(), kVhttdl);
+  EXPECT_EQ(who("T003").unit, t3.unit) << "nothing moves before the target accepts";
+  auto n = static_cast<std::uint64_t>(prop.at("number").as_int64());
+  auto hr = dir_.read([&](Snapshot& s) { return authority_of_client(s, "hr-snv"); });
+  auto province = dir_.read([&](Snapshot& s) { return authority_of_client(s, "province"); });
+  auto own = dir_.write(Actor{"client:hr-snv"}, kNow, [&](Change& c) { return accept_proposal(c, hr, n, "2026-11-22"); });
+  ASSERT_FALSE(own);
+  EXPECT_EQ(own.error().code, Errc::forbidden) << "the proposer cannot accept its own proposal";
+  // An administrator over the target accepts: checked again, applied.
+  auto a = dir_.write(Actor{"client:province"}, kNow, [&](Change& c) { return accept_proposal(c, province, n, "2026-11-22"); });
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_TRUE(dir_.read([](Snapshot& s) { return proposals(s).empty(); }));
   auto after = who("T003");
   EXPECT_EQ(after.unit, kVhttdl);
   EXPECT_EQ(after.position, t3.position);
   EXPECT_EQ(after.address, t3.address);
   EXPECT_EQ(after.login, t3.login);
-  auto log = dir_.read([&](Snapshot& s) { return s.audit_log(t3.id.str(), 1); });
-  ASSERT_FALSE(log.empty());
-  EXPECT_EQ(log.front().action, "person.transfer");
-  EXPECT_EQ(log.front().actor, "client:province");
-  EXPECT_EQ(log.front().reason, "7/QĐ-SNV");
-  EXPECT_NE(log.front().detail.find("theo nguyện vọng"), std::string::npos);
+  auto log = dir_.read([&](Snapshot& s) { return s.audit_log(t3.id.str(), 3); });
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0].action, "proposal.add");
+  EXPECT_EQ(log[0].actor, "client:hr-snv");
+  EXPECT_EQ(log[1].action, "proposal.accept");
+  EXPECT_EQ(log[2].action, "person.transfer");
+  EXPECT_EQ(log[2].actor, "client:province");
+  EXPECT_EQ(log[2].reason, "7/QĐ-SNV");
+  EXPECT_NE(log[2].detail.find("theo nguyện vọng"), std::string::npos);
   // Now in Sở Văn hóa: out of Sở Nội vụ's reach, for reads and writes.
   unchanged([&] {
     EXPECT_EQ(call("PATCH", "/Users/" + t3.id.str(), move_to(kSnv)).status, 403);
@@ -519,13 +529,25 @@ TEST_P(Scim, AuthorityIsComparedByAdminScope) {
     lc.date = date;
     return dir_.write(actor_, kNow, [&](Change& c) { return apply_change(c, a, lc, "2026-11-22"); });
   };
-  // Into the Provincial People's Committee as its clerk: refused, nothing written.
-  unchanged([&] {
-    auto r = move(hr, t3, "000.00.00.H99");
-    ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code, Errc::forbidden);
-    EXPECT_NE(r.error().message.find("unit 000.00.00.H99 is outside client:hr-snv's scope"), std::string::npos);
-  });
+  // Into the Provincial People's Committee as its clerk: only a proposal; nothing moves, the
+  // committee's official inbox is not handed over; its administrator refuses it with a reason.
+  auto proposed = move(hr, t3, "000.00.00.H99");
+  ASSERT_TRUE(proposed) << proposed.error().message;
+  EXPECT_TRUE(proposed->proposed);
+  EXPECT_EQ(who("T003").unit, t3.unit);
+  EXPECT_TRUE(dir_.read([&](Snapshot& s) { return s.role_holders("000.00.00.H99"); }).empty());
+  auto province = dir_.read([&](Snapshot& s) { return authority_of_client(s, "province"); });
+  auto refuse = [&](const Authority& a, std::string_view why) {
+    return dir_.write(actor_, kNow, [&](Change& c) { return refuse_proposal(c, a, proposed->number, why); });
+  };
+  EXPECT_FALSE(dir_.write(actor_, kNow, [&](Change& c) { return accept_proposal(c, hr, proposed->number, "2026-11-22"); }));
+  EXPECT_FALSE(refuse(province, "")) << "the proposer must be told why";
+  ASSERT_TRUE(refuse(province, "không còn chỉ tiêu biên chế"));
+  auto said = dir_.read([&](Snapshot& s) { return s.audit_log(t3.id.str(), 1); });
+  ASSERT_EQ(said.size(), 1u);
+  EXPECT_EQ(said[0].action, "proposal.refuse");
+  EXPECT_NE(said[0].detail.find("không còn chỉ tiêu biên chế"), std::string::npos);
+  EXPECT_TRUE(dir_.read([](Snapshot& s) { return proposals(s).empty(); }));
   EXPECT_TRUE(move(hr, t3, "000.02.02.H99")) << "inside Sở Nội vụ it applies";
   // A province administrator sitting in Sở Nội vụ cannot be suspended or moved by its hr-admin.
   auto t4 = who("T004");

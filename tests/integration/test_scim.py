@@ -174,15 +174,23 @@ class ScimProvince(support.ServerTest):
         r = mine.send("PATCH", "/Users/" + outsider["id"], move("000.00.03.H99", "5/QĐ-STC"))
         self.assertEqual(r.status_code, 403, r.text)
         self.assertEqual(run_json("audit", "verify", data=self.data)["records"], audit_before)
-        # Out of its own department into another: the target is outside its scope, refused; a
-        # province administrator makes the transfer, audited with the decision.
+        # Out of its own department into another: the target is outside its scope, so it is a
+        # proposal (202, the pending change) for an administrator over the target; a province
+        # administrator makes the transfer, audited with the decision.
         r = mine.send("PATCH", "/Users/" + inside["id"], move("000.00.01.H99", "6/QĐ-STC"), headers={"If-Match": '"stale"'})
         self.assertEqual(r.status_code, 412)
         etag = mine.get("/Users/" + inside["id"]).headers["ETag"]
         r = mine.send("PATCH", "/Users/" + inside["id"], move("000.00.01.H99", "6/QĐ-STC"), headers={"If-Match": etag})
-        self.assertEqual(r.status_code, 403, r.text)
-        self.assertIn("unit 000.00.01.H99 is outside client:hr-stc's scope", r.text)
-        self.assertEqual(run_json("audit", "verify", data=self.data)["records"], audit_before)
+        self.assertEqual(r.status_code, 202, r.text)
+        proposal = r.json()[CV]["proposal"]
+        self.assertEqual((proposal["status"], proposal["unitCode"]), ("pending", "000.00.01.H99"))
+        self.assertNotEqual(province.get("/Users/" + inside["id"]).json()[CV]["unitCode"], "000.00.01.H99")
+        # The operator sees it and refuses it (the reason goes to the audit trail the proposer reads).
+        listed = run_json("events", "proposals", data=self.data)
+        self.assertEqual([(p["number"], p["to_unit"], p["proposer"]) for p in listed],
+                         [(str(proposal["number"]), "000.00.01.H99", "client:hr-stc")])
+        support.run("events", "refuse", str(proposal["number"]), "--reason", "không có chỉ tiêu", data=self.data)
+        self.assertEqual(run_json("events", "proposals", data=self.data), [])
         r = province.send("PATCH", "/Users/" + inside["id"], move("000.00.01.H99", "6/QĐ-STC"))
         self.assertEqual(r.status_code, 200, r.text)
         log = run_json("audit", "log", "--target", inside["id"], data=self.data)
