@@ -1,6 +1,8 @@
 #include "common/web.hpp"
 
 #include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 #include "common/codec.hpp"
 #include "common/crypto.hpp"
@@ -9,43 +11,34 @@
 namespace congvu::web {
 
 namespace {
-
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else if (c == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int h = codec::hex_digit(s[i + 1]), l = codec::hex_digit(s[i + 2]);
-      if (h < 0 || l < 0) return std::nullopt;
-      out += static_cast<char>(h * 16 + l);
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
+// One application/x-www-form-urlencoded component ('+' is a space), by Boost.URL; nullopt
+// when an escape is malformed.
+std::optional<std::string> form_decode(std::string_view s) {
+  auto pct = boost::urls::make_pct_string_view(boost::urls::string_view(s.data(), s.size()));
+  if (!pct) return std::nullopt;
+  boost::urls::encoding_opts form;
+  form.space_as_plus = true;
+  return pct->decode(form);
 }
 }  // namespace
 
 std::optional<std::map<std::string, std::string>> decode_form(std::string_view s) {
+  // Boost.URL parses the query grammar (RFC 3986 3.4): a malformed escape or a character that
+  // must have been escaped makes the whole input invalid. Keys and values are then decoded
+  // with '+' as a space (application/x-www-form-urlencoded).
+  // (Through parse_relative_ref: Boost 1.81's parse_query() crashes on any input.)
+  if (s.find('#') != std::string_view::npos) return std::nullopt;
+  std::string target = "?" + std::string(s);
+  auto ref = boost::urls::parse_relative_ref(target);
+  if (!ref) return std::nullopt;
+  auto params = ref->encoded_params();
+  boost::urls::encoding_opts form;
+  form.space_as_plus = true;
   std::map<std::string, std::string> out;
-  std::size_t i = 0;
-  while (i <= s.size()) {
-    auto j = s.find('&', i);
-    if (j == std::string_view::npos) j = s.size();
-    std::string_view part = s.substr(i, j - i);
-    if (!part.empty()) {
-      auto eq = part.find('=');
-      auto name = percent_decode(part.substr(0, eq), true);
-      auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1), true);
-      if (!name || !value) return std::nullopt;
-      if (!out.emplace(std::move(*name), std::move(*value)).second) return std::nullopt;
-    }
-    i = j + 1;
+  for (const auto& p : params) {
+    if (p.key.empty() && !p.has_value) continue;  // "a=1&&b=2"
+    std::string value = p.has_value ? p.value.decode(form) : std::string();
+    if (!out.emplace(p.key.decode(form), std::move(value)).second) return std::nullopt;
   }
   return out;
 }
@@ -133,8 +126,8 @@ std::optional<std::pair<std::string, std::string>> basic_credentials(const net::
   if (!raw) return std::nullopt;
   auto colon = raw->find(':');
   if (colon == std::string::npos) return std::nullopt;
-  auto id = percent_decode(std::string_view(*raw).substr(0, colon), true);
-  auto secret = percent_decode(std::string_view(*raw).substr(colon + 1), true);
+  auto id = form_decode(std::string_view(*raw).substr(0, colon));
+  auto secret = form_decode(std::string_view(*raw).substr(colon + 1));
   if (!id || !secret) return std::nullopt;
   return std::make_pair(std::move(*id), std::move(*secret));
 }

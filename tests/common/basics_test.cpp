@@ -180,6 +180,19 @@ TEST(Web, ReturnTargetsStayOnThisOrigin) {
   EXPECT_FALSE(web::local_path("/" + std::string(2000, 'a')));
 }
 
+TEST(Web, FormsAreDecodedByBoostUrlAndStrictly) {
+  auto f = web::decode_form("a=x%20y+z&b&c=%C4%90%E1%BB%97&&d=");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->at("a"), "x y z");
+  EXPECT_EQ(f->at("b"), "");
+  EXPECT_EQ(f->at("c"), "Đỗ");
+  EXPECT_EQ(f->at("d"), "");
+  EXPECT_EQ(f->size(), 4u);
+  EXPECT_TRUE(web::decode_form("")) << "an empty form";
+  for (const char* bad : {"a=%zz", "a=%4", "a=x y", "a=1&a=2", "a=1#frag", "a=\"q\"", "a=<b>", "a=\x01"})
+    EXPECT_FALSE(web::decode_form(bad)) << bad;
+}
+
 TEST(Web, HeadersWithCrLfOrNulAreNotSent) {
   net::HttpResponse r{302, "text/html", {{"Location", "/ok"}}, ""};
   EXPECT_TRUE(net::headers_safe(r));
