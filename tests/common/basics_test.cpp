@@ -311,14 +311,16 @@ TEST(Json, Quoting) {
   EXPECT_EQ(json_object({{"k", "v"}, {"x", "Đ"}}), "{\"k\":\"v\",\"x\":\"Đ\"}");
   // Ill-formed UTF-8 from a form field (a lone continuation byte, a truncated sequence, an
   // overlong form, a surrogate) becomes U+FFFD: the audit chain only ever holds valid JSON.
-  for (std::string bad : {"a\x80" "b", "c\xe1\xbb", "\xc0\xaf", "\xed\xa0\x80", "\xff"}) {
+  const std::string lone = std::string("a\x80") + "b";
+  for (const std::string& bad : {lone, std::string("c\xe1\xbb"), std::string("\xc0\xaf"), std::string("\xed\xa0\x80"),
+                                 std::string("\xff")}) {
     std::string q = json_quote(bad);
     boost::system::error_code ec;
     auto v = boost::json::parse(q, ec);
     ASSERT_FALSE(ec) << q;
     EXPECT_NE(std::string(v.as_string()).find("\xEF\xBF\xBD"), std::string::npos) << q;
   }
-  EXPECT_EQ(json_quote("a\x80" "b"), "\"a\xEF\xBF\xBD" "b\"");
+  EXPECT_EQ(json_quote(lone), std::string("\"a\xEF\xBF\xBD") + "b\"");
 }
 
 }  // namespace
