@@ -12,6 +12,7 @@
 #include "directory/keys.hpp"
 #include "idp/provider.hpp"
 #include "idp/saml/saml.hpp"
+#include "idp/store.hpp"
 #include "common/web.hpp"
 #include "tests/support/directory_fixture.hpp"
 #include "tests/support/idp_call.hpp"
@@ -258,6 +259,21 @@ TEST_P(SamlSsoTest, LoginThenSignedResponseThenReplayRefused) {
   auto md = call("GET", "/saml/metadata");
   EXPECT_EQ(md.status, 200);
   EXPECT_TRUE(verify_text(md.body.substr(md.body.find("<md:")), key_in("idp")));
+}
+
+// A request parked before sign-in and its replay guard are swept once their time is over
+// (the server sweeps every minute), never before.
+TEST_P(SamlSsoTest, ParkedRequestsAndReplayGuardsAreSwept) {
+  std::string url = "/saml/sso?SAMLRequest=" +
+                    web::percent_encode(crypto::base64_encode(deflate_raw(authn("_req9")))) + "&RelayState=r9";
+  ASSERT_EQ(call("GET", url).status, 303);
+  EXPECT_EQ(rows(directory::schema::saml_pending), 1u);
+  EXPECT_EQ(rows(directory::schema::saml_seen), 1u);
+  EXPECT_EQ(idp::sweep_expired(dir_, kNow + 1000), 0u) << "both still in use";
+  EXPECT_EQ(rows(directory::schema::saml_pending), 1u);
+  EXPECT_GE(idp::sweep_expired(dir_, kNow + 24LL * 3600 * 1000), 2u);
+  EXPECT_EQ(rows(directory::schema::saml_pending), 0u);
+  EXPECT_EQ(rows(directory::schema::saml_seen), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SamlSsoTest, testing::Values(Backend::lmdb, Backend::memory), backend_name);
