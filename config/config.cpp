@@ -467,8 +467,9 @@ proxy_from = []
 # Password checks (Argon2id) that may run at once; 0 means as many as the machine has cores.
 # A check that finds them all busy is answered at once with a temporary error (IMAP NO
 # [UNAVAILABLE], SMTP 454 4.7.0, LDAP busy, HTTP 503), so that guessing cannot occupy the
-# workers that serve signed-in people. Every credential check is also throttled per account
-# and source network (see docs/SECURITY.md).
+# workers that serve signed-in people; a network that signed in to the account in the last 30
+# days is not bounded. Every credential check is also throttled per account and source network
+# (see docs/SECURITY.md).
 password_checks = 0
 )";
 }

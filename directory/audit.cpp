@@ -213,7 +213,7 @@ Result<Person> Directory::authenticate(std::string_view who, std::string_view pa
   // The same time as a real check, so that timing does not reveal who exists or who must use
   // a second factor.
   auto equalise = [&](const char* reason) -> Result<Person> {
-    HashSlot slot = hash_slot();
+    HashSlot slot = hash_slot(d.trusted);
     if (!slot) return busy();
     static const std::string dummy = hash_password("congvu-timing-equaliser", settings_.argon2);
     (void)verify_password(dummy, password);
@@ -228,7 +228,7 @@ Result<Person> Directory::authenticate(std::string_view who, std::string_view pa
     return denied("wrong-password");
   }
   {
-    HashSlot slot = hash_slot();
+    HashSlot slot = hash_slot(d.trusted);
     if (!slot) return busy();
     if (!verify_password(cred->password_hash, password)) {
       cache_.put(p->id, password, cred->password_hash, now, false);

@@ -294,6 +294,9 @@ class Directory {
   // occupy every worker of a server. Callers answer it with the protocol's temporary error.
   enum class Purpose { mail, web };
   struct AuthDetail {
+    // In: the source signed in to this account recently (LoginThrottle's known networks): its
+    // check is not bounded by the hash slots, so a flood from elsewhere cannot keep people out.
+    bool trusted = false;
     bool repeated = false;  // a wrong password already refused for the same stored hash
     std::string reason;     // for the log: unknown-login, wrong-password, second-factor-required, not-active
   };
@@ -313,7 +316,7 @@ class Directory {
     std::atomic<int>& in_use_;
     bool held_ = false;
   };
-  HashSlot hash_slot() { return HashSlot(hashing_, hash_slots_); }
+  HashSlot hash_slot(bool unbounded = false) { return HashSlot(hashing_, unbounded ? 0 : hash_slots_); }
 
   // Access tokens of Congvu's IdP as credentials (OAUTHBEARER/XOAUTH2 in mail, bearer tokens
   // in SCIM): enabled by the server once it knows the issuer; `keys` must outlive this.

@@ -172,6 +172,10 @@ LoginThrottle::Checked LoginThrottle::password(Directory& dir, std::string_view 
     return out;
   }
   Directory::AuthDetail detail;
+  {
+    std::lock_guard lk(mu_);
+    detail.trusted = known_good(key(who, source_network(from)), now);
+  }
   auto r = dir.authenticate(login, password, now, web ? Directory::Purpose::web : Directory::Purpose::mail, &detail);
   if (r && r->status == PersonStatus::active) {
     success(who, from, now);

@@ -17,6 +17,8 @@
 //     network for 10 min, except for accounts that signed in from it in the last 30 days (the
 //     colleagues behind the same NAT keep working).
 //   - a connection is closed after kConnectionFailures failures on it (the protocols count).
+//   - Argon2id slots (Directory::set_hash_slots) bound the checks of unknown sources only: a
+//     network that signed in to the account in the last 30 days is always checked.
 // Every failure and every refusal writes one log line, key=value:
 //   event=auth proto=imap src=203.0.113.5 user=nva result=fail [reason=wrong-password]
 //   event=auth proto=imap src=203.0.113.5 user=nva result=throttled wait=4
