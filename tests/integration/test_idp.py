@@ -327,8 +327,16 @@ class IdpTest(support.ServerTest):
 
     def test_private_key_jwt(self):
         from authlib.jose import JsonWebKey as JWK
-        key = JWK.generate_key("EC", "P-256", is_private=True)
-        pub = key.as_dict(is_private=False)
+        import base64
+
+        def full(c):  # RFC 7518 6.2.1.2: 32 bytes; authlib drops leading zero bytes (1 key in ~128)
+            return len(base64.urlsafe_b64decode(c + "=" * (-len(c) % 4))) == 32
+
+        while True:
+            key = JWK.generate_key("EC", "P-256", is_private=True)
+            pub = key.as_dict(is_private=False)
+            if full(pub["x"]) and full(pub["y"]):
+                break
         pub["kid"] = "k1"
         jwk_file = self.write("client.jwk", json.dumps(pub))
         self.add_client("signer", "--grant", "client_credentials", "--jwk", jwk_file, "--scope", "scim:read", "--role", "auditor")
