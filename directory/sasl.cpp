@@ -151,14 +151,34 @@ sasl_callback_t g_conn_callbacks[] = {
 
 struct SaslConn::Impl {
   sasl_conn_t* conn = nullptr;
-  Directory* dir = nullptr;
-  UnixMs now = 0;
-  ConnState state;
+  ConnState state;  // the directory, the time of the step, the throttle and the peer
   std::string mechanism;
   std::string scram_login;  // SCRAM: the login named in client-first, once seen
   std::string bearer;          // "OAUTHBEARER" or "XOAUTH2" while one of them runs
   std::string bearer_failure;  // the error sent as a challenge; the next step fails
 };
+
+namespace {
+// A saslname (RFC 5801 / RFC 5802): "=2C" is ',' and "=3D" is '='; nullopt for another '='.
+std::optional<std::string> decode_saslname(std::string_view raw) {
+  std::string out;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '=') {
+      out += raw[i];
+    } else if (raw.substr(i, 3) == "=2C") {
+      out += ',';
+      i += 2;
+    } else if (raw.substr(i, 3) == "=3D") {
+      out += '=';
+      i += 2;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 std::optional<BearerMessage> parse_bearer_message(std::string_view mechanism, std::string_view m) {
   BearerMessage out;
@@ -171,21 +191,9 @@ std::optional<BearerMessage> parse_bearer_message(std::string_view mechanism, st
     std::string_view authzid = m.substr(2, comma - 2);
     if (!authzid.empty()) {
       if (authzid.substr(0, 2) != "a=") return std::nullopt;
-      // saslname: "=2C" is ',' and "=3D" is '='.
-      std::string_view raw = authzid.substr(2);
-      for (std::size_t i = 0; i < raw.size(); ++i) {
-        if (raw[i] != '=') {
-          out.user += raw[i];
-        } else if (raw.substr(i, 3) == "=2C") {
-          out.user += ',';
-          i += 2;
-        } else if (raw.substr(i, 3) == "=3D") {
-          out.user += '=';
-          i += 2;
-        } else {
-          return std::nullopt;
-        }
-      }
+      auto user = decode_saslname(authzid.substr(2));
+      if (!user) return std::nullopt;
+      out.user = std::move(*user);
     }
     pairs = m.substr(comma + 1);
     if (pairs.empty() || pairs.front() != '\x01') return std::nullopt;
@@ -223,22 +231,8 @@ std::string scram_user(std::string_view m) {
   auto c2 = m.find(',', c1 + 1);
   if (c2 == std::string_view::npos || m.substr(c2 + 1, 2) != "n=") return "";
   std::string_view raw = m.substr(c2 + 3);
-  raw = raw.substr(0, raw.find(','));
-  std::string out;
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '=') {
-      out += raw[i];
-    } else if (raw.substr(i, 3) == "=2C") {
-      out += ',';
-      i += 2;
-    } else if (raw.substr(i, 3) == "=3D") {
-      out += '=';
-      i += 2;
-    } else {
-      return "";
-    }
-  }
-  return out.size() > 256 ? "" : out;
+  auto user = decode_saslname(raw.substr(0, raw.find(',')));
+  return user && user->size() <= 256 ? *user : std::string();
 }
 
 SaslConn::SaslConn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -273,18 +267,18 @@ SaslResult SaslConn::finish(int rc, const char* out, unsigned outlen) {
       r.counted = st.checked == LoginThrottle::Checked::wrong;
     } else if (scram && !impl_->scram_login.empty()) {
       r.counted = true;
-      if (throttle) throttle->failure(impl_->scram_login, st.peer, impl_->now, st.service, false, "scram-proof");
+      if (throttle) throttle->failure(impl_->scram_login, st.peer, impl_->state.now, st.service, false, "scram-proof");
     }
     return r;
   }
-  if (scram && throttle && !impl_->scram_login.empty()) throttle->success(impl_->scram_login, st.peer, impl_->now);
+  if (scram && throttle && !impl_->scram_login.empty()) throttle->success(impl_->scram_login, st.peer, impl_->state.now);
   const void* name = nullptr;
   if (sasl_getprop(impl_->conn, SASL_USERNAME, &name) != SASL_OK || !name) {
     r.kind = SaslResult::failure;
     r.reason = "no user name after authentication";
     return r;
   }
-  auto p = active_person(*impl_->dir, static_cast<const char*>(name));
+  auto p = active_person(*impl_->state.dir, static_cast<const char*>(name));
   if (!p) {
     r.kind = SaslResult::failure;
     r.reason = "the person is not active";
@@ -310,14 +304,14 @@ SaslResult SaslConn::bearer_step(const std::string& message) {
   if (!msg) {
     why = "malformed " + impl_->bearer + " message";
   } else {
-    auto t = impl_->dir->verify_token(msg->token, kAudMail, "mail", impl_->now);
+    auto t = impl_->state.dir->verify_token(msg->token, kAudMail, "mail", impl_->state.now);
     if (!t) why = t.error().message;
     else if (!t->person) why = "the token has no person";
     else {
-      person = impl_->dir->read([&](Snapshot& s) { return s.person(*t->person); });
+      person = impl_->state.dir->read([&](Snapshot& s) { return s.person(*t->person); });
       // The user named in the message, when there is one, must be the token's person.
       if (person && !msg->user.empty()) {
-        auto named = impl_->dir->read([&](Snapshot& s) { return s.resolve(msg->user); });
+        auto named = impl_->state.dir->read([&](Snapshot& s) { return s.resolve(msg->user); });
         if (!named || named->id != person->id) {
           why = "the token belongs to someone else than " + msg->user;
           person.reset();
@@ -335,19 +329,18 @@ SaslResult SaslConn::bearer_step(const std::string& message) {
   r.data = impl_->bearer == "XOAUTH2"
                ? std::string(R"({"status":"401","schemes":"bearer","scope":"mail"})")
                : R"({"status":"invalid_token","scope":"mail","openid-configuration":")" +
-                     impl_->dir->token_issuer() + R"(/.well-known/openid-configuration"})";
+                     impl_->state.dir->token_issuer() + R"(/.well-known/openid-configuration"})";
   return r;
 }
 
 SaslResult SaslConn::start(const std::string& mechanism, const std::optional<std::string>& initial, UnixMs now) {
-  impl_->now = now;
-  if ((mechanism == "OAUTHBEARER" || mechanism == "XOAUTH2") && impl_->dir->tokens_enabled()) {
+  impl_->state.now = now;
+  if ((mechanism == "OAUTHBEARER" || mechanism == "XOAUTH2") && impl_->state.dir->tokens_enabled()) {
     impl_->bearer = mechanism;
     if (!initial) return SaslResult{SaslResult::challenge, "", "", ""};
     return bearer_step(*initial);
   }
   impl_->mechanism = mechanism;
-  impl_->state.now = now;
   impl_->state.checkpass_ran = false;
   if (mechanism == "SCRAM-SHA-256" && initial) {
     if (auto refused = scram_first(*initial)) return *refused;
@@ -360,9 +353,8 @@ SaslResult SaslConn::start(const std::string& mechanism, const std::optional<std
 }
 
 SaslResult SaslConn::step(const std::string& response, UnixMs now) {
-  impl_->now = now;
-  if (!impl_->bearer.empty()) return bearer_step(response);
   impl_->state.now = now;
+  if (!impl_->bearer.empty()) return bearer_step(response);
   impl_->state.checkpass_ran = false;
   if (impl_->mechanism == "SCRAM-SHA-256" && impl_->scram_login.empty()) {
     if (auto refused = scram_first(response)) return *refused;
@@ -376,13 +368,13 @@ SaslResult SaslConn::step(const std::string& response, UnixMs now) {
 std::optional<SaslResult> SaslConn::scram_first(const std::string& client_first) {
   std::string user = scram_user(client_first);
   if (user.empty()) return std::nullopt;  // Cyrus refuses it
-  impl_->scram_login = impl_->dir->read([&](Snapshot& s) {
+  impl_->scram_login = impl_->state.dir->read([&](Snapshot& s) {
     auto p = s.resolve(user);
     return p ? p->login : text::ascii_lower(user);
   });
   ConnState& st = impl_->state;
   if (!st.throttle) return std::nullopt;
-  if (UnixMs wait = st.throttle->wait_ms(impl_->scram_login, st.peer, impl_->now, st.service); wait > 0) {
+  if (UnixMs wait = st.throttle->wait_ms(impl_->scram_login, st.peer, impl_->state.now, st.service); wait > 0) {
     SaslResult r;
     r.kind = SaslResult::failure;
     r.reason = "throttled";
@@ -425,7 +417,6 @@ SaslEngine& SaslEngine::get() {
 std::unique_ptr<SaslConn> SaslEngine::connect(Directory& dir, const std::string& service, const std::string& hostname,
                                               LoginThrottle* throttle, const std::string& peer) {
   auto impl = std::make_unique<SaslConn::Impl>();
-  impl->dir = &dir;
   impl->state.dir = &dir;
   impl->state.throttle = throttle;
   impl->state.service = service;

@@ -144,6 +144,7 @@ void LoginThrottle::failure(std::string_view who, std::string_view from, UnixMs 
 void LoginThrottle::success(std::string_view who, std::string_view from, UnixMs now) {
   const std::string k = key(who, source_network(from));
   std::lock_guard lk(mu_);
+  sweep(now);  // good_ grows with successes too
   pairs_.erase(k);
   good_[k] = now;
 }
