@@ -161,4 +161,8 @@ UnixMs grants_not_before(Snapshot& s, const PersonId& person) {
 void end_session_grants(Change& c, std::string_view sid, UnixMs until) { put_revoked(c, 's', sid, until); }
 bool session_ended(Snapshot& s, std::string_view sid, UnixMs now) { return revoked(s, 's', sid, now); }
 
+bool grant_ended(Snapshot& s, std::string_view sid, const PersonId& person, UnixMs auth_time, UnixMs now) {
+  return session_ended(s, sid, now) || auth_time < grants_not_before(s, person);
+}
+
 }  // namespace congvu::directory

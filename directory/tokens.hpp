@@ -60,6 +60,9 @@ UnixMs grants_not_before(Snapshot& s, const PersonId& person);
 // An SSO session was signed out: the refresh families it gave end with it.
 void end_session_grants(Change& c, std::string_view sid, UnixMs until);
 bool session_ended(Snapshot& s, std::string_view sid, UnixMs now);
+// A grant (code or refresh family) authenticated at `auth_time` in session `sid`: ended by
+// its session's sign-out or by end_grants() since.
+bool grant_ended(Snapshot& s, std::string_view sid, const PersonId& person, UnixMs auth_time, UnixMs now);
 
 std::vector<std::string> split_scope(std::string_view scope);
 std::string join_scope(const std::vector<std::string>& scopes);

@@ -260,7 +260,7 @@ net::HttpResponse Provider::token(const Request& r, UnixMs now) {
       auto consumed = consume_code(c, client.id, r.get("code"), r.get("redirect_uri"), r.get("code_verifier"), now);
       if (auto* why = std::get_if<std::string>(&consumed)) return refuse(std::move(*why));
       const auto& rec = std::get<CodeRecord>(consumed);
-      if (directory::session_ended(c, rec.sid, now) || rec.auth_time < directory::grants_not_before(c, rec.person))
+      if (directory::grant_ended(c, rec.sid, rec.person, rec.auth_time, now))
         return refuse("the sign-in this code came from has ended");
       issued.scopes = directory::split_scope(rec.scope);
       issued.sid = rec.sid;
@@ -279,7 +279,7 @@ net::HttpResponse Provider::token(const Request& r, UnixMs now) {
       if (directory::is_revoked(c, "", rec.family, now)) return refuse("the refresh token was revoked");
       // Its session was signed out, or the person's password changed (or they were suspended)
       // after the sign-in it came from: the family ends.
-      if (directory::session_ended(c, rec.sid, now) || rec.auth_time < directory::grants_not_before(c, rec.person)) {
+      if (directory::grant_ended(c, rec.sid, rec.person, rec.auth_time, now)) {
         directory::revoke_family(c, rec.family, rec.family_expires);
         return refuse("the refresh token's session has ended");
       }
