@@ -232,6 +232,7 @@ int cmd_serve(const Argv& argv) {
       if (!saml_key) throw std::runtime_error(saml_key.error().message);
       idp::saml::Config sc;
       sc.base = pc.issuer;
+      sc.seal_key = crypto::sha256_raw("congvu saml\n" + key_passphrase);
       web_services->saml = std::make_unique<idp::saml::Idp>(dir, std::move(*saml_key), sc, log_line);
       web_services->saml->set_logouts(logouts.get());
       web_services->idp->set_saml(web_services->saml.get());

@@ -38,6 +38,8 @@
 //   retirement   person id                             successor id + mailbox kept until (directory/hr.hpp)
 //   admin_session SHA-256 of the cookie                  admin console session (admin/session.hpp)
 //   proposal     be64 number                           a move awaiting an administrator over its target (directory/hr.hpp)
+//   sso_index    'p' + person id + sso key               ""  the sessions of a person
+//                'n' + SHA-256(SP + '\0' + NameID) + sso key  ""  the sessions a SAML NameID was given in
 #pragma once
 
 #include <string>
@@ -53,7 +55,7 @@ enum Table : kv::TableId {
   meta, person, login, addr, addr_base, staffno, unit, unit_child, member, assignment, name,
   cred, group, group_member, audit, event, token_count,
   signing_key, client, revoked, sso, code, refresh, consent, factor, app_password, reset,
-  sp, saml_seen, saml_pending, ldap_service, admin_grant, scheduled, retirement, admin_session, proposal, kTableCount
+  sp, saml_seen, saml_pending, ldap_service, admin_grant, scheduled, retirement, admin_session, proposal, sso_index, kTableCount
 };
 
 std::vector<std::string> table_names();

@@ -29,7 +29,7 @@ std::pair<std::string, std::string> weak(const std::string& pw, const std::strin
 static void drop_other_sessions(Change& c, const PersonId& person, std::string_view keep_cookie) {
   std::string keep = keep_cookie.empty() ? std::string() : secret_key(keep_cookie);
   for (const auto& [key, session] : sessions_of(c, person))
-    if (key != keep) c.del(directory::schema::sso, key);
+    if (key != keep) erase_session(c, key);
 }
 
 net::HttpResponse Provider::account(const Request& r, UnixMs now) {

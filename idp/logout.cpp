@@ -154,9 +154,9 @@ std::size_t Logouts::poll(UnixMs now) {
         }
         if (event == "transfer") {
           s.clients = kept;
-          c.put(directory::schema::sso, key, encode(s));
+          store_session(c, key, s);
         } else {
-          c.del(directory::schema::sso, key);
+          erase_session(c, key);
         }
       }
     }

@@ -1,5 +1,7 @@
 #include "idp/store.hpp"
 
+#include <algorithm>
+
 #include "common/codec.hpp"
 #include "common/crypto.hpp"
 #include "directory/directory.hpp"
@@ -131,20 +133,99 @@ std::optional<SsoSession> find_session(directory::Snapshot& s, std::string_view 
   return sess;
 }
 
-void put_session(directory::Change& c, std::string_view cookie, const SsoSession& s) {
-  c.put(directory::schema::sso, secret_key(cookie), encode(s));
+namespace {
+namespace schema = directory::schema;
+
+std::string by_person(const PersonId& id) { return "p" + std::string(id.bytes()); }
+std::string by_name(std::string_view sp, std::string_view name_id) {
+  return "n" + crypto::sha256_raw(schema::join0(sp, name_id));
 }
-
-void drop_session(directory::Change& c, std::string_view cookie) { c.del(directory::schema::sso, secret_key(cookie)); }
-
-std::vector<std::pair<std::string, SsoSession>> sessions_of(directory::Snapshot& s, const PersonId& person) {
-  std::vector<std::pair<std::string, SsoSession>> out;
-  s.scan(directory::schema::sso, "", [&](std::string_view k, std::string_view v) {
-    auto sess = decode_sso(v);
-    if (sess.person == person) out.emplace_back(std::string(k), std::move(sess));
+std::vector<std::string> index_keys(std::string_view key, const SsoSession& s) {
+  std::vector<std::string> out{by_person(s.person) + std::string(key)};
+  for (const auto& part : s.saml) out.push_back(by_name(part.sp, part.name_id) + std::string(key));
+  return out;
+}
+void unindex(directory::Change& c, std::string_view key) {
+  auto raw = c.get_raw(schema::sso, key);
+  if (!raw) return;
+  SsoSession old;
+  try {
+    old = decode_sso(*raw);
+  } catch (const codec::DecodeError&) {
+    return;  // an unreadable record has no index entries we could name; the sweep drops it
+  }
+  for (const auto& k : index_keys(key, old)) c.del(schema::sso_index, k);
+}
+// The sessions whose index entries start with `prefix` (a person or a NameID).
+std::vector<std::pair<std::string, SsoSession>> indexed(directory::Snapshot& s, const std::string& prefix) {
+  std::vector<std::string> keys;
+  s.scan(schema::sso_index, prefix, [&](std::string_view k, std::string_view) {
+    keys.emplace_back(k.substr(prefix.size()));
     return true;
   });
+  std::vector<std::pair<std::string, SsoSession>> out;
+  for (auto& k : keys) {
+    auto raw = s.get_raw(schema::sso, k);
+    if (!raw) continue;
+    try {
+      out.emplace_back(std::move(k), decode_sso(*raw));
+    } catch (const codec::DecodeError&) {
+    }
+  }
   return out;
+}
+}  // namespace
+
+void store_session(directory::Change& c, std::string_view key, const SsoSession& s) {
+  unindex(c, key);
+  c.put(schema::sso, key, encode(s));
+  for (const auto& k : index_keys(key, s)) c.put(schema::sso_index, k, "");
+}
+
+void erase_session(directory::Change& c, std::string_view key) {
+  unindex(c, key);
+  c.del(schema::sso, key);
+}
+
+void put_session(directory::Change& c, std::string_view cookie, const SsoSession& s) {
+  store_session(c, secret_key(cookie), s);
+}
+
+void drop_session(directory::Change& c, std::string_view cookie) { erase_session(c, secret_key(cookie)); }
+
+std::vector<std::pair<std::string, SsoSession>> sessions_of(directory::Snapshot& s, const PersonId& person) {
+  return indexed(s, by_person(person));
+}
+
+std::vector<std::pair<std::string, SsoSession>> sessions_named(directory::Snapshot& s, std::string_view sp,
+                                                               std::string_view name_id) {
+  auto found = indexed(s, by_name(sp, name_id));
+  // The index is by hash: keep only sessions that really name the participant.
+  std::erase_if(found, [&](const auto& e) {
+    return std::none_of(e.second.saml.begin(), e.second.saml.end(),
+                        [&](const SamlParticipant& p) { return p.sp == sp && p.name_id == name_id; });
+  });
+  return found;
+}
+
+void index_sessions(directory::Directory& dir, UnixMs now) {
+  if (dir.read([](directory::Snapshot& s) { return s.get_raw(schema::meta, "sso_index").has_value(); })) return;
+  auto r = dir.write(directory::Actor{"system:sweep"}, now, [&](directory::Change& c) -> Status {
+    std::vector<std::pair<std::string, std::string>> all;
+    c.scan(schema::sso, "", [&](std::string_view k, std::string_view v) {
+      all.emplace_back(k, v);
+      return true;
+    });
+    for (const auto& [k, v] : all) {
+      try {
+        for (const auto& ik : index_keys(k, decode_sso(v))) c.put(schema::sso_index, ik, "");
+      } catch (const codec::DecodeError&) {
+      }
+    }
+    c.put(schema::meta, "sso_index", "1");
+    return ok_status();
+  });
+  (void)r;  // tried again at the next start
 }
 
 std::size_t sweep_expired(directory::Directory& dir, UnixMs now, std::size_t limit) {
@@ -173,7 +254,21 @@ std::size_t sweep_expired(directory::Directory& dir, UnixMs now, std::size_t lim
       return gone.size();
     };
   };
-  sweep(expired_in(schema::sso, [&](std::string_view, std::string_view v) { return decode_sso(v).expires <= now; }));
+  index_sessions(dir, now);
+  sweep([&](directory::Change& c) {
+    std::vector<std::string> gone;
+    c.scan(schema::sso, "", [&](std::string_view k, std::string_view v) {
+      bool drop = true;
+      try {
+        drop = decode_sso(v).expires <= now;
+      } catch (const codec::DecodeError&) {
+      }
+      if (drop) gone.emplace_back(k);
+      return gone.size() < limit;
+    });
+    for (const auto& k : gone) erase_session(c, k);
+    return gone.size();
+  });
   sweep(expired_in(schema::code, [&](std::string_view, std::string_view v) { return decode_code(v).expires <= now; }));
   sweep(expired_in(schema::refresh, [&](std::string_view, std::string_view v) {
     auto t = decode_refresh(v);

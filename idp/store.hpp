@@ -66,12 +66,22 @@ std::string secret_key(std::string_view secret);
 std::optional<SsoSession> find_session(directory::Snapshot& s, std::string_view cookie, UnixMs now);
 void put_session(directory::Change& c, std::string_view cookie, const SsoSession& s);
 void drop_session(directory::Change& c, std::string_view cookie);
+// The same by table key (secret_key of the cookie). Every write of the sso table goes through
+// these two, which keep sso_index (by person, by SAML NameID) in step.
+void store_session(directory::Change& c, std::string_view key, const SsoSession& s);
+void erase_session(directory::Change& c, std::string_view key);
 // Deletes what can no longer be used, at most `limit` records per table: SSO sessions and codes
 // past their expiry, refresh tokens past theirs (a rotated one is kept until its family ends,
 // so that its reuse is still recognised), revocations past theirs, and the SAML records
 // (saml::sweep_saml). The server runs it every minute. Returns how many were deleted.
 std::size_t sweep_expired(directory::Directory& dir, UnixMs now, std::size_t limit = 10000);
-// Every stored session of `person`, with its table key (a scan of the sso table).
+// Every stored session of `person`, with its table key (through sso_index, not a scan).
 std::vector<std::pair<std::string, SsoSession>> sessions_of(directory::Snapshot& s, const PersonId& person);
+// Every stored session in which `sp` was given `name_id`, with its table key (sso_index).
+std::vector<std::pair<std::string, SsoSession>> sessions_named(directory::Snapshot& s, std::string_view sp,
+                                                               std::string_view name_id);
+// Builds sso_index for sessions stored before it existed (once: meta "sso_index"); the server
+// runs it at start, with the first sweep.
+void index_sessions(directory::Directory& dir, UnixMs now);
 
 }  // namespace congvu::idp

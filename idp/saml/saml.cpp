@@ -2,11 +2,13 @@
 
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <ctime>
 
 #include "common/codec.hpp"
 #include "common/crypto.hpp"
 #include "directory/factors.hpp"
+#include "directory/jose.hpp"
 #include "idp/logout.hpp"
 #include "idp/provider_impl.hpp"
 
@@ -41,6 +43,9 @@ constexpr const char* kClassPassword = "urn:oasis:names:tc:SAML:2.0:ac:classes:P
 constexpr const char* kClassTotp = "urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken";
 constexpr const char* kSubmitScript = "document.forms[0].submit()";
 constexpr UnixMs kPendingTtl = 10 * 60 * 1000;
+constexpr const char* kContinueContext = "congvu saml continue";
+constexpr std::string_view kSealedPrefix = "s.";
+constexpr std::size_t kMaxToken = 4096;
 constexpr std::size_t kMaxParam = 384 * 1024;
 
 
@@ -95,6 +100,17 @@ std::optional<Pending> find_pending(Snapshot& s, const std::string& token, UnixM
 }
 
 std::string seen_key(const std::string& sp, const std::string& id) { return directory::schema::join0(sp, id); }
+
+// The replay-table key that marks a continuation answered: the request's ID, or for an
+// IdP-initiated sign-in (which has none) its token.
+std::string answered_key(const Pending& p, const std::string& token) {
+  return seen_key(p.sp, p.request_id.empty() ? "continue " + directory::jose::b64url(crypto::sha256_raw(token)) : p.request_id);
+}
+
+bool seen(Snapshot& s, const std::string& key, UnixMs now) {
+  auto v = s.get_raw(directory::schema::saml_seen, key);
+  return v && v->size() == 8 && static_cast<UnixMs>(codec::get_be64(*v)) > now;
+}
 
 net::HttpResponse error_page(int status, std::string_view vi, std::string_view en) {
   return html_page(status, message_html("Không thể đăng nhập", "Cannot sign in", vi, en));
@@ -211,6 +227,7 @@ struct Idp::Inbound {
 Idp::Idp(directory::Directory& dir, SigningKey key, Config cfg, Log log)
     : dir_(dir), key_(std::move(key)), cfg_(std::move(cfg)), log_(std::move(log)) {
   init();
+  if (cfg_.seal_key.size() != 32) cfg_.seal_key = crypto::random_string(32);
   entity_id_ = endpoint("/saml/metadata");
   std::string sso = escape(endpoint("/saml/sso")), slo = escape(endpoint("/saml/slo"));
   std::string xml = std::string("<md:EntityDescriptor xmlns:md=\"") + kNsMd + "\" xmlns:ds=\"" + kNsDs +
@@ -367,10 +384,7 @@ std::variant<Idp::Inbound, net::HttpResponse> Idp::receive(const net::HttpReques
   bool required = is_authn ? in.sp.authn_requests_signed : !in.sp.signing_certs.empty();
   if (required && !in.is_signed) return refuse("the SP requires signed messages and this one is not signed", from);
   if (in.is_signed && destination.empty()) return refuse("a signed message must name its Destination", from);
-  bool replayed = dir_.read([&](Snapshot& s) {
-    auto v = s.get_raw(directory::schema::saml_seen, seen_key(in.sp.entity_id, in.id));
-    return v && v->size() == 8 && static_cast<UnixMs>(codec::get_be64(*v)) > now;
-  });
+  bool replayed = dir_.read([&](Snapshot& s) { return seen(s, seen_key(in.sp.entity_id, in.id), now); });
   if (replayed) return refuse("the message ID " + in.id + " was seen before (replay)", from);
   return in;
 }
@@ -427,15 +441,11 @@ net::HttpResponse Idp::sso(const net::HttpRequest& req, const std::string& cooki
   p.created = now;
   p.expires = now + kPendingTtl;
   if (!status.empty()) {
-    auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
-      c.put(directory::schema::saml_seen, seen_key(p.sp, p.request_id), seen_until(now));
-      return ok_status();
-    });
-    if (!written) return store_failed(written.error());
+    // A status carries no assertion: nothing to book against a replay, nothing stored.
     if (log_) log_("saml: " + p.sp + " asked for what cannot be given: " + status);
     return post_form(p.acs, "SAMLResponse", status_response(p.acs, p.request_id, kRequester, status, now), p.relay_state);
   }
-  return answer(p, in.sp, new_secret(), cookie, now, true);
+  return answer(p, in.sp, "", cookie, now, true);
 }
 
 net::HttpResponse Idp::idp_initiated(const net::HttpRequest& req, const std::string& cookie, UnixMs now) {
@@ -453,50 +463,73 @@ net::HttpResponse Idp::idp_initiated(const net::HttpRequest& req, const std::str
   p.name_id_format = sp->name_id_format;
   p.created = now;
   p.expires = now + kPendingTtl;
-  return answer(p, *sp, new_secret(), cookie, now, true);
+  return answer(p, *sp, "", cookie, now, true);
+}
+
+std::string Idp::seal(const Pending& p) const {
+  return std::string(kSealedPrefix) + directory::jose::b64url(crypto::seal(cfg_.seal_key, encode(p), kContinueContext));
+}
+
+std::optional<Pending> Idp::unseal(const std::string& token, UnixMs now) const {
+  if (token.size() > kMaxToken || token.rfind(kSealedPrefix, 0) != 0) return std::nullopt;
+  auto raw = directory::jose::b64url_decode(std::string_view(token).substr(kSealedPrefix.size()));
+  if (!raw) return std::nullopt;
+  auto plain = crypto::open_sealed(cfg_.seal_key, *raw, kContinueContext);
+  if (!plain) return std::nullopt;
+  try {
+    auto p = decode_pending(*plain);
+    if (p.kind != kAuthn || now >= p.expires) return std::nullopt;
+    return p;
+  } catch (const codec::DecodeError&) {
+    return std::nullopt;
+  }
 }
 
 net::HttpResponse Idp::resume(const std::string& token, const std::string& cookie, UnixMs now) {
-  auto p = dir_.read([&](Snapshot& s) { return find_pending(s, token, now); });
-  if (!p || p->kind != kAuthn)
+  auto p = unseal(token, now);
+  if (!p)
     return error_page(400, "Yêu cầu đăng nhập đã hết hạn. Hãy quay lại ứng dụng và thử lại.",
                       "The sign-in request expired. Go back to the application and try again.");
+  if (dir_.read([&](Snapshot& s) { return seen(s, answered_key(*p, token), now); }))
+    return error_page(400, "Yêu cầu đăng nhập này đã được trả lời. Hãy quay lại ứng dụng và thử lại.",
+                      "This sign-in request was answered already. Go back to the application and try again.");
   auto sp = dir_.read([&](Snapshot& s) { return find_sp(s, p->sp); });
   if (!sp) return error_page(400, "Ứng dụng không còn được đăng ký.", "The application is no longer registered.");
   return answer(*p, *sp, token, cookie, now, false);
 }
 
-// `fresh`: the request was checked just now and nothing is stored for it yet (its ID goes to the
-// replay table in the same commit as whatever else this step writes); otherwise it is the
-// pending record under `token`, deleted once answered. A signed-in browser is answered at once
-// with one commit; one that must sign in parks the request and comes back to /saml/continue.
+// `fresh`: the request was checked just now; otherwise it comes back sealed in `token` from
+// /saml/continue. A signed-in browser is answered at once with one commit, which books the
+// request (its ID, or the token of an IdP-initiated one) in the replay table so that it is
+// answered once; one that must sign in is sent on with the request sealed in its continuation
+// token, and nothing is stored for it.
 net::HttpResponse Idp::answer(const Pending& p, const ServiceProvider& sp, const std::string& token,
                               const std::string& cookie, UnixMs now, bool fresh) {
-  auto book = [&](Change& c) {
-    if (!fresh) c.del(directory::schema::saml_pending, secret_key(token));
-    else if (!p.request_id.empty()) c.put(directory::schema::saml_seen, seen_key(p.sp, p.request_id), seen_until(now));
+  const bool books = !fresh || !p.request_id.empty();
+  const std::string once = books ? answered_key(p, token) : std::string();
+  bool spent = false;  // another answer to the same continuation committed first
+  auto book = [&](Change& c) -> Status {
+    if (!books) return ok_status();
+    spent = seen(c, once, now);
+    if (spent) return make_error(Errc::conflict, "this sign-in request was answered already");
+    c.put(directory::schema::saml_seen, once, seen_until(now));
+    return ok_status();
   };
-  std::string here = web::with_params("/saml/continue", {{"p", token}});
+  auto failed = [&](const Error& e) {
+    if (spent)
+      return error_page(400, "Yêu cầu đăng nhập này đã được trả lời. Hãy quay lại ứng dụng và thử lại.",
+                        "This sign-in request was answered already. Go back to the application and try again.");
+    return store_failed(e);
+  };
   auto park = [&](const std::string& next) -> net::HttpResponse {
-    if (fresh) {
-      auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
-        book(c);
-        c.put(directory::schema::saml_pending, secret_key(token), encode(p));
-        return ok_status();
-      });
-      if (!written) return store_failed(written.error());
-    }
+    std::string here = web::with_params("/saml/continue", {{"p", fresh ? seal(p) : token}});
     return web::redirect(next.empty() ? here : web::with_params(next, {{"return_to", here}}));
   };
   // The browser comes back with a GET first: a cross-site POST carries no SameSite=Lax cookie,
   // so "no cookie" here does not yet mean "not signed in".
   if (fresh && cookie.empty()) return park("");
+  // A status carries no assertion: nothing to book against a replay, nothing stored.
   auto answer_status = [&](const char* sub) {
-    auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
-      book(c);
-      return ok_status();
-    });
-    if (!written) return store_failed(written.error());
     return post_form(p.acs, "SAMLResponse", status_response(p.acs, p.request_id, kResponder, sub, now), p.relay_state);
   };
   auto session = dir_.read([&](Snapshot& s) { return find_session(s, cookie, now); });
@@ -526,7 +559,7 @@ net::HttpResponse Idp::answer(const Pending& p, const ServiceProvider& sp, const
     return error_page(500, "Không tạo được phản hồi SAML.", "The SAML response could not be made.");
   }
   auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
-    book(c);
+    if (auto st = book(c); !st) return st;
     auto current = find_session(c, cookie, now);
     if (!current) return make_error(Errc::conflict, "the session ended");
     bool known = std::any_of(current->saml.begin(), current->saml.end(), [&](const SamlParticipant& x) {
@@ -539,7 +572,7 @@ net::HttpResponse Idp::answer(const Pending& p, const ServiceProvider& sp, const
     }
     return ok_status();
   });
-  if (!written) return store_failed(written.error());
+  if (!written) return failed(written.error());
   return post_form(p.acs, "SAMLResponse", *xml, p.relay_state);
 }
 
@@ -695,9 +728,6 @@ net::HttpResponse Idp::slo(const net::HttpRequest& req, const std::string& cooki
   if (name_id.empty()) return refuse("the LogoutRequest has no NameID (EncryptedID is not supported)", req.peer);
   std::vector<std::string> indexes;
   for (xmlNode* n : children(in.root, kNsSamlp, "SessionIndex")) indexes.push_back(text(n));
-  // The sessions this logout names, found by the participant record (the POST binding brings
-  // no cookie).
-  std::vector<SsoSession> ended;
   Pending p;
   p.kind = kLogout;
   p.sp = in.sp.entity_id;
@@ -706,33 +736,39 @@ net::HttpResponse Idp::slo(const net::HttpRequest& req, const std::string& cooki
   p.origin_binding = in.binding;
   p.created = now;
   p.expires = now + kPendingTtl;
+  auto named = [&](const SsoSession& s) {
+    return std::any_of(s.saml.begin(), s.saml.end(), [&](const SamlParticipant& part) {
+      return part.sp == in.sp.entity_id && part.name_id == name_id &&
+             (indexes.empty() || std::find(indexes.begin(), indexes.end(), part.session_index) != indexes.end());
+    });
+  };
+  // The sessions this logout names. Signed: found through the NameID index (the POST binding
+  // brings no cookie). Unsigned (an SP without a signing certificate): anybody could have
+  // written it, so it ends at most the session of the browser that brought it, never a
+  // NameID's sessions elsewhere.
+  auto named_sessions = [&](Snapshot& s) {
+    std::vector<std::pair<std::string, SsoSession>> out;
+    if (in.is_signed) {
+      out = sessions_named(s, in.sp.entity_id, name_id);
+    } else if (!cookie.empty()) {
+      if (auto v = s.get_raw(directory::schema::sso, secret_key(cookie))) out.emplace_back(secret_key(cookie), decode_sso(*v));
+    }
+    std::erase_if(out, [&](const auto& e) { return !named(e.second); });
+    return out;
+  };
+  // Nothing to end: answered at once, and nothing is stored.
+  if (dir_.read([&](Snapshot& s) { return named_sessions(s).empty(); })) return logout_done(p, now);
+  std::vector<SsoSession> ended;
   std::string token = new_secret();
   auto written = dir_.write(directory::Actor{"idp"}, now, [&](Change& c) -> Status {
-    std::vector<std::string> keys;
-    auto consider = [&](std::string_view k, std::string_view v) {
-      auto s = decode_sso(v);
-      for (const auto& part : s.saml)
-        if (part.sp == in.sp.entity_id && part.name_id == name_id &&
-            (indexes.empty() || std::find(indexes.begin(), indexes.end(), part.session_index) != indexes.end())) {
-          keys.emplace_back(k);
-          ended.push_back(s);
-          break;
-        }
-      return true;
-    };
-    if (in.is_signed) {
-      c.scan(directory::schema::sso, "", consider);
-    } else if (!cookie.empty()) {
-      // Unsigned (an SP without a signing certificate): anybody could have written it, so it
-      // ends at most the session of the browser that brought it, never a NameID's sessions
-      // elsewhere.
-      if (auto v = c.get_raw(directory::schema::sso, secret_key(cookie))) consider(secret_key(cookie), *v);
-    }
-    for (const auto& k : keys) c.del(directory::schema::sso, k);
-    for (const auto& s : ended) {
+    ended.clear();
+    p.queue.clear();
+    for (auto& [key, s] : named_sessions(c)) {
+      erase_session(c, key);
       c.audit("session.logout", s.person.str(), "", "{\"sid\":\"" + s.sid + "\",\"saml\":true}");
       for (const auto& part : s.saml)
         if (part.sp != in.sp.entity_id) p.queue.push_back(part);
+      ended.push_back(std::move(s));
     }
     c.put(directory::schema::saml_seen, seen_key(p.sp, p.request_id), seen_until(now));
     c.put(directory::schema::saml_pending, secret_key(token), encode(p));
@@ -798,21 +834,25 @@ net::HttpResponse Idp::logout_step(const std::string& token, UnixMs now) {
     return ok_status();
   });
   if (!dropped) return store_failed(dropped.error());
+  return logout_done(*p, now);
+}
+
+net::HttpResponse Idp::logout_done(const Pending& p, UnixMs now) {
   net::HttpResponse res;
-  if (!p->sp.empty()) {
-    auto sp = dir_.read([&](Snapshot& s) { return find_sp(s, p->sp); });
-    const Endpoint* ep = sp ? sp->slo_for(p->origin_binding) : nullptr;
+  if (!p.sp.empty()) {
+    auto sp = dir_.read([&](Snapshot& s) { return find_sp(s, p.sp); });
+    const Endpoint* ep = sp ? sp->slo_for(p.origin_binding) : nullptr;
     if (sp && !ep) ep = sp->front_slo();
     if (ep) {
       std::string dest = ep->response_location.empty() ? ep->location : ep->response_location;
-      std::string xml = logout_response(dest, p->request_id, true, now);
-      res = ep->binding == kBindingRedirect ? redirect_signed(dest, "SAMLResponse", xml, p->relay_state)
-                                            : post_form(dest, "SAMLResponse", signed_xml(xml), p->relay_state);
+      std::string xml = logout_response(dest, p.request_id, true, now);
+      res = ep->binding == kBindingRedirect ? redirect_signed(dest, "SAMLResponse", xml, p.relay_state)
+                                            : post_form(dest, "SAMLResponse", signed_xml(xml), p.relay_state);
       res.headers["Set-Cookie"] = clear_cookie();
       return res;
     }
   }
-  if (!p->done.empty()) res = web::redirect(p->done);
+  if (!p.done.empty()) res = web::redirect(p.done);
   else
     res = html_page(200, message_html("Đã đăng xuất", "Signed out", "Bạn đã đăng xuất khỏi Congvu và các ứng dụng.",
                                       "You have signed out of Congvu and its applications."));

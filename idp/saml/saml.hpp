@@ -24,7 +24,11 @@
 // Issuer, names another Destination, is older than 5 minutes (or more than 3 ahead), replays an
 // ID seen in the last 10 minutes, lacks a signature its SP requires, carries one that does not
 // verify, or names an ACS URL not in the SP's metadata. RelayState is kept to 80 bytes
-// (SAML Bindings 3.4.3). Blocking (durable commits, RSA): run on the worker pool.
+// (SAML Bindings 3.4.3). Nothing an unauthenticated browser sends is stored: a request that
+// must wait for the login travels sealed (AES-256-GCM) in its /saml/continue token, and its ID
+// enters the replay table only when it is answered, in the same commit (once: a second answer
+// is refused); status-only answers (NoPassive, ...) and a LogoutRequest that ends nothing store
+// nothing. Blocking (durable commits, RSA): run on the worker pool.
 #pragma once
 
 #include <functional>
@@ -50,6 +54,10 @@ struct Config {
   UnixMs max_age = 5 * 60 * 1000;   // how old an IssueInstant may be
   UnixMs skew = 3 * 60 * 1000;      // how far ahead of our clock
   std::size_t relay_state_max = 80;
+  // 32 bytes: seals the continuation of a request parked while the browser signs in, so that
+  // an unauthenticated request is carried by the browser and stores nothing (a random key
+  // when empty: continuations then do not survive a restart).
+  std::string seal_key;
 };
 
 struct Pending;  // a checked request parked while the person signs in, or a logout in progress
@@ -97,6 +105,11 @@ class Idp {
   net::HttpResponse idp_initiated(const net::HttpRequest& req, const std::string& cookie, UnixMs now);
   net::HttpResponse slo(const net::HttpRequest& req, const std::string& cookie, UnixMs now);
   net::HttpResponse logout_step(const std::string& token, UnixMs now);
+  // The last step of a single logout: the LogoutResponse to the SP that asked, or the page.
+  net::HttpResponse logout_done(const Pending& p, UnixMs now);
+  // A parked AuthnRequest travels sealed in its own continuation token.
+  std::string seal(const Pending& p) const;
+  std::optional<Pending> unseal(const std::string& token, UnixMs now) const;
   // Decodes and checks SAMLRequest (or SAMLResponse when `response`) from either binding.
   std::variant<Inbound, net::HttpResponse> receive(const net::HttpRequest& req, bool response, UnixMs now);
   net::HttpResponse refuse(const std::string& why, const std::string& from);

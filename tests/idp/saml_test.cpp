@@ -174,6 +174,20 @@ class SamlSsoTest : public DirectoryTest {
       return n;
     });
   }
+  // Follows a parked request through the login page as T001: the response to the POST /login
+  // (a redirect back to the continuation).
+  net::HttpResponse sign_in(const std::string& location) {
+    auto r = call("GET", location);
+    EXPECT_EQ(r.status, 303);
+    std::string login = r.headers["Location"];
+    EXPECT_EQ(login.rfind("/login?", 0), 0u) << login;
+    auto page = call("GET", login);
+    std::smatch m;
+    EXPECT_TRUE(std::regex_search(page.body, m, std::regex("name=\"csrf\" value=\"([^\"]+)\"")));
+    auto q = web::decode_form(web::query_of(login));
+    return call("POST", "/login", "csrf=" + std::string(m[1]) + "&login=" + who("T001").login +
+                                      "&password=pw-T001-long&return_to=" + web::percent_encode(q->at("return_to")));
+  }
   directory::KeyRing keys_;
   idp::Provider oidc_;
   Idp saml_;
@@ -185,17 +199,9 @@ TEST_P(SamlSsoTest, LoginThenSignedResponseThenReplayRefused) {
                     web::percent_encode(crypto::base64_encode(deflate_raw(authn("_req1")))) + "&RelayState=r1";
   auto r = call("GET", url);
   ASSERT_EQ(r.status, 303) << r.body;  // no cookie: continue with a GET
-  r = call("GET", r.headers["Location"]);
-  ASSERT_EQ(r.status, 303);
-  std::string login = r.headers["Location"];
-  ASSERT_EQ(login.rfind("/login?", 0), 0u) << login;
-  auto page = call("GET", login);
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(page.body, m, std::regex("name=\"csrf\" value=\"([^\"]+)\"")));
-  auto q = web::decode_form(web::query_of(login));
-  auto posted = call("POST", "/login", "csrf=" + std::string(m[1]) + "&login=" + who("T001").login +
-                                           "&password=pw-T001-long&return_to=" + web::percent_encode(q->at("return_to")));
+  auto posted = sign_in(r.headers["Location"]);
   ASSERT_EQ(posted.status, 303) << posted.body;
+  std::smatch m;
   auto form = call("GET", posted.headers["Location"]);
   ASSERT_EQ(form.status, 200) << form.body;
   EXPECT_NE(form.headers["Content-Security-Policy"].find("form-action https://sp.test"), std::string::npos);
@@ -236,7 +242,7 @@ TEST_P(SamlSsoTest, LoginThenSignedResponseThenReplayRefused) {
   auto upgraded = sessions[0].second;
   upgraded.amr = "pwd otp";
   ASSERT_TRUE(dir_.write(actor_, kNow, [&](directory::Change& c) -> Status {
-    c.put(directory::schema::sso, sid, idp::encode(upgraded));
+    idp::store_session(c, sid, upgraded);
     return ok_status();
   }));
   auto sso2 = call("GET", "/saml/sso?SAMLRequest=" + web::percent_encode(crypto::base64_encode(deflate_raw(authn("_req2")))));
@@ -245,7 +251,7 @@ TEST_P(SamlSsoTest, LoginThenSignedResponseThenReplayRefused) {
   EXPECT_NE(crypto::base64_decode(std::string(m[1]))->find("ac:classes:TimeSyncToken"), std::string::npos);
   upgraded.amr = "pwd";
   ASSERT_TRUE(dir_.write(actor_, kNow, [&](directory::Change& c) -> Status {
-    c.put(directory::schema::sso, sid, idp::encode(upgraded));
+    idp::store_session(c, sid, upgraded);
     return ok_status();
   }));
   std::string want_mfa = "<samlp:RequestedAuthnContext Comparison=\"exact\"><saml:AuthnContextClassRef>"
@@ -261,19 +267,141 @@ TEST_P(SamlSsoTest, LoginThenSignedResponseThenReplayRefused) {
   EXPECT_TRUE(verify_text(md.body.substr(md.body.find("<md:")), key_in("idp")));
 }
 
-// A request parked before sign-in and its replay guard are swept once their time is over
-// (the server sweeps every minute), never before.
-TEST_P(SamlSsoTest, ParkedRequestsAndReplayGuardsAreSwept) {
-  std::string url = "/saml/sso?SAMLRequest=" +
-                    web::percent_encode(crypto::base64_encode(deflate_raw(authn("_req9")))) + "&RelayState=r9";
-  ASSERT_EQ(call("GET", url).status, 303);
-  EXPECT_EQ(rows(directory::schema::saml_pending), 1u);
-  EXPECT_EQ(rows(directory::schema::saml_seen), 1u);
-  EXPECT_EQ(idp::sweep_expired(dir_, kNow + 1000), 0u) << "both still in use";
-  EXPECT_EQ(rows(directory::schema::saml_pending), 1u);
-  EXPECT_GE(idp::sweep_expired(dir_, kNow + 24LL * 3600 * 1000), 2u);
-  EXPECT_EQ(rows(directory::schema::saml_pending), 0u);
+// Nothing an unauthenticated browser sends is stored (issue 20): a request that waits for the
+// login travels sealed in its continuation token; a status answer, an IdP-initiated start and a
+// LogoutRequest that ends nothing store nothing either. A continuation is answered once, a
+// forged or altered one is refused, and the replay guards are swept when their time is over.
+TEST_P(SamlSsoTest, UnauthenticatedRequestsStoreNothingAndContinuationsAnswerOnce) {
+  auto open_sp = *parse_metadata(sp_metadata());
+  open_sp.entity_id = "https://open.test";
+  open_sp.signing_certs.clear();
+  open_sp.idp_initiated = true;
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](directory::Change& c) { return add_sp(c, open_sp, false); }));
+  auto stored = [&] {
+    namespace schema = directory::schema;
+    return std::vector<std::size_t>{rows(schema::saml_pending), rows(schema::saml_seen), rows(schema::sso),
+                                    rows(schema::sso_index), rows(schema::audit)};
+  };
+  auto request = [](const std::string& xml) {
+    return "/saml/sso?SAMLRequest=" + web::percent_encode(crypto::base64_encode(deflate_raw(xml)));
+  };
+  auto before = stored();
+  auto parked = call("GET", request(authn("_req9")) + "&RelayState=r9");
+  ASSERT_EQ(parked.status, 303);
+  std::string cont = parked.headers["Location"];
+  ASSERT_EQ(cont.rfind("/saml/continue?p=s.", 0), 0u) << cont;
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(call("GET", request(authn("_flood" + std::to_string(i)))).status, 303);
+  // IsPassive without a session: NoPassive at once. An unknown NameID policy: a status.
+  std::string passive = authn("_p1");
+  passive.replace(passive.find("Version="), 0, "IsPassive=\"true\" ");
+  auto np = call("GET", request(passive));
+  ASSERT_EQ(np.status, 303) << np.body;  // a cross-site POST brings no cookie: come back with a GET
+  np = call("GET", np.headers["Location"]);
+  ASSERT_EQ(np.status, 200) << np.body;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(np.body, m, std::regex("name=\"SAMLResponse\" value=\"([^\"]+)\"")));
+  EXPECT_NE(crypto::base64_decode(std::string(m[1]))->find("status:NoPassive"), std::string::npos);
+  EXPECT_EQ(call("GET", request(authn("_n1", "https://sp.test/acs",
+                                      "<samlp:NameIDPolicy Format=\"urn:example:unknown\"/>"))).status, 200);
+  auto init = call("GET", "/saml/init?sp=" + web::percent_encode("https://open.test"));
+  ASSERT_EQ(init.status, 303);
+  std::string init_cont = init.headers["Location"];
+  ASSERT_EQ(init_cont.rfind("/saml/continue?p=s.", 0), 0u) << init_cont;
+  // An unsigned LogoutRequest naming T001 from a browser without a session: nothing to end.
+  std::string logout = "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
+                       "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_lo1\" Version=\"2.0\" "
+                       "IssueInstant=\"2026-11-21T17:00:00Z\" Destination=\"https://sso.test/saml/slo\">"
+                       "<saml:Issuer>https://open.test</saml:Issuer><saml:NameID>" + who("T001").id.str() +
+                       "</saml:NameID></samlp:LogoutRequest>";
+  auto lo = call("POST", "/saml/slo", "SAMLRequest=" + web::percent_encode(crypto::base64_encode(logout)));
+  EXPECT_EQ(lo.status, 200) << lo.body;
+  EXPECT_EQ(stored(), before) << "an unauthenticated browser made the server store something";
+
+  // An altered continuation, or one sealed under another key, is refused.
+  std::string altered = cont;
+  altered[altered.size() - 5] = altered[altered.size() - 5] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(call("GET", altered).status, 400);
+  Config other = saml_config();
+  other.seal_key = std::string(32, 'k');
+  Idp stranger(dir_, key_in("idp"), other);
+  net::HttpRequest rq;
+  rq.method = "GET";
+  rq.target = cont;
+  auto foreign = stranger.handle(rq, "", kNow);
+  ASSERT_TRUE(foreign);
+  EXPECT_EQ(foreign->status, 400);
+
+  // Signed in through the continuation: answered, then the same continuation is refused.
+  auto posted = sign_in(cont);
+  ASSERT_EQ(posted.status, 303) << posted.body;
+  ASSERT_EQ(posted.headers["Location"], cont);
+  auto form = call("GET", cont);
+  ASSERT_EQ(form.status, 200) << form.body;
+  ASSERT_TRUE(std::regex_search(form.body, m, std::regex("name=\"SAMLResponse\" value=\"([^\"]+)\"")));
+  EXPECT_NE(crypto::base64_decode(std::string(m[1]))->find("InResponseTo=\"_req9\""), std::string::npos);
+  auto again = call("GET", cont);
+  EXPECT_EQ(again.status, 400);
+  EXPECT_NE(again.body.find("answered already"), std::string::npos);
+  // ... and so is the request itself, now that it was answered.
+  EXPECT_NE(call("GET", request(authn("_req9"))).body.find("seen before"), std::string::npos);
+  // The IdP-initiated continuation (no request ID) is answered once too.
+  EXPECT_EQ(call("GET", init_cont).status, 200);
+  EXPECT_EQ(call("GET", init_cont).status, 400);
+
+  // The replay guards go when their time is over, never before.
+  auto guards = rows(directory::schema::saml_seen);
+  EXPECT_EQ(guards, 2u);
+  EXPECT_EQ(idp::sweep_expired(dir_, kNow + 1000), 0u) << "still in use";
+  EXPECT_EQ(rows(directory::schema::saml_seen), guards);
+  EXPECT_GE(idp::sweep_expired(dir_, kNow + 24LL * 3600 * 1000), guards);
   EXPECT_EQ(rows(directory::schema::saml_seen), 0u);
+  EXPECT_EQ(rows(directory::schema::sso), 0u);
+  EXPECT_EQ(rows(directory::schema::sso_index), 0u);
+}
+
+// Sessions are found by person and by SAML NameID through sso_index, kept by every write of the
+// sso table; sessions stored before the index existed are indexed once, at the first sweep.
+TEST_P(SamlSsoTest, SessionsAreFoundThroughTheIndexAndOldOnesAreIndexedOnce) {
+  idp::SsoSession s;
+  s.sid = "sid-old";
+  s.person = who("T001").id;
+  s.expires = kNow + 3600 * 1000;
+  s.saml = {idp::SamlParticipant{"https://sp.test", "name-1", kNameIdPersistent, "sid-old"}};
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](directory::Change& c) -> Status {
+    c.put(directory::schema::sso, "key-old", idp::encode(s));  // as an older server stored it
+    return ok_status();
+  }));
+  auto of_person = [&] { return dir_.read([&](directory::Snapshot& r) { return idp::sessions_of(r, who("T001").id); }); };
+  auto named = [&](const std::string& sp, const std::string& name_id) {
+    return dir_.read([&](directory::Snapshot& r) { return idp::sessions_named(r, sp, name_id); });
+  };
+  EXPECT_TRUE(of_person().empty());
+  idp::index_sessions(dir_, kNow);
+  ASSERT_EQ(of_person().size(), 1u);
+  EXPECT_EQ(named("https://sp.test", "name-1").size(), 1u);
+  EXPECT_TRUE(named("https://sp.test", "name-2").empty());
+  EXPECT_TRUE(named("https://other.test", "name-1").empty());
+  // A participant added: found under its NameID; the session erased: found nowhere, no entry left.
+  s.saml.push_back(idp::SamlParticipant{"https://other.test", "name-2", kNameIdTransient, "sid-old"});
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](directory::Change& c) -> Status {
+    idp::store_session(c, "key-old", s);
+    return ok_status();
+  }));
+  EXPECT_EQ(named("https://other.test", "name-2").size(), 1u);
+  EXPECT_EQ(rows(directory::schema::sso_index), 3u);
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](directory::Change& c) -> Status {
+    idp::erase_session(c, "key-old");
+    return ok_status();
+  }));
+  EXPECT_TRUE(of_person().empty());
+  EXPECT_EQ(rows(directory::schema::sso_index), 0u);
+  // Once only: a session stored behind the index's back later is not picked up again.
+  ASSERT_TRUE(dir_.write(actor_, kNow, [&](directory::Change& c) -> Status {
+    c.put(directory::schema::sso, "key-old", idp::encode(s));
+    return ok_status();
+  }));
+  idp::index_sessions(dir_, kNow);
+  EXPECT_EQ(rows(directory::schema::sso_index), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SamlSsoTest, testing::Values(Backend::lmdb, Backend::memory), backend_name);

@@ -147,7 +147,7 @@ class SamlTest(support.ServerTest):
         return reqid, self.follow(b, r)
 
     def counts(self):
-        return {t: table_count(self.data, t) for t in ("sso", "saml_pending", "saml_seen")}
+        return {t: table_count(self.data, t) for t in ("sso", "sso_index", "saml_pending", "saml_seen", "audit")}
 
     def redirect_url(self, xml, key_pem, relay=None, sigalg=RSA_SHA256, sign=True, endpoint=None, param="SAMLRequest"):
         """An HTTP-Redirect binding URL for `xml`, signed like an SP does (SAML Bindings 3.4.4.1)."""
@@ -268,6 +268,37 @@ class SamlTest(support.ServerTest):
                                                   sigalg=RSA_SHA256, force_authn="true")
         r = b.get(dict(info["headers"])["Location"], allow_redirects=False)
         self.assertIn("/login", r.headers["Location"])
+
+    def test_unauthenticated_requests_store_nothing_and_are_answered_once(self):
+        # Issue 20: /saml/sso and /saml/init from a browser that is not signed in cause no
+        # durable write, however many arrive; the continuation is answered once.
+        sp = self.make_sp("flood")
+        portal = self.make_sp("flood-portal", extra=("--idp-initiated",))
+        before = self.counts()
+        b = self.browser()
+        last = None
+        for i in range(200):
+            r = b.get(self.redirect_url(self.authn_xml(sp, f"_f{i}"), sp.key_pem), allow_redirects=False)
+            self.assertEqual(r.status_code, 303, r.text[:300])
+            last = urllib.parse.urljoin(r.url, r.headers["Location"])
+        for _ in range(50):
+            r = b.get(self.issuer + "/saml/init?sp=" + urllib.parse.quote(portal.entity, safe=""), allow_redirects=False)
+            self.assertEqual(r.status_code, 303)
+        self.assertTrue(last.startswith(self.issuer + "/saml/continue?p=s."), last)
+        self.assertEqual(self.counts(), before)
+        # The last one, signed in: answered once; the continuation and the request then refused.
+        action, fields = self.follow(b, b.get(last, allow_redirects=False))
+        self.assertEqual(action, sp.acs)
+        self.assertIn('InResponseTo="_f199"', base64.b64decode(fields["SAMLResponse"]).decode())
+        r = b.get(last, allow_redirects=False)
+        self.assertEqual(r.status_code, 400)
+        self.assertIn("answered already", html.unescape(r.text))
+        r = b.get(self.redirect_url(self.authn_xml(sp, "_f199"), sp.key_pem), allow_redirects=False)
+        self.assertEqual(r.status_code, 400)
+        self.assertIn("seen before", html.unescape(r.text))
+        # An altered continuation is refused like an expired one.
+        bad = last[:-6] + ("A" if last[-6] != "A" else "B") + last[-5:]
+        self.assertEqual(b.get(bad, allow_redirects=False).status_code, 400)
 
     def test_idp_initiated_and_single_logout(self):
         sp = self.make_sp("portal", extra=("--idp-initiated", "--relay-state", "https://portal.test/home"))
@@ -480,11 +511,14 @@ class SamlTest(support.ServerTest):
         r = b.get(self.redirect_url(self.authn_xml(sp, "_a1", acs="https://evil.test/acs"), sp.key_pem),
                   allow_redirects=False)
         self.assert_refused(r, "not in the SP's metadata", before)
-        # Replay: the first use is accepted (login page), the second refused.
+        # Replay: a request not yet answered is stored nowhere (its continuation travels sealed
+        # in the URL), so the same request again goes to the login page again; once answered,
+        # its ID is refused (test_unauthenticated_requests_store_nothing_and_are_answered_once).
         url = self.redirect_url(self.authn_xml(sp, "_r1"), sp.key_pem)
         self.assertEqual(b.get(url, allow_redirects=False).status_code, 303)
-        before = self.counts()
-        self.assert_refused(b.get(url, allow_redirects=False), "seen before", before)
+        self.assertEqual(self.counts(), before)
+        self.assertEqual(b.get(url, allow_redirects=False).status_code, 303)
+        self.assertEqual(self.counts(), before)
         # POST binding: XML signature wrapping. The signed request is moved inside a new root
         # that names the attacker's ACS; the signature still verifies over the inner element.
         signed = self.xml_signed(self.authn_xml(sp, "_w1"), sp.key_pem, "_w1")
