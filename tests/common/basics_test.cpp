@@ -3,6 +3,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "common/html.hpp"
 #include "common/codec.hpp"
 #include "common/crypto.hpp"
 #include "common/csv.hpp"
@@ -325,3 +326,24 @@ TEST(Json, Quoting) {
 
 }  // namespace
 }  // namespace congvu
+
+namespace congvu::test {
+namespace {
+
+// Markup only from literals in the source; every runtime string is text and is escaped.
+TEST(Html, LiteralsAreMarkupAndEveryRuntimeStringIsEscaped) {
+  std::string name = "<script>alert('x')</script>";
+  const char* pointer = "<b>";
+  std::string_view view = "\"&\"";
+  Html h("<p class=\"x\">");
+  h << name << " " << std::string_view(pointer) << view << Html("<br>") << 42 << "</p>";
+  EXPECT_EQ(h.str(), "<p class=\"x\">&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &lt;b&gt;&quot;&amp;&quot;<br>42</p>");
+  bool on = true;
+  Html t = on ? Html("<i>") : Html();  // a markup branch written as Html
+  EXPECT_EQ(t.str(), "<i>");
+  EXPECT_EQ(Html::text("a<b").str(), "a&lt;b");
+  EXPECT_EQ(web::html("a<b"), "a&lt;b");
+}
+
+}  // namespace
+}  // namespace congvu::test
