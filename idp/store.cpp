@@ -238,8 +238,9 @@ std::size_t sweep_expired(directory::Directory& dir, UnixMs now, std::size_t lim
     });
     (void)r;  // a failed sweep is retried at the next one
   };
-  auto expired_in = [&](schema::Table table, auto&& over) {
-    return [&, table, over](directory::Change& c) {
+  // `erase` deletes one expired key (c.del, or erase_session for sso, which keeps its index).
+  auto expired_in = [&](schema::Table table, auto&& over, auto&& erase) {
+    return [&, table, over, erase](directory::Change& c) {
       std::vector<std::string> gone;
       c.scan(table, "", [&](std::string_view k, std::string_view v) {
         bool drop = true;
@@ -250,35 +251,25 @@ std::size_t sweep_expired(directory::Directory& dir, UnixMs now, std::size_t lim
         if (drop) gone.emplace_back(k);
         return gone.size() < limit;
       });
-      for (const auto& k : gone) c.del(table, k);
+      for (const auto& k : gone) erase(c, k);
       return gone.size();
     };
   };
+  auto del = [](schema::Table table) { return [table](directory::Change& c, const std::string& k) { c.del(table, k); }; };
   index_sessions(dir, now);
-  sweep([&](directory::Change& c) {
-    std::vector<std::string> gone;
-    c.scan(schema::sso, "", [&](std::string_view k, std::string_view v) {
-      bool drop = true;
-      try {
-        drop = decode_sso(v).expires <= now;
-      } catch (const codec::DecodeError&) {
-      }
-      if (drop) gone.emplace_back(k);
-      return gone.size() < limit;
-    });
-    for (const auto& k : gone) erase_session(c, k);
-    return gone.size();
-  });
-  sweep(expired_in(schema::code, [&](std::string_view, std::string_view v) { return decode_code(v).expires <= now; }));
+  sweep(expired_in(schema::sso, [&](std::string_view, std::string_view v) { return decode_sso(v).expires <= now; },
+                   [](directory::Change& c, const std::string& k) { erase_session(c, k); }));
+  sweep(expired_in(schema::code, [&](std::string_view, std::string_view v) { return decode_code(v).expires <= now; },
+                   del(schema::code)));
   sweep(expired_in(schema::refresh, [&](std::string_view, std::string_view v) {
     auto t = decode_refresh(v);
     return t.used ? t.family_expires <= now : t.expires <= now;
-  }));
+  }, del(schema::refresh)));
   // Revocations: 'j' jti, 'f' family, 's' session, each with an expiry; 'p' (a person's
   // grants-not-before instant) is kept.
   sweep(expired_in(schema::revoked, [&](std::string_view k, std::string_view v) {
     return !k.empty() && k[0] != 'p' && v.size() == 8 && static_cast<UnixMs>(codec::get_be64(v)) <= now;
-  }));
+  }, del(schema::revoked)));
   sweep([&](directory::Change& c) { return saml::sweep_saml(c, now, limit); });
   return total;
 }
