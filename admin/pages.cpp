@@ -5,86 +5,98 @@
 
 namespace congvu::admin {
 
-using web::html;
-
 namespace {
 
-std::string hidden(std::string_view name, std::string_view value) {
-  return "<input type=\"hidden\" name=\"" + html(name) + "\" value=\"" + html(value) + "\">";
+// Markup only from the literals here; every value is escaped by Html (common/html.hpp).
+Html hidden(std::string_view name, std::string_view value) {
+  return std::move(Html("<input type=\"hidden\" name=\"") << name << "\" value=\"" << value << "\">");
 }
 
-std::string heading(std::string_view level, std::string_view vi, std::string_view en, std::string_view id = {}) {
-  std::string h = "<" + std::string(level);
-  if (!id.empty()) h += " id=\"" + std::string(id) + "\"";
-  return h + ">" + html(vi) + " <span lang=\"en\">· " + html(en) + "</span></" + std::string(level) + ">";
+Html heading(std::string_view level, std::string_view vi, std::string_view en) {
+  return std::move(Html("<") << level << ">" << vi << " <span lang=\"en\">· " << en << "</span></" << level << ">");
 }
 
-std::string alert(std::string_view text) {
-  return text.empty() ? std::string() : "<p class=\"error\" role=\"alert\">" + html(text) + "</p>";
+Html alert(std::string_view text) {
+  if (text.empty()) return {};
+  return std::move(Html("<p class=\"error\" role=\"alert\">") << text << "</p>");
 }
 
-std::string notice(std::string_view text) {
-  return text.empty() ? std::string() : "<p class=\"notice\" role=\"status\">" + html(text) + "</p>";
+Html notice(std::string_view text) {
+  if (text.empty()) return {};
+  return std::move(Html("<p class=\"notice\" role=\"status\">") << text << "</p>");
 }
 
-std::string person_link(const std::string& id, const std::string& name) {
-  return "<a href=\"/admin/person/" + html(id) + "\">" + html(name) + "</a>";
+// A name, linked when there is somewhere to go.
+Html link(std::string_view href, std::string_view text) {
+  if (href.empty()) return Html::text(text);
+  return std::move(Html("<a href=\"") << href << "\">" << text << "</a>");
 }
 
-std::string unit_cell(const std::string& code, const std::string& name) {
+Html person_link(const std::string& id, const std::string& name) { return link("/admin/person/" + id, name); }
+
+Html unit_cell(const std::string& code, const std::string& name) {
   if (code.empty()) return "—";
-  return html(name.empty() ? code : name) + " <span class=\"code\">" + html(code) + "</span>";
+  return std::move(Html() << (name.empty() ? code : name) << " <span class=\"code\">" << code << "</span>");
 }
 
-std::string document(std::string_view title, std::string_view inner) {
-  return "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\">"
+// Items joined by a separator, each escaped.
+Html joined(const std::vector<std::string>& items, std::string_view separator) {
+  Html h;
+  for (std::size_t i = 0; i < items.size(); ++i) h << (i ? separator : std::string_view()) << items[i];
+  return h;
+}
+
+std::string document(std::string_view title, const Html& inner) {
+  Html d("<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\">"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-         "<title>" + std::string(title) + " — Quản trị Congvu</title>"
-         "<link rel=\"stylesheet\" href=\"/admin/style.css\"></head><body>" + std::string(inner) + "</body></html>\n";
+         "<title>");
+  d << title << " — Quản trị Congvu</title><link rel=\"stylesheet\" href=\"/admin/style.css\"></head><body>" << inner
+    << "</body></html>\n";
+  return std::move(d).str();
 }
 
-// One labelled field of a change form.
-std::string field(std::string_view id, std::string_view name, std::string_view label, std::string_view value,
-                  std::string_view attrs, std::string_view hint = {}) {
-  std::string f = "<div class=\"field\"><label for=\"" + std::string(id) + "\">" + html(label) + "</label>";
-  if (!hint.empty()) f += "<span class=\"hint\" id=\"" + std::string(id) + "-hint\">" + html(hint) + "</span>";
-  f += "<input id=\"" + std::string(id) + "\" name=\"" + std::string(name) + "\" value=\"" + html(value) + "\" " +
-       std::string(attrs);
-  if (!hint.empty()) f += " aria-describedby=\"" + std::string(id) + "-hint\"";
-  return f + "></div>";
+// One labelled field of a change form; `attrs` is markup (the input's type and limits).
+Html field(std::string_view id, std::string_view name, std::string_view label, std::string_view value, const Html& attrs,
+           std::string_view hint = {}) {
+  Html f("<div class=\"field\"><label for=\"");
+  f << id << "\">" << label << "</label>";
+  if (!hint.empty()) f << "<span class=\"hint\" id=\"" << id << "-hint\">" << hint << "</span>";
+  f << "<input id=\"" << id << "\" name=\"" << name << "\" value=\"" << value << "\" " << attrs;
+  if (!hint.empty()) f << " aria-describedby=\"" << id << "-hint\"";
+  return std::move(f << "></div>");
 }
 
-std::string scheduled_table(const std::vector<ScheduledRow>& rows, std::string_view csrf, bool with_person,
-                            std::string_view return_to) {
-  std::string t = "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Số</th><th scope=\"col\">Ngày hiệu lực</th>";
-  if (with_person) t += "<th scope=\"col\">Cán bộ</th>";
-  t += "<th scope=\"col\">Thay đổi</th><th scope=\"col\">Quyết định</th><th scope=\"col\">Người lập</th>"
+Html scheduled_table(const std::vector<ScheduledRow>& rows, std::string_view csrf, bool with_person,
+                     std::string_view return_to) {
+  Html t("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Số</th><th scope=\"col\">Ngày hiệu lực</th>");
+  if (with_person) t << "<th scope=\"col\">Cán bộ</th>";
+  t << "<th scope=\"col\">Thay đổi</th><th scope=\"col\">Quyết định</th><th scope=\"col\">Người lập</th>"
        "<th scope=\"col\"><span class=\"visually-hidden\">Thao tác</span></th></tr></thead><tbody>";
   for (const auto& r : rows) {
-    t += "<tr><td>" + std::to_string(r.number) + "</td><td>" + html(r.date) + "</td>";
-    if (with_person) t += "<td>" + (r.person_href.empty() ? html(r.person_name) : "<a href=\"" + html(r.person_href) + "\">" + html(r.person_name) + "</a>") + "</td>";
-    t += "<td>" + html(kind_vi(r.kind)) + (r.summary.empty() ? "" : ": " + html(r.summary)) + "</td><td>" +
-         html(r.decision) + "</td><td>" + html(r.actor) + "</td><td>";
+    t << "<tr><td>" << static_cast<long long>(r.number) << "</td><td>" << r.date << "</td>";
+    if (with_person) t << "<td>" << link(r.person_href, r.person_name) << "</td>";
+    t << "<td>" << kind_vi(r.kind);
+    if (!r.summary.empty()) t << ": " << r.summary;
+    t << "</td><td>" << r.decision << "</td><td>" << r.actor << "</td><td>";
     if (r.cancellable)
-      t += "<form method=\"post\" action=\"/admin/pending\">" + hidden("csrf", csrf) + hidden("cancel", std::to_string(r.number)) +
-           hidden("return_to", return_to) + "<button type=\"submit\" class=\"secondary\">Hủy <span class=\"visually-hidden\">thay đổi số " +
-           std::to_string(r.number) + "</span></button></form>";
-    t += "</td></tr>";
+      t << "<form method=\"post\" action=\"/admin/pending\">" << hidden("csrf", csrf)
+        << hidden("cancel", std::to_string(r.number)) << hidden("return_to", return_to)
+        << "<button type=\"submit\" class=\"secondary\">Hủy <span class=\"visually-hidden\">thay đổi số "
+        << static_cast<long long>(r.number) << "</span></button></form>";
+    t << "</td></tr>";
   }
-  return t + "</tbody></table></div>";
+  return std::move(t << "</tbody></table></div>");
 }
 
-std::string audit_table(const std::vector<AuditRow>& rows) {
-  std::string t = "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Thời gian</th>"
-                  "<th scope=\"col\">Người thực hiện</th><th scope=\"col\">Hành động</th><th scope=\"col\">Đối tượng</th>"
-                  "<th scope=\"col\">Lý do / quyết định</th><th scope=\"col\">Chi tiết</th></tr></thead><tbody>";
-  for (const auto& r : rows) {
-    std::string target = r.target_href.empty() ? html(r.target) : "<a href=\"" + html(r.target_href) + "\">" + html(r.target) + "</a>";
-    t += "<tr><td>" + std::to_string(r.seq) + "</td><td>" + html(r.time) + "</td><td>" + html(r.actor) + "</td><td><code>" +
-         html(r.action) + "</code></td><td>" + target + "</td><td>" + html(r.reason) + "</td><td class=\"detail\"><code>" +
-         html(r.detail) + "</code></td></tr>";
-  }
-  return t + "</tbody></table></div>";
+Html audit_table(const std::vector<AuditRow>& rows) {
+  Html t("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Thời gian</th>"
+         "<th scope=\"col\">Người thực hiện</th><th scope=\"col\">Hành động</th><th scope=\"col\">Đối tượng</th>"
+         "<th scope=\"col\">Lý do / quyết định</th><th scope=\"col\">Chi tiết</th></tr></thead><tbody>");
+  for (const auto& r : rows)
+    t << "<tr><td>" << static_cast<long long>(r.seq) << "</td><td>" << r.time << "</td><td>" << r.actor
+      << "</td><td><code>" << r.action << "</code></td><td>" << link(r.target_href, r.target) << "</td><td>" << r.reason
+      << "</td><td class=\"detail\"><code>" << r.detail << "</code></td></tr>";
+  return std::move(t << "</tbody></table></div>");
 }
 
 }  // namespace
@@ -115,102 +127,103 @@ std::string_view status_vi(std::string_view status) {
   return status;
 }
 
-std::string frame_html(const Frame& f, std::string_view body) {
+std::string frame_html(const Frame& f, const Html& body) {
   auto nav = [&](std::string_view section, std::string_view href, std::string_view label) {
-    std::string a = "<a href=\"" + std::string(href) + "\"";
-    if (f.section == section) a += " aria-current=\"page\"";
-    return a + ">" + std::string(label) + "</a>";
+    Html a("<a href=\"");
+    a << href << "\"";
+    if (f.section == section) a << " aria-current=\"page\"";
+    return std::move(a << ">" << label << "</a>");
   };
-  std::string s = "<header><p class=\"brand\">Congvu · Quản trị nhân sự</p><nav aria-label=\"Chính\">" +
-                  nav("search", "/admin", "Tìm cán bộ") + nav("units", "/admin/units", "Đơn vị") +
-                  nav("pending", "/admin/pending", "Chờ hiệu lực") + nav("audit", "/admin/audit", "Nhật ký") +
-                  "</nav><div class=\"who\"><span>" + html(f.who) + "</span> <span class=\"roles\">" + html(f.roles) +
-                  "</span><form method=\"post\" action=\"/admin/logout\">" + hidden("csrf", f.csrf) +
-                  "<button type=\"submit\" class=\"link\">Đăng xuất</button></form></div></header><main>" +
-                  heading("h1", f.title_vi, f.title_en) + std::string(body) + "</main>";
-  return document(html(f.title_vi), s);
+  Html s("<header><p class=\"brand\">Congvu · Quản trị nhân sự</p><nav aria-label=\"Chính\">");
+  s << nav("search", "/admin", "Tìm cán bộ") << nav("units", "/admin/units", "Đơn vị")
+    << nav("pending", "/admin/pending", "Chờ hiệu lực") << nav("audit", "/admin/audit", "Nhật ký")
+    << "</nav><div class=\"who\"><span>" << f.who << "</span> <span class=\"roles\">" << f.roles
+    << "</span><form method=\"post\" action=\"/admin/logout\">" << hidden("csrf", f.csrf)
+    << "<button type=\"submit\" class=\"link\">Đăng xuất</button></form></div></header><main>"
+    << heading("h1", f.title_vi, f.title_en) << body << "</main>";
+  return document(f.title_vi, s);
 }
 
 std::string message_html(const Frame* frame, std::string_view title_vi, std::string_view title_en,
                          std::string_view text_vi, std::string_view text_en) {
-  std::string body = "<p>" + html(text_vi) + "</p><p lang=\"en\">" + html(text_en) + "</p>";
+  Html body("<p>");
+  body << text_vi << "</p><p lang=\"en\">" << text_en << "</p>";
   if (frame) {
     Frame f = *frame;
     f.title_vi = std::string(title_vi);
     f.title_en = std::string(title_en);
     return frame_html(f, body);
   }
-  return document(html(title_vi), "<header><p class=\"brand\">Congvu · Quản trị nhân sự</p></header><main>" +
-                                      heading("h1", title_vi, title_en) + body +
-                                      "<p><a href=\"/admin\">Trang quản trị</a></p></main>");
+  return document(title_vi, Html("<header><p class=\"brand\">Congvu · Quản trị nhân sự</p></header><main>")
+                                << heading("h1", title_vi, title_en) << body
+                                << "<p><a href=\"/admin\">Trang quản trị</a></p></main>");
 }
 
-std::string search_html(const SearchView& v) {
-  std::string s = notice(v.notice) + "<form method=\"get\" action=\"/admin\" role=\"search\" class=\"search\">"
-                  "<div class=\"field\"><label for=\"q\">Họ tên, tài khoản, địa chỉ thư hoặc mã cán bộ</label>"
-                  "<span class=\"hint\" id=\"q-hint\">Gõ có dấu hoặc không dấu, ví dụ: nguyen van an</span>"
-                  "<input id=\"q\" name=\"q\" type=\"search\" value=\"" + html(v.q) +
-                  "\" aria-describedby=\"q-hint\" autocomplete=\"off\"></div>";
-  if (!v.unit.empty()) s += hidden("unit", v.unit);
-  s += "<div class=\"field check\"><input type=\"checkbox\" id=\"all\" name=\"status\" value=\"all\"" +
-       std::string(v.any_status ? " checked" : "") + "><label for=\"all\">Gồm cả người tạm đình chỉ, đã nghỉ hưu</label></div>"
+Html search_html(const SearchView& v) {
+  Html s = notice(v.notice);
+  s << "<form method=\"get\" action=\"/admin\" role=\"search\" class=\"search\">"
+       "<div class=\"field\"><label for=\"q\">Họ tên, tài khoản, địa chỉ thư hoặc mã cán bộ</label>"
+       "<span class=\"hint\" id=\"q-hint\">Gõ có dấu hoặc không dấu, ví dụ: nguyen van an</span>"
+       "<input id=\"q\" name=\"q\" type=\"search\" value=\""
+    << v.q << "\" aria-describedby=\"q-hint\" autocomplete=\"off\"></div>";
+  if (!v.unit.empty()) s << hidden("unit", v.unit);
+  s << "<div class=\"field check\"><input type=\"checkbox\" id=\"all\" name=\"status\" value=\"all\""
+    << (v.any_status ? Html(" checked") : Html())
+    << "><label for=\"all\">Gồm cả người tạm đình chỉ, đã nghỉ hưu</label></div>"
        "<button type=\"submit\">Tìm <span lang=\"en\">· Search</span></button></form>";
   if (!v.unit.empty())
-    s += "<p>Trong đơn vị: <strong>" + unit_cell(v.unit, v.unit_name) + "</strong> và các đơn vị trực thuộc. "
-         "<a href=\"/admin?q=" + web::percent_encode(v.q) + "\">Tìm trong mọi đơn vị được giao</a></p>";
-  s += alert(v.error);
+    s << "<p>Trong đơn vị: <strong>" << unit_cell(v.unit, v.unit_name)
+      << "</strong> và các đơn vị trực thuộc. <a href=\"/admin?q=" << web::percent_encode(v.q)
+      << "\">Tìm trong mọi đơn vị được giao</a></p>";
+  s << alert(v.error);
   if (!v.searched) return s;
-  s += "<h2 id=\"results\">Kết quả <span lang=\"en\">· Results</span></h2>";
-  if (v.rows.empty()) return s + "<p role=\"status\">Không tìm thấy cán bộ nào.</p>";
-  s += "<p role=\"status\">" + std::to_string(v.rows.size()) + (v.more ? "+" : "") + " cán bộ" +
-       (v.more ? " — hãy gõ thêm để thu hẹp." : ".") + "</p>";
-  s += "<div class=\"scroll\"><table aria-labelledby=\"results\"><thead><tr><th scope=\"col\">Họ tên</th><th scope=\"col\">Tài khoản</th>"
+  s << "<h2 id=\"results\">Kết quả <span lang=\"en\">· Results</span></h2>";
+  if (v.rows.empty()) return std::move(s << "<p role=\"status\">Không tìm thấy cán bộ nào.</p>");
+  s << "<p role=\"status\">" << v.rows.size();
+  if (v.more)
+    s << "+ cán bộ — hãy gõ thêm để thu hẹp.</p>";
+  else
+    s << " cán bộ.</p>";
+  s << "<div class=\"scroll\"><table aria-labelledby=\"results\"><thead><tr><th scope=\"col\">Họ tên</th><th scope=\"col\">Tài khoản</th>"
        "<th scope=\"col\">Đơn vị</th><th scope=\"col\">Chức vụ</th><th scope=\"col\">Trạng thái</th></tr></thead><tbody>";
   for (const auto& r : v.rows)
-    s += "<tr><td>" + person_link(r.id, r.name) + "</td><td>" + html(r.address) + "</td><td>" +
-         unit_cell(r.unit_code, r.unit_name) + "</td><td>" + html(r.position) + "</td><td>" + html(status_vi(r.status)) +
-         "</td></tr>";
-  return s + "</tbody></table></div>";
+    s << "<tr><td>" << person_link(r.id, r.name) << "</td><td>" << r.address << "</td><td>"
+      << unit_cell(r.unit_code, r.unit_name) << "</td><td>" << r.position << "</td><td>" << status_vi(r.status)
+      << "</td></tr>";
+  return std::move(s << "</tbody></table></div>");
 }
 
-std::string person_html(const PersonView& v) {
+Html person_html(const PersonView& v) {
   const auto& p = v.p;
-  std::string s = notice(v.notice);
-  if (v.form.action.empty()) s += alert(v.error);
-  s += "<dl class=\"facts\"><dt>Tài khoản</dt><dd>" + html(p.login) + "</dd><dt>Địa chỉ thư</dt><dd>" + html(p.address) + "</dd>";
-  if (!v.aliases.empty()) {
-    std::string a;
-    for (const auto& x : v.aliases) a += (a.empty() ? "" : ", ") + html(x);
-    s += "<dt>Bí danh</dt><dd>" + a + "</dd>";
-  }
-  s += "<dt>Trạng thái</dt><dd>" + html(status_vi(p.status)) + "</dd><dt>Đơn vị</dt><dd>" + unit_cell(p.unit_code, p.unit_name);
-  if (v.unit_path.size() > 1) {
-    std::string path;
-    for (const auto& u : v.unit_path) path += (path.empty() ? "" : " › ") + html(u);
-    s += "<br><span class=\"muted\">" + path + "</span>";
-  }
-  s += "</dd><dt>Chức vụ</dt><dd>" + (p.position.empty() ? "—" : html(p.position)) + "</dd>";
-  if (!v.manager.empty())
-    s += "<dt>Thủ trưởng</dt><dd>" + (v.manager_href.empty() ? html(v.manager) : "<a href=\"" + html(v.manager_href) + "\">" + html(v.manager) + "</a>") + "</dd>";
+  Html s = notice(v.notice);
+  if (v.form.action.empty()) s << alert(v.error);
+  s << "<dl class=\"facts\"><dt>Tài khoản</dt><dd>" << p.login << "</dd><dt>Địa chỉ thư</dt><dd>" << p.address << "</dd>";
+  if (!v.aliases.empty()) s << "<dt>Bí danh</dt><dd>" << joined(v.aliases, ", ") << "</dd>";
+  s << "<dt>Trạng thái</dt><dd>" << status_vi(p.status) << "</dd><dt>Đơn vị</dt><dd>" << unit_cell(p.unit_code, p.unit_name);
+  if (v.unit_path.size() > 1) s << "<br><span class=\"muted\">" << joined(v.unit_path, " › ") << "</span>";
+  s << "</dd><dt>Chức vụ</dt><dd>" << (p.position.empty() ? std::string_view("—") : std::string_view(p.position)) << "</dd>";
+  if (!v.manager.empty()) s << "<dt>Thủ trưởng</dt><dd>" << link(v.manager_href, v.manager) << "</dd>";
   if (v.personal) {
-    s += "<dt>Mã cán bộ</dt><dd>" + html(v.staff_no) + "</dd>";
-    if (!v.gender.empty()) s += "<dt>Giới tính</dt><dd>" + html(v.gender == "F" ? "Nữ" : v.gender == "M" ? "Nam" : v.gender) + "</dd>";
-    if (!v.birth_date.empty()) s += "<dt>Ngày sinh</dt><dd>" + html(v.birth_date) + "</dd>";
+    s << "<dt>Mã cán bộ</dt><dd>" << v.staff_no << "</dd>";
+    if (!v.gender.empty())
+      s << "<dt>Giới tính</dt><dd>"
+        << (v.gender == "F" ? std::string_view("Nữ") : v.gender == "M" ? std::string_view("Nam") : std::string_view(v.gender))
+        << "</dd>";
+    if (!v.birth_date.empty()) s << "<dt>Ngày sinh</dt><dd>" << v.birth_date << "</dd>";
   }
   if (!v.keep_until.empty()) {
-    s += "<dt>Thư chuyển tới</dt><dd>" + (v.successor.empty() ? std::string("— (trả lời tự động)") :
-                                         "<a href=\"" + html(v.successor_href) + "\">" + html(v.successor) + "</a>") +
-         "</dd><dt>Giữ hộp thư đến</dt><dd>" + html(v.keep_until) + "</dd>";
+    s << "<dt>Thư chuyển tới</dt><dd>";
+    if (v.successor.empty())
+      s << "— (trả lời tự động)";
+    else
+      s << link(v.successor_href, v.successor);
+    s << "</dd><dt>Giữ hộp thư đến</dt><dd>" << v.keep_until << "</dd>";
   }
-  if (!v.groups.empty()) {
-    std::string g;
-    for (const auto& x : v.groups) g += (g.empty() ? "" : ", ") + html(x);
-    s += "<dt>Nhóm</dt><dd>" + g + "</dd>";
-  }
-  s += "</dl>";
+  if (!v.groups.empty()) s << "<dt>Nhóm</dt><dd>" << joined(v.groups, ", ") << "</dd>";
+  s << "</dl>";
 
   if (v.can_write) {
-    s += heading("h2", "Thay đổi", "Changes");
+    s << heading("h2", "Thay đổi", "Changes");
     // The transfer form's radio buttons choose transfer or rotation: its group is "move".
     auto opened = [&](std::string_view group) {
       return v.form.action == group || (group == "move" && (v.form.action == "transfer" || v.form.action == "rotation"));
@@ -219,164 +232,173 @@ std::string person_html(const PersonView& v) {
     auto val = [&](std::string_view group, const std::string ChangeForm::*m) -> const std::string& {
       return opened(group) ? v.form.*m : empty.*m;
     };
-    auto form = [&](std::string_view group, std::string_view summary, std::string_view submit, const std::string& fields) {
+    auto form = [&](std::string_view group, std::string_view summary, std::string_view submit, const Html& fields) {
       bool open = opened(group);
-      std::string f = "<details class=\"dialog\"" + std::string(open ? " open" : "") + "><summary>" + std::string(summary) +
-                      "</summary><form method=\"post\" action=\"/admin/person/" + html(p.id) + "\">" +
-                      hidden("csrf", v.csrf) + hidden("from", p.unit_code);
-      if (group != "move") f += hidden("action", group);
-      if (open) f += alert(v.error);
-      return f + fields + "<button type=\"submit\">" + std::string(submit) + "</button></form></details>";
+      Html f("<details class=\"dialog\"");
+      f << (open ? Html(" open") : Html()) << "><summary>" << summary << "</summary><form method=\"post\" action=\"/admin/person/"
+        << p.id << "\">" << hidden("csrf", v.csrf) << hidden("from", p.unit_code);
+      if (group != "move") f << hidden("action", group);
+      if (open) f << alert(v.error);
+      return std::move(f << fields << "<button type=\"submit\">" << submit << "</button></form></details>");
     };
     std::string date_hint = "Để trống: có hiệu lực ngay hôm nay (" + v.today + "). Ngày sau sẽ được lên lịch.";
     auto common = [&](std::string_view group, bool decision_required) {
       std::string id(group);
-      return field(id + "-date", "date", "Ngày hiệu lực", val(group, &ChangeForm::date), "type=\"date\" min=\"1900-01-01\"",
-                   date_hint) +
-             field(id + "-decision", "decision", decision_required ? "Số quyết định (bắt buộc)" : "Số quyết định",
-                   val(group, &ChangeForm::decision),
-                   std::string("type=\"text\" maxlength=\"100\" autocomplete=\"off\"") + (decision_required ? " required" : ""),
-                   "Ví dụ: 123/QĐ-UBND") +
-             "<div class=\"field\"><label for=\"" + id + "-reason\">Lý do</label><textarea id=\"" + id +
-             "-reason\" name=\"reason\" rows=\"2\" maxlength=\"1000\">" + html(val(group, &ChangeForm::reason)) +
-             "</textarea></div>";
+      return std::move(
+          Html() << field(id + "-date", "date", "Ngày hiệu lực", val(group, &ChangeForm::date),
+                          "type=\"date\" min=\"1900-01-01\"", date_hint)
+                 << field(id + "-decision", "decision", decision_required ? "Số quyết định (bắt buộc)" : "Số quyết định",
+                          val(group, &ChangeForm::decision),
+                          decision_required ? Html("type=\"text\" maxlength=\"100\" autocomplete=\"off\" required")
+                                            : Html("type=\"text\" maxlength=\"100\" autocomplete=\"off\""),
+                          "Ví dụ: 123/QĐ-UBND")
+                 << "<div class=\"field\"><label for=\"" << id << "-reason\">Lý do</label><textarea id=\"" << id
+                 << "-reason\" name=\"reason\" rows=\"2\" maxlength=\"1000\">" << val(group, &ChangeForm::reason)
+                 << "</textarea></div>");
     };
     auto retire = [&] {
       return form("retire", "Nghỉ hưu", "Cho nghỉ hưu",
-                  field("retire-successor", "successor", "Người nhận thư thay", val("retire", &ChangeForm::successor),
-                        "type=\"text\" maxlength=\"200\" autocomplete=\"off\"",
-                        "Tài khoản hoặc địa chỉ thư; để trống: thư đến được trả lời tự động") +
-                      common("retire", true));
+                  Html() << field("retire-successor", "successor", "Người nhận thư thay", val("retire", &ChangeForm::successor),
+                                  "type=\"text\" maxlength=\"200\" autocomplete=\"off\"",
+                                  "Tài khoản hoặc địa chỉ thư; để trống: thư đến được trả lời tự động")
+                         << common("retire", true));
     };
     if (p.status == "active") {
       bool rotation = v.form.action == "rotation";
-      std::string list = "<datalist id=\"units\">";
-      for (const auto& [code, name] : v.units) list += "<option value=\"" + html(code) + "\">" + html(name) + "</option>";
-      list += "</datalist>";
-      s += form("move", "Điều động / luân chuyển", "Điều động",
-                "<fieldset><legend>Hình thức</legend><div class=\"check\"><input type=\"radio\" id=\"kind-transfer\" "
-                "name=\"action\" value=\"transfer\"" + std::string(rotation ? "" : " checked") +
-                    "><label for=\"kind-transfer\">Điều động</label></div><div class=\"check\"><input type=\"radio\" "
-                    "id=\"kind-rotation\" name=\"action\" value=\"rotation\"" + std::string(rotation ? " checked" : "") +
-                    "><label for=\"kind-rotation\">Luân chuyển</label></div></fieldset>" + list +
-                    field("move-unit", "to_unit", "Đơn vị mới (mã đơn vị)", val("move", &ChangeForm::to_unit),
-                          "type=\"text\" list=\"units\" required autocomplete=\"off\"",
-                          "Gõ tên hoặc mã đơn vị và chọn trong danh sách") +
-                    field("move-position", "position", "Chức vụ mới", val("move", &ChangeForm::position),
-                          "type=\"text\" maxlength=\"200\"", "Để trống: giữ chức vụ hiện tại") +
-                    common("move", true));
-      s += form("appointment", "Bổ nhiệm", "Bổ nhiệm",
-                field("appointment-position", "position", "Chức vụ được bổ nhiệm (bắt buộc)",
-                      val("appointment", &ChangeForm::position), "type=\"text\" maxlength=\"200\" required") +
-                    common("appointment", true));
-      s += form("suspend", "Tạm đình chỉ", "Tạm đình chỉ", common("suspend", false));
-      s += retire();
+      Html list("<datalist id=\"units\">");
+      for (const auto& [code, name] : v.units) list << "<option value=\"" << code << "\">" << name << "</option>";
+      list << "</datalist>";
+      s << form("move", "Điều động / luân chuyển", "Điều động",
+                Html("<fieldset><legend>Hình thức</legend><div class=\"check\"><input type=\"radio\" id=\"kind-transfer\" "
+                     "name=\"action\" value=\"transfer\"")
+                    << (rotation ? Html() : Html(" checked"))
+                    << "><label for=\"kind-transfer\">Điều động</label></div><div class=\"check\"><input type=\"radio\" "
+                       "id=\"kind-rotation\" name=\"action\" value=\"rotation\""
+                    << (rotation ? Html(" checked") : Html())
+                    << "><label for=\"kind-rotation\">Luân chuyển</label></div></fieldset>" << list
+                    << field("move-unit", "to_unit", "Đơn vị mới (mã đơn vị)", val("move", &ChangeForm::to_unit),
+                             "type=\"text\" list=\"units\" required autocomplete=\"off\"",
+                             "Gõ tên hoặc mã đơn vị và chọn trong danh sách")
+                    << field("move-position", "position", "Chức vụ mới", val("move", &ChangeForm::position),
+                             "type=\"text\" maxlength=\"200\"", "Để trống: giữ chức vụ hiện tại")
+                    << common("move", true));
+      s << form("appointment", "Bổ nhiệm", "Bổ nhiệm",
+                Html() << field("appointment-position", "position", "Chức vụ được bổ nhiệm (bắt buộc)",
+                                val("appointment", &ChangeForm::position), "type=\"text\" maxlength=\"200\" required")
+                       << common("appointment", true));
+      s << form("suspend", "Tạm đình chỉ", "Tạm đình chỉ", common("suspend", false));
+      s << retire();
     } else if (p.status == "suspended") {
-      s += form("resume", "Khôi phục", "Khôi phục", common("resume", false));
-      s += retire();
+      s << form("resume", "Khôi phục", "Khôi phục", common("resume", false));
+      s << retire();
     } else {
-      s += "<p class=\"muted\">Người đã nghỉ hưu: không còn thay đổi nào.</p>";
+      s << "<p class=\"muted\">Người đã nghỉ hưu: không còn thay đổi nào.</p>";
     }
   }
 
-  if (!v.scheduled.empty()) {
-    s += heading("h2", "Chờ hiệu lực", "Scheduled");
-    s += scheduled_table(v.scheduled, v.csrf, false, "/admin/person/" + p.id);
-  }
-  s += heading("h2", "Quá trình công tác", "Assignment history");
-  s += "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Từ ngày</th><th scope=\"col\">Đến ngày</th>"
+  if (!v.scheduled.empty())
+    s << heading("h2", "Chờ hiệu lực", "Scheduled") << scheduled_table(v.scheduled, v.csrf, false, "/admin/person/" + p.id);
+  s << heading("h2", "Quá trình công tác", "Assignment history")
+    << "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Từ ngày</th><th scope=\"col\">Đến ngày</th>"
        "<th scope=\"col\">Hình thức</th><th scope=\"col\">Đơn vị</th><th scope=\"col\">Chức vụ</th>"
        "<th scope=\"col\">Quyết định</th></tr></thead><tbody>";
-  for (const auto& h : v.history)
-    s += "<tr><td>" + (h.from.empty() ? "—" : html(h.from)) + "</td><td>" + (h.to.empty() ? "nay" : html(h.to)) + "</td><td>" +
-         html(kind_vi(h.kind)) + "</td><td>" + unit_cell(h.unit_code, h.unit_name) + "</td><td>" + html(h.position) + "</td><td>" +
-         html(h.decision) + (h.closed_by.empty() ? "" : "<br><span class=\"muted\">kết thúc: " + html(h.closed_by) + "</span>") +
-         "</td></tr>";
-  s += "</tbody></table></div>";
-  s += heading("h2", "Nhật ký thay đổi", "Audit trail");
-  if (v.audit.empty()) s += "<p>Chưa có bản ghi.</p>";
-  else s += audit_table(v.audit);
+  for (const auto& h : v.history) {
+    s << "<tr><td>" << (h.from.empty() ? std::string_view("—") : std::string_view(h.from)) << "</td><td>"
+      << (h.to.empty() ? std::string_view("nay") : std::string_view(h.to)) << "</td><td>" << kind_vi(h.kind) << "</td><td>"
+      << unit_cell(h.unit_code, h.unit_name) << "</td><td>" << h.position << "</td><td>" << h.decision;
+    if (!h.closed_by.empty()) s << "<br><span class=\"muted\">kết thúc: " << h.closed_by << "</span>";
+    s << "</td></tr>";
+  }
+  s << "</tbody></table></div>" << heading("h2", "Nhật ký thay đổi", "Audit trail");
+  if (v.audit.empty())
+    s << "<p>Chưa có bản ghi.</p>";
+  else
+    s << audit_table(v.audit);
   return s;
 }
 
 namespace {
-void unit_tree(std::string& s, const UnitNode& n, int depth) {
-  std::string label = "<a href=\"/admin?unit=" + web::percent_encode(n.code) + "\">" + html(n.name) + "</a> <span class=\"code\">" +
-                      html(n.code) + "</span> <span class=\"count\">" + std::to_string(n.members) + " người";
-  if (!n.children.empty()) label += " · " + std::to_string(n.total) + " cả đơn vị trực thuộc";
-  label += "</span>";
+void unit_tree(Html& s, const UnitNode& n, int depth) {
+  Html label("<a href=\"/admin?unit=");
+  label << web::percent_encode(n.code) << "\">" << n.name << "</a> <span class=\"code\">" << n.code
+        << "</span> <span class=\"count\">" << static_cast<long long>(n.members) << " người";
+  if (!n.children.empty()) label << " · " << static_cast<long long>(n.total) << " cả đơn vị trực thuộc";
+  label << "</span>";
   if (n.children.empty()) {
-    s += "<li>" + label + "</li>";
+    s << "<li>" << label << "</li>";
     return;
   }
-  s += "<li><details" + std::string(depth < 1 ? " open" : "") + "><summary>" + label + "</summary><ul>";
+  s << "<li><details" << (depth < 1 ? Html(" open") : Html()) << "><summary>" << label << "</summary><ul>";
   for (const auto& c : n.children) unit_tree(s, c, depth + 1);
-  s += "</ul></details></li>";
+  s << "</ul></details></li>";
 }
 }  // namespace
 
-std::string units_html(const std::vector<UnitNode>& roots) {
-  std::string s = "<p class=\"muted\">Số người: đang công tác và tạm đình chỉ, tại đơn vị · và cả các đơn vị trực thuộc. "
-                  "Chọn tên đơn vị để xem danh sách.</p><ul class=\"tree\">";
+Html units_html(const std::vector<UnitNode>& roots) {
+  Html s("<p class=\"muted\">Số người: đang công tác và tạm đình chỉ, tại đơn vị · và cả các đơn vị trực thuộc. "
+         "Chọn tên đơn vị để xem danh sách.</p><ul class=\"tree\">");
   for (const auto& r : roots) unit_tree(s, r, 0);
-  return s + "</ul>";
+  return std::move(s << "</ul>");
 }
 
-std::string pending_html(const PendingView& v) {
-  std::string s = notice(v.notice) + alert(v.error);
-  s += heading("h2", "Đề nghị điều động chờ đơn vị nhận", "Proposals awaiting the receiving unit");
+Html pending_html(const PendingView& v) {
+  Html s = notice(v.notice);
+  s << alert(v.error) << heading("h2", "Đề nghị điều động chờ đơn vị nhận", "Proposals awaiting the receiving unit");
   if (v.proposals.empty()) {
-    s += "<p>Không có đề nghị nào.</p>";
+    s << "<p>Không có đề nghị nào.</p>";
   } else {
-    s += "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Ngày hiệu lực</th>"
+    s << "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Ngày hiệu lực</th>"
          "<th scope=\"col\">Họ tên</th><th scope=\"col\">Thay đổi</th><th scope=\"col\">Từ đơn vị</th><th scope=\"col\">Đến đơn vị</th>"
          "<th scope=\"col\">Chức vụ</th><th scope=\"col\">Quyết định</th><th scope=\"col\">Người đề nghị</th>"
          "<th scope=\"col\">Quyết định của đơn vị nhận</th></tr></thead><tbody>";
     for (const auto& p : v.proposals) {
-      std::string who = p.person_href.empty() ? html(p.person_name)
-                                              : "<a href=\"" + html(p.person_href) + "\">" + html(p.person_name) + "</a>";
       std::string n = std::to_string(p.number);
-      std::string actions = "<form method=\"post\" action=\"/admin/pending\">" + hidden("csrf", v.csrf) + hidden("proposal", n);
-      if (p.acceptable) actions += "<button type=\"submit\" name=\"decide\" value=\"accept\">Chấp nhận</button> ";
-      actions += "<label for=\"reason-" + n + "\">Lý do</label><input id=\"reason-" + n +
-                 "\" name=\"reason\" type=\"text\" maxlength=\"1000\"><button type=\"submit\" name=\"decide\" value=\"refuse\">" +
-                 std::string(p.acceptable ? "Từ chối" : "Rút đề nghị") + "</button></form>";
-      s += "<tr><td>" + n + "</td><td>" + html(p.date) + "</td><td>" + who + "</td><td>" + html(p.kind) + "</td><td>" +
-           html(p.from) + "</td><td>" + html(p.to) + "</td><td>" + html(p.position) + "</td><td>" + html(p.decision) +
-           "</td><td>" + html(p.proposer) + "</td><td>" + actions + "</td></tr>";
+      s << "<tr><td>" << n << "</td><td>" << p.date << "</td><td>" << link(p.person_href, p.person_name) << "</td><td>"
+        << p.kind << "</td><td>" << p.from << "</td><td>" << p.to << "</td><td>" << p.position << "</td><td>" << p.decision
+        << "</td><td>" << p.proposer << "</td><td><form method=\"post\" action=\"/admin/pending\">" << hidden("csrf", v.csrf)
+        << hidden("proposal", n);
+      if (p.acceptable) s << "<button type=\"submit\" name=\"decide\" value=\"accept\">Chấp nhận</button> ";
+      s << "<label for=\"reason-" << n << "\">Lý do</label><input id=\"reason-" << n
+        << "\" name=\"reason\" type=\"text\" maxlength=\"1000\"><button type=\"submit\" name=\"decide\" value=\"refuse\">"
+        << (p.acceptable ? std::string_view("Từ chối") : std::string_view("Rút đề nghị")) << "</button></form></td></tr>";
     }
-    s += "</tbody></table></div>";
+    s << "</tbody></table></div>";
   }
-  s += heading("h2", "Thay đổi đã lên lịch", "Scheduled changes");
-  if (v.scheduled.empty()) s += "<p>Không có thay đổi nào chờ hiệu lực.</p>";
-  else s += scheduled_table(v.scheduled, v.csrf, true, "/admin/pending");
-  s += heading("h2", "Sự kiện nhân sự chờ hiệu lực", "Pending personnel events");
-  if (v.events.empty()) return s + "<p>Không có sự kiện nào.</p>";
-  s += "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Ngày</th><th scope=\"col\">Mã cán bộ</th>"
+  s << heading("h2", "Thay đổi đã lên lịch", "Scheduled changes");
+  if (v.scheduled.empty())
+    s << "<p>Không có thay đổi nào chờ hiệu lực.</p>";
+  else
+    s << scheduled_table(v.scheduled, v.csrf, true, "/admin/pending");
+  s << heading("h2", "Sự kiện nhân sự chờ hiệu lực", "Pending personnel events");
+  if (v.events.empty()) return std::move(s << "<p>Không có sự kiện nào.</p>");
+  s << "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Ngày</th><th scope=\"col\">Mã cán bộ</th>"
        "<th scope=\"col\">Họ tên</th><th scope=\"col\">Thay đổi</th><th scope=\"col\">Từ đơn vị</th><th scope=\"col\">Đến đơn vị</th>"
        "<th scope=\"col\">Chức vụ</th><th scope=\"col\">Quyết định</th></tr></thead><tbody>";
   for (const auto& e : v.events)
-    s += "<tr><td>" + std::to_string(e.seq) + "</td><td>" + html(e.date) + "</td><td>" + html(e.staff_no) + "</td><td>" +
-         html(e.name) + "</td><td>" + html(e.kind) + "</td><td>" + html(e.from_unit) + "</td><td>" + html(e.to_unit) +
-         "</td><td>" + html(e.position) + "</td><td>" + html(e.decision) + "</td></tr>";
-  return s + "</tbody></table></div>";
+    s << "<tr><td>" << static_cast<long long>(e.seq) << "</td><td>" << e.date << "</td><td>" << e.staff_no << "</td><td>"
+      << e.name << "</td><td>" << e.kind << "</td><td>" << e.from_unit << "</td><td>" << e.to_unit << "</td><td>"
+      << e.position << "</td><td>" << e.decision << "</td></tr>";
+  return std::move(s << "</tbody></table></div>");
 }
 
-std::string audit_html(const AuditView& v) {
-  std::string s = "<form method=\"post\" action=\"/admin/audit\">" + hidden("csrf", v.csrf) +
-                  "<button type=\"submit\">Kiểm tra toàn vẹn chuỗi nhật ký <span lang=\"en\">· audit verify</span></button></form>";
+Html audit_html(const AuditView& v) {
+  Html s("<form method=\"post\" action=\"/admin/audit\">");
+  s << hidden("csrf", v.csrf)
+    << "<button type=\"submit\">Kiểm tra toàn vẹn chuỗi nhật ký <span lang=\"en\">· audit verify</span></button></form>";
   if (v.verified) {
     if (v.ok)
-      s += "<p class=\"notice\" role=\"status\">Chuỗi nhật ký toàn vẹn: " + std::to_string(v.records) +
-           " bản ghi, mỗi bản ghi khớp với mã băm của bản ghi trước.</p>";
+      s << "<p class=\"notice\" role=\"status\">Chuỗi nhật ký toàn vẹn: " << static_cast<long long>(v.records)
+        << " bản ghi, mỗi bản ghi khớp với mã băm của bản ghi trước.</p>";
     else
-      s += "<p class=\"error\" role=\"alert\">Chuỗi nhật ký bị hỏng từ bản ghi số " + std::to_string(v.first_bad) + ": " +
-           html(v.problem) + "</p>";
+      s << "<p class=\"error\" role=\"alert\">Chuỗi nhật ký bị hỏng từ bản ghi số " << static_cast<long long>(v.first_bad)
+        << ": " << v.problem << "</p>";
   }
-  s += heading("h2", "Bản ghi gần nhất", "Latest records");
-  if (v.rows.empty()) s += "<p>Không có bản ghi nào trong phạm vi được giao.</p>";
-  else s += audit_table(v.rows);
-  if (v.older) s += "<p><a href=\"/admin/audit?before=" + std::to_string(v.older) + "\">Cũ hơn</a></p>";
+  s << heading("h2", "Bản ghi gần nhất", "Latest records");
+  if (v.rows.empty())
+    s << "<p>Không có bản ghi nào trong phạm vi được giao.</p>";
+  else
+    s << audit_table(v.rows);
+  if (v.older) s << "<p><a href=\"/admin/audit?before=" << static_cast<long long>(v.older) << "\">Cũ hơn</a></p>";
   return s;
 }
 

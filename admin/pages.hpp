@@ -2,7 +2,8 @@
 // (one stylesheet served at /admin/style.css, no scripts), usable at 360 px, labelled form
 // controls, errors announced with role="alert". The "dialogs" are <details> disclosures holding
 // ordinary forms, so everything works without JavaScript.
-// Pure functions over plain views: every value they put into HTML is escaped here.
+// Pure functions over plain views, built with Html (common/html.hpp): every value they put into a
+// page is escaped, and a page body can only be Html.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "common/html.hpp"
 
 namespace congvu::admin {
 
@@ -20,7 +23,7 @@ struct Frame {
   std::string csrf;        // for the sign-out form
   std::string section;     // search | units | pending | audit: marks the current link
 };
-std::string frame_html(const Frame& f, std::string_view body);
+std::string frame_html(const Frame& f, const Html& body);
 
 struct PersonRow {
   std::string id, name, login, address, unit_code, unit_name, position, status;
@@ -34,7 +37,7 @@ struct SearchView {
   bool more = false;               // the limit cut the list
   std::string error, notice;
 };
-std::string search_html(const SearchView& v);
+Html search_html(const SearchView& v);
 
 struct HistoryRow {
   std::string from, to, kind, unit_code, unit_name, position, decision, closed_by;
@@ -72,14 +75,14 @@ struct PersonView {
   std::string error;   // why it was refused
   std::string notice;  // what was done
 };
-std::string person_html(const PersonView& v);
+Html person_html(const PersonView& v);
 
 struct UnitNode {
   std::string code, name, kind;
   std::uint64_t members = 0, total = 0;  // in the unit itself / in its subtree
   std::vector<UnitNode> children;
 };
-std::string units_html(const std::vector<UnitNode>& roots);
+Html units_html(const std::vector<UnitNode>& roots);
 
 struct PendingEventRow {
   std::uint64_t seq = 0;
@@ -98,7 +101,7 @@ struct PendingView {
   std::vector<PendingEventRow> events;
   std::string csrf, notice, error;
 };
-std::string pending_html(const PendingView& v);
+Html pending_html(const PendingView& v);
 
 struct AuditView {
   std::vector<AuditRow> rows;
@@ -109,7 +112,7 @@ struct AuditView {
   std::uint64_t records = 0, first_bad = 0;
   std::string problem;
 };
-std::string audit_html(const AuditView& v);
+Html audit_html(const AuditView& v);
 
 // A page for a refusal or failure inside the console (no navigation when `frame` is null).
 std::string message_html(const Frame* frame, std::string_view title_vi, std::string_view title_en,

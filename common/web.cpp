@@ -6,7 +6,6 @@
 
 #include "common/codec.hpp"
 #include "common/crypto.hpp"
-#include "common/html.hpp"
 #include "common/json.hpp"
 
 namespace congvu::web {
@@ -82,8 +81,6 @@ std::map<std::string, std::string> cookies(const net::HttpRequest& req) {
   }
   return out;
 }
-
-std::string html(std::string_view s) { return std::move(Html() << s).str(); }
 
 bool local_path(std::string_view p) {
   if (p.empty() || p.size() > 2000 || p[0] != '/' || (p.size() > 1 && (p[1] == '/' || p[1] == '\\'))) return false;

@@ -23,7 +23,6 @@ std::string_view path_of(std::string_view target);
 
 // Cookie header -> name/value pairs (first wins).
 std::map<std::string, std::string> cookies(const net::HttpRequest& req);
-std::string html(std::string_view s);  // & < > " ' escaped
 // A return target on this server, never another origin: a relative reference parsed as an
 // RFC 9112 origin-form (an absolute path and an optional query, Boost.URL) of at most 2 000
 // bytes: "/x?y=1", but not "//host", "/\\host", nor anything with a space, a control

@@ -1,87 +1,116 @@
 #include "idp/pages.hpp"
 
-#include "common/web.hpp"
+#include "common/html.hpp"
 
 namespace congvu::idp {
 
-using web::html;
-
 namespace {
 
-std::string page(std::string_view title, std::string_view main) {
-  std::string out =
-      "<!doctype html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-      "<title>";
-  out += title;
-  out += " · Congvu</title><link rel=\"stylesheet\" href=\"/idp/style.css\"></head><body>"
+// Every page: markup from the literals here, every value escaped by Html (common/html.hpp).
+std::string page(std::string_view title, const Html& main) {
+  Html out("<!doctype html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\">"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+           "<title>");
+  out << title
+      << " · Congvu</title><link rel=\"stylesheet\" href=\"/idp/style.css\"></head><body>"
          "<header><p class=\"brand\">Congvu · Hệ thống đăng nhập một lần "
-         "<span lang=\"en\">(single sign-on)</span></p></header><main>";
-  out += main;
-  out += "</main><footer><p>Hỗ trợ: liên hệ bộ phận công nghệ thông tin của đơn vị. "
+         "<span lang=\"en\">(single sign-on)</span></p></header><main>"
+      << main
+      << "</main><footer><p>Hỗ trợ: liên hệ bộ phận công nghệ thông tin của đơn vị. "
          "<span lang=\"en\">Help: ask your unit's IT staff.</span></p></footer></body></html>\n";
-  return out;
+  return std::move(out).str();
 }
 
-std::string hidden(std::string_view name, std::string_view value) {
-  return "<input type=\"hidden\" name=\"" + html(name) + "\" value=\"" + html(value) + "\">";
+Html hidden(std::string_view name, std::string_view value) {
+  return std::move(Html("<input type=\"hidden\" name=\"") << name << "\" value=\"" << value << "\">");
 }
 
-const char* scope_vi(std::string_view s) {
-  if (s == "openid") return "Biết bạn là ai (mã định danh)";
-  if (s == "profile") return "Họ tên và tên đăng nhập";
-  if (s == "email") return "Địa chỉ thư công vụ";
-  if (s == "unit") return "Đơn vị, chức vụ và nhóm";
-  if (s == "offline_access") return "Duy trì truy cập khi bạn không trực tuyến";
-  if (s == "mail") return "Đọc và gửi thư công vụ thay bạn";
+// A bilingual pair: "vi <span lang=en>(en)</span>".
+struct Words {
+  std::string_view vi, en;
+};
+const Words* scope_words(std::string_view s) {
+  static const std::pair<std::string_view, Words> kScopes[] = {
+      {"openid", {"Biết bạn là ai (mã định danh)", "Know who you are (identifier)"}},
+      {"profile", {"Họ tên và tên đăng nhập", "Your name and login"}},
+      {"email", {"Địa chỉ thư công vụ", "Your official mail address"}},
+      {"unit", {"Đơn vị, chức vụ và nhóm", "Your unit, position and groups"}},
+      {"offline_access", {"Duy trì truy cập khi bạn không trực tuyến", "Keep access while you are offline"}},
+      {"mail", {"Đọc và gửi thư công vụ thay bạn", "Read and send official mail for you"}},
+  };
+  for (const auto& [name, words] : kScopes)
+    if (name == s) return &words;
   return nullptr;
 }
-const char* scope_en(std::string_view s) {
-  if (s == "openid") return "Know who you are (identifier)";
-  if (s == "profile") return "Your name and login";
-  if (s == "email") return "Your official mail address";
-  if (s == "unit") return "Your unit, position and groups";
-  if (s == "offline_access") return "Keep access while you are offline";
-  if (s == "mail") return "Read and send official mail for you";
-  return nullptr;
+
+Html error_block(std::string_view vi, std::string_view en, std::string_view id) {
+  if (vi.empty()) return {};
+  return std::move(Html("<p class=\"error\" role=\"alert\" id=\"") << id << "\">" << vi << " <span lang=\"en\">" << en
+                                                                    << "</span></p>");
+}
+
+// The code field of the second step and of the enrolment; `error_id` is the error block it refers to.
+Html code_input(bool has_error, std::string_view error_id) {
+  Html h("<div class=\"field\"><label for=\"code\">Mã xác thực <span lang=\"en\">(code)</span></label>"
+         "<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" "
+         "autocapitalize=\"none\" spellcheck=\"false\" required autofocus maxlength=\"12\"");
+  if (has_error) h << " aria-describedby=\"" << error_id << "\"";
+  return std::move(h << "></div>");
+}
+
+Html password_field(std::string_view id, std::string_view vi, std::string_view en, std::string_view autocomplete) {
+  return std::move(Html("<div class=\"field\"><label for=\"")
+                   << id << "\">" << vi << " <span lang=\"en\">(" << en << ")</span></label><input id=\"" << id
+                   << "\" name=\"" << id << "\" type=\"password\" autocomplete=\"" << autocomplete << "\" required></div>");
+}
+
+Html new_password_fields() {
+  return std::move(Html() << password_field("new", "Mật khẩu mới, ít nhất 10 ký tự", "new password, at least 10 characters",
+                                            "new-password")
+                          << password_field("confirm", "Nhập lại mật khẩu mới", "new password again", "new-password"));
 }
 
 }  // namespace
 
 std::string login_html(const LoginView& v) {
-  std::string m = "<h1>Đăng nhập <span lang=\"en\">· Sign in</span></h1>";
+  Html m("<h1>Đăng nhập <span lang=\"en\">· Sign in</span></h1>");
   if (!v.client_name.empty())
-    m += "<p>Để tiếp tục vào <strong>" + html(v.client_name) + "</strong>. <span lang=\"en\">To continue to " +
-         html(v.client_name) + ".</span></p>";
+    m << "<p>Để tiếp tục vào <strong>" << v.client_name << "</strong>. <span lang=\"en\">To continue to " << v.client_name
+      << ".</span></p>";
   if (!v.error_vi.empty())
-    m += "<p class=\"error\" role=\"alert\" id=\"login-error\">" + html(v.error_vi) + " <span lang=\"en\">" +
-         html(v.error_en) + "</span></p>";
-  std::string described = v.error_vi.empty() ? "" : " aria-describedby=\"login-error\"";
-  m += "<form method=\"post\" action=\"/login\">" + hidden("csrf", v.csrf) + hidden("return_to", v.return_to) +
-       "<div class=\"field\"><label for=\"login\">Tên đăng nhập hoặc địa chỉ thư "
+    m << "<p class=\"error\" role=\"alert\" id=\"login-error\">" << v.error_vi << " <span lang=\"en\">" << v.error_en
+      << "</span></p>";
+  Html described = v.error_vi.empty() ? Html() : Html(" aria-describedby=\"login-error\"");
+  m << "<form method=\"post\" action=\"/login\">" << hidden("csrf", v.csrf) << hidden("return_to", v.return_to)
+    << "<div class=\"field\"><label for=\"login\">Tên đăng nhập hoặc địa chỉ thư "
        "<span lang=\"en\">(login or mail address)</span></label>"
        "<input id=\"login\" name=\"login\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" "
-       "spellcheck=\"false\" required" + described + " value=\"" + html(v.login) + "\"" +
-       (v.login.empty() ? " autofocus" : "") + "></div>"
+       "spellcheck=\"false\" required"
+    << described << " value=\"" << v.login << "\"" << (v.login.empty() ? Html(" autofocus") : Html())
+    << "></div>"
        "<div class=\"field\"><label for=\"password\">Mật khẩu <span lang=\"en\">(password)</span></label>"
-       "<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required" +
-       described + (v.login.empty() ? "" : " autofocus") + "></div>"
+       "<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required"
+    << described << (v.login.empty() ? Html() : Html(" autofocus"))
+    << "></div>"
        "<button type=\"submit\">Đăng nhập <span lang=\"en\">· Sign in</span></button></form>"
        "<p><a href=\"/login/reset\">Quên mật khẩu? <span lang=\"en\">Forgot the password?</span></a></p>";
   return page("Đăng nhập", m);
 }
 
 std::string consent_html(const ConsentView& v) {
-  std::string m = "<h1>Cho phép truy cập <span lang=\"en\">· Allow access</span></h1>"
-                  "<p><strong>" + html(v.client_name) + "</strong> muốn dùng tài khoản của " + html(v.person_name) +
-                  ". <span lang=\"en\">wants to use this account.</span></p><ul>";
+  Html m("<h1>Cho phép truy cập <span lang=\"en\">· Allow access</span></h1><p><strong>");
+  m << v.client_name << "</strong> muốn dùng tài khoản của " << v.person_name
+    << ". <span lang=\"en\">wants to use this account.</span></p><ul>";
   for (const auto& s : v.scopes) {
-    const char* vi = scope_vi(s);
-    const char* en = scope_en(s);
-    m += "<li>" + (vi ? html(vi) + " <span lang=\"en\">(" + html(en) + ")</span>" : html(s)) + "</li>";
+    m << "<li>";
+    if (const Words* w = scope_words(s))
+      m << w->vi << " <span lang=\"en\">(" << w->en << ")</span>";
+    else
+      m << s;
+    m << "</li>";
   }
-  m += "</ul><form method=\"post\" action=\"/consent\">" + hidden("csrf", v.csrf) + hidden("return_to", v.return_to) +
-       "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"allow\">Cho phép "
+  m << "</ul><form method=\"post\" action=\"/consent\">" << hidden("csrf", v.csrf) << hidden("return_to", v.return_to)
+    << "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"allow\">Cho phép "
        "<span lang=\"en\">· Allow</span></button>"
        "<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Từ chối "
        "<span lang=\"en\">· Deny</span></button></div></form>";
@@ -90,140 +119,124 @@ std::string consent_html(const ConsentView& v) {
 
 std::string message_html(std::string_view title_vi, std::string_view title_en, std::string_view text_vi,
                          std::string_view text_en) {
-  std::string m = "<h1>" + html(title_vi) + " <span lang=\"en\">· " + html(title_en) + "</span></h1><p>" +
-                  html(text_vi) + "</p><p lang=\"en\">" + html(text_en) + "</p>";
-  return page(html(title_vi), m);
+  Html m("<h1>");
+  m << title_vi << " <span lang=\"en\">· " << title_en << "</span></h1><p>" << text_vi << "</p><p lang=\"en\">" << text_en
+    << "</p>";
+  return page(title_vi, m);
 }
 
 std::string logout_confirm_html(const LogoutView& v) {
-  std::string m = "<h1>Đăng xuất <span lang=\"en\">· Sign out</span></h1>"
-                  "<p>Đăng xuất khỏi mọi ứng dụng dùng tài khoản này? "
-                  "<span lang=\"en\">Sign out of every application using this account?</span></p>"
-                  "<form method=\"post\" action=\"/oidc/logout\">" + hidden("csrf", v.csrf) + hidden("confirm", "yes");
-  if (!v.id_token_hint.empty()) m += hidden("id_token_hint", v.id_token_hint);
-  if (!v.post_logout_redirect_uri.empty()) m += hidden("post_logout_redirect_uri", v.post_logout_redirect_uri);
-  if (!v.state.empty()) m += hidden("state", v.state);
-  if (!v.client_id.empty()) m += hidden("client_id", v.client_id);
-  m += "<button type=\"submit\">Đăng xuất <span lang=\"en\">· Sign out</span></button></form>";
+  Html m("<h1>Đăng xuất <span lang=\"en\">· Sign out</span></h1>"
+         "<p>Đăng xuất khỏi mọi ứng dụng dùng tài khoản này? "
+         "<span lang=\"en\">Sign out of every application using this account?</span></p>"
+         "<form method=\"post\" action=\"/oidc/logout\">");
+  m << hidden("csrf", v.csrf) << hidden("confirm", "yes");
+  if (!v.id_token_hint.empty()) m << hidden("id_token_hint", v.id_token_hint);
+  if (!v.post_logout_redirect_uri.empty()) m << hidden("post_logout_redirect_uri", v.post_logout_redirect_uri);
+  if (!v.state.empty()) m << hidden("state", v.state);
+  if (!v.client_id.empty()) m << hidden("client_id", v.client_id);
+  m << "<button type=\"submit\">Đăng xuất <span lang=\"en\">· Sign out</span></button></form>";
   return page("Đăng xuất", m);
 }
 
-namespace {
-std::string error_block(std::string_view vi, std::string_view en, const char* id) {
-  if (vi.empty()) return "";
-  return std::string("<p class=\"error\" role=\"alert\" id=\"") + id + "\">" + html(vi) + " <span lang=\"en\">" + html(en) +
-         "</span></p>";
-}
-const char* kCodeInput =
-    "<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" "
-    "autocapitalize=\"none\" spellcheck=\"false\" required autofocus maxlength=\"12\"";
-}  // namespace
-
 std::string otp_html(const OtpView& v) {
-  std::string m = "<h1>Xác thực hai bước <span lang=\"en\">· Two-step verification</span></h1>"
-                  "<p>Nhập mã 6 chữ số trong ứng dụng xác thực trên điện thoại, hoặc một mã dự phòng. "
-                  "<span lang=\"en\">Enter the 6-digit code from your authenticator app, or a recovery code.</span></p>" +
-                  error_block(v.error_vi, v.error_en, "otp-error") +
-                  "<form method=\"post\" action=\"/login/otp\">" + hidden("csrf", v.csrf) + hidden("return_to", v.return_to) +
-                  "<div class=\"field\"><label for=\"code\">Mã xác thực <span lang=\"en\">(code)</span></label>" +
-                  kCodeInput + (v.error_vi.empty() ? "" : " aria-describedby=\"otp-error\"") + "></div>"
-                  "<button type=\"submit\">Xác nhận <span lang=\"en\">· Verify</span></button></form>";
+  Html m("<h1>Xác thực hai bước <span lang=\"en\">· Two-step verification</span></h1>"
+         "<p>Nhập mã 6 chữ số trong ứng dụng xác thực trên điện thoại, hoặc một mã dự phòng. "
+         "<span lang=\"en\">Enter the 6-digit code from your authenticator app, or a recovery code.</span></p>");
+  m << error_block(v.error_vi, v.error_en, "otp-error") << "<form method=\"post\" action=\"/login/otp\">"
+    << hidden("csrf", v.csrf) << hidden("return_to", v.return_to) << code_input(!v.error_vi.empty(), "otp-error")
+    << "<button type=\"submit\">Xác nhận <span lang=\"en\">· Verify</span></button></form>";
   return page("Xác thực hai bước", m);
 }
 
 std::string enrol_html(const EnrolView& v) {
-  std::string m = "<h1>Bật xác thực hai bước <span lang=\"en\">· Set up two-step verification</span></h1>"
-                  "<p>Tài khoản này cần xác thực hai bước. Quét mã QR bằng ứng dụng xác thực (ví dụ FreeOTP, "
-                  "Google Authenticator), rồi nhập mã 6 chữ số hiện ra. "
-                  "<span lang=\"en\">This account needs two-step verification. Scan the QR code with an "
-                  "authenticator app, then enter the 6-digit code it shows.</span></p>"
-                  "<p class=\"qr\"><img width=\"220\" height=\"220\" alt=\"Mã QR để thêm tài khoản vào ứng dụng xác thực "
-                  "(QR code for the authenticator app)\" src=\"data:image/svg+xml;base64," + v.qr_svg + "\"></p>"
-                  "<p>Không quét được? Nhập khóa này: <span lang=\"en\">Cannot scan? Enter this key:</span> "
-                  "<code class=\"secret\">" + html(v.secret_base32) + "</code></p>" +
-                  error_block(v.error_vi, v.error_en, "enrol-error") +
-                  "<form method=\"post\" action=\"/mfa/enrol\">" + hidden("csrf", v.csrf) + hidden("return_to", v.return_to) +
-                  "<div class=\"field\"><label for=\"code\">Mã xác thực <span lang=\"en\">(code)</span></label>" +
-                  kCodeInput + (v.error_vi.empty() ? "" : " aria-describedby=\"enrol-error\"") + "></div>"
-                  "<button type=\"submit\">Bật <span lang=\"en\">· Turn on</span></button></form>";
+  Html m("<h1>Bật xác thực hai bước <span lang=\"en\">· Set up two-step verification</span></h1>"
+         "<p>Tài khoản này cần xác thực hai bước. Quét mã QR bằng ứng dụng xác thực (ví dụ FreeOTP, "
+         "Google Authenticator), rồi nhập mã 6 chữ số hiện ra. "
+         "<span lang=\"en\">This account needs two-step verification. Scan the QR code with an "
+         "authenticator app, then enter the 6-digit code it shows.</span></p>"
+         "<p class=\"qr\"><img width=\"220\" height=\"220\" alt=\"Mã QR để thêm tài khoản vào ứng dụng xác thực "
+         "(QR code for the authenticator app)\" src=\"data:image/svg+xml;base64,");
+  // Base64 has no character that escaping changes; escaped anyway, so nothing else gets in.
+  m << v.qr_svg
+    << "\"></p>"
+       "<p>Không quét được? Nhập khóa này: <span lang=\"en\">Cannot scan? Enter this key:</span> "
+       "<code class=\"secret\">"
+    << v.secret_base32 << "</code></p>" << error_block(v.error_vi, v.error_en, "enrol-error")
+    << "<form method=\"post\" action=\"/mfa/enrol\">" << hidden("csrf", v.csrf) << hidden("return_to", v.return_to)
+    << code_input(!v.error_vi.empty(), "enrol-error")
+    << "<button type=\"submit\">Bật <span lang=\"en\">· Turn on</span></button></form>";
   return page("Bật xác thực hai bước", m);
 }
 
 std::string recovery_codes_html(const std::vector<std::string>& codes, std::string_view continue_to) {
-  std::string m = "<h1>Mã dự phòng <span lang=\"en\">· Recovery codes</span></h1>"
-                  "<p>Xác thực hai bước đã bật. Hãy lưu các mã dự phòng này ở nơi an toàn: mỗi mã dùng được một lần "
-                  "khi không có điện thoại. Chúng chỉ hiện một lần. "
-                  "<span lang=\"en\">Two-step verification is on. Keep these codes somewhere safe: each works once "
-                  "when you do not have your phone. They are shown only now.</span></p><ul class=\"codes\">";
-  for (const auto& c : codes) m += "<li><code>" + html(c) + "</code></li>";
-  m += "</ul><p><a class=\"button\" href=\"" + html(continue_to) + "\">Tiếp tục <span lang=\"en\">· Continue</span></a></p>";
+  Html m("<h1>Mã dự phòng <span lang=\"en\">· Recovery codes</span></h1>"
+         "<p>Xác thực hai bước đã bật. Hãy lưu các mã dự phòng này ở nơi an toàn: mỗi mã dùng được một lần "
+         "khi không có điện thoại. Chúng chỉ hiện một lần. "
+         "<span lang=\"en\">Two-step verification is on. Keep these codes somewhere safe: each works once "
+         "when you do not have your phone. They are shown only now.</span></p><ul class=\"codes\">");
+  for (const auto& c : codes) m << "<li><code>" << c << "</code></li>";
+  m << "</ul><p><a class=\"button\" href=\"" << continue_to
+    << "\">Tiếp tục <span lang=\"en\">· Continue</span></a></p>";
   return page("Mã dự phòng", m);
 }
 
-namespace {
-std::string password_field(const char* id, const char* vi, const char* en, const char* autocomplete) {
-  return std::string("<div class=\"field\"><label for=\"") + id + "\">" + vi + " <span lang=\"en\">(" + en +
-         ")</span></label><input id=\"" + id + "\" name=\"" + id + "\" type=\"password\" autocomplete=\"" +
-         autocomplete + "\" required></div>";
-}
-}  // namespace
-
 std::string account_html(const AccountView& v) {
-  std::string m = "<h1>Tài khoản <span lang=\"en\">· Account</span></h1>"
-                  "<p><strong>" + html(v.name) + "</strong><br>" + html(v.address) + "<br>" + html(v.position) +
-                  (v.unit.empty() ? "" : ", " + html(v.unit)) + "</p>";
+  Html m("<h1>Tài khoản <span lang=\"en\">· Account</span></h1><p><strong>");
+  m << v.name << "</strong><br>" << v.address << "<br>" << v.position;
+  if (!v.unit.empty()) m << ", " << v.unit;
+  m << "</p>";
   if (!v.message_vi.empty())
-    m += "<p class=\"notice\" role=\"status\">" + html(v.message_vi) + " <span lang=\"en\">" + html(v.message_en) + "</span></p>";
-  m += error_block(v.error_vi, v.error_en, "account-error");
+    m << "<p class=\"notice\" role=\"status\">" << v.message_vi << " <span lang=\"en\">" << v.message_en << "</span></p>";
+  m << error_block(v.error_vi, v.error_en, "account-error");
   if (!v.new_app_password.empty())
-    m += "<p class=\"notice\" role=\"status\">Mật khẩu ứng dụng cho <strong>" + html(v.new_app_name) +
-         "</strong> (chỉ hiện một lần): <span lang=\"en\">App password (shown once):</span> <code class=\"secret\">" +
-         html(v.new_app_password) + "</code></p>";
-  m += "<h2>Đổi mật khẩu <span lang=\"en\">· Change password</span></h2>"
-       "<form method=\"post\" action=\"/account/password\">" + hidden("csrf", v.csrf) +
-       password_field("current", "Mật khẩu hiện tại", "current password", "current-password") +
-       password_field("new", "Mật khẩu mới, ít nhất 10 ký tự", "new password, at least 10 characters", "new-password") +
-       password_field("confirm", "Nhập lại mật khẩu mới", "new password again", "new-password") +
-       "<button type=\"submit\">Đổi mật khẩu <span lang=\"en\">· Change</span></button></form>";
-  m += "<h2>Mật khẩu ứng dụng <span lang=\"en\">· App passwords</span></h2>"
+    m << "<p class=\"notice\" role=\"status\">Mật khẩu ứng dụng cho <strong>" << v.new_app_name
+      << "</strong> (chỉ hiện một lần): <span lang=\"en\">App password (shown once):</span> <code class=\"secret\">"
+      << v.new_app_password << "</code></p>";
+  m << "<h2>Đổi mật khẩu <span lang=\"en\">· Change password</span></h2>"
+       "<form method=\"post\" action=\"/account/password\">"
+    << hidden("csrf", v.csrf) << password_field("current", "Mật khẩu hiện tại", "current password", "current-password")
+    << new_password_fields() << "<button type=\"submit\">Đổi mật khẩu <span lang=\"en\">· Change</span></button></form>";
+  m << "<h2>Mật khẩu ứng dụng <span lang=\"en\">· App passwords</span></h2>"
        "<p>Cho ứng dụng thư (Thunderbird, Outlook, điện thoại): mỗi thiết bị một mật khẩu, thu hồi được. "
        "<span lang=\"en\">For mail apps: one per device, revocable.</span></p>";
   if (!v.apps.empty()) {
-    m += "<ul class=\"apps\">";
+    m << "<ul class=\"apps\">";
     for (const auto& a : v.apps)
-      m += "<li><form method=\"post\" action=\"/account/app-passwords/revoke\">" + hidden("csrf", v.csrf) +
-           hidden("id", a.id) + html(a.name) + " <span class=\"muted\">(" + html(a.created) +
-           ")</span> <button type=\"submit\" class=\"secondary\" aria-label=\"Thu hồi " + html(a.name) +
-           " (revoke)\">Thu hồi <span lang=\"en\">· Revoke</span></button></form></li>";
-    m += "</ul>";
+      m << "<li><form method=\"post\" action=\"/account/app-passwords/revoke\">" << hidden("csrf", v.csrf)
+        << hidden("id", a.id) << a.name << " <span class=\"muted\">(" << a.created
+        << ")</span> <button type=\"submit\" class=\"secondary\" aria-label=\"Thu hồi " << a.name
+        << " (revoke)\">Thu hồi <span lang=\"en\">· Revoke</span></button></form></li>";
+    m << "</ul>";
   }
-  m += "<form method=\"post\" action=\"/account/app-passwords\">" + hidden("csrf", v.csrf) +
-       "<div class=\"field\"><label for=\"app-name\">Tên thiết bị <span lang=\"en\">(device name)</span></label>"
+  m << "<form method=\"post\" action=\"/account/app-passwords\">" << hidden("csrf", v.csrf)
+    << "<div class=\"field\"><label for=\"app-name\">Tên thiết bị <span lang=\"en\">(device name)</span></label>"
        "<input id=\"app-name\" name=\"name\" type=\"text\" maxlength=\"100\" required></div>"
        "<button type=\"submit\">Tạo <span lang=\"en\">· Create</span></button></form>";
-  m += "<h2>Xác thực hai bước <span lang=\"en\">· Two-step verification</span></h2>";
-  m += v.totp ? std::string("<p>Đang bật. <span lang=\"en\">On.</span></p>")
-              : std::string("<p>Chưa bật. <span lang=\"en\">Off.</span> <a href=\"/mfa/enrol?return_to=%2Faccount\">Bật "
-                            "<span lang=\"en\">· Turn on</span></a></p>");
-  m += "<p><a href=\"/oidc/logout\">Đăng xuất <span lang=\"en\">· Sign out</span></a></p>";
+  m << "<h2>Xác thực hai bước <span lang=\"en\">· Two-step verification</span></h2>";
+  if (v.totp)
+    m << "<p>Đang bật. <span lang=\"en\">On.</span></p>";
+  else
+    m << "<p>Chưa bật. <span lang=\"en\">Off.</span> <a href=\"/mfa/enrol?return_to=%2Faccount\">Bật "
+         "<span lang=\"en\">· Turn on</span></a></p>";
+  m << "<p><a href=\"/oidc/logout\">Đăng xuất <span lang=\"en\">· Sign out</span></a></p>";
   return page("Tài khoản", m);
 }
 
 std::string reset_html(const ResetView& v) {
-  std::string m = "<h1>Đặt lại mật khẩu <span lang=\"en\">· Reset password</span></h1>"
-                  "<p>Nhập mã một lần do cán bộ tổ chức của đơn vị cấp, và mật khẩu mới. "
-                  "<span lang=\"en\">Enter the one-time code from your unit's HR officer, and a new password.</span></p>" +
-                  error_block(v.error_vi, v.error_en, "reset-error") +
-                  "<form method=\"post\" action=\"/login/reset\">" + hidden("csrf", v.csrf) +
-                  "<div class=\"field\"><label for=\"login\">Tên đăng nhập hoặc địa chỉ thư "
-                  "<span lang=\"en\">(login or mail address)</span></label><input id=\"login\" name=\"login\" "
-                  "type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" required value=\"" + html(v.login) +
-                  "\"></div><div class=\"field\"><label for=\"code\">Mã một lần <span lang=\"en\">(one-time code)</span>"
-                  "</label><input id=\"code\" name=\"code\" type=\"text\" autocomplete=\"off\" autocapitalize=\"none\" "
-                  "required></div>" +
-                  password_field("new", "Mật khẩu mới, ít nhất 10 ký tự", "new password, at least 10 characters", "new-password") +
-                  password_field("confirm", "Nhập lại mật khẩu mới", "new password again", "new-password") +
-                  "<button type=\"submit\">Đặt mật khẩu <span lang=\"en\">· Set password</span></button></form>";
+  Html m("<h1>Đặt lại mật khẩu <span lang=\"en\">· Reset password</span></h1>"
+         "<p>Nhập mã một lần do cán bộ tổ chức của đơn vị cấp, và mật khẩu mới. "
+         "<span lang=\"en\">Enter the one-time code from your unit's HR officer, and a new password.</span></p>");
+  m << error_block(v.error_vi, v.error_en, "reset-error") << "<form method=\"post\" action=\"/login/reset\">"
+    << hidden("csrf", v.csrf)
+    << "<div class=\"field\"><label for=\"login\">Tên đăng nhập hoặc địa chỉ thư "
+       "<span lang=\"en\">(login or mail address)</span></label><input id=\"login\" name=\"login\" "
+       "type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" required value=\""
+    << v.login
+    << "\"></div><div class=\"field\"><label for=\"code\">Mã một lần <span lang=\"en\">(one-time code)</span>"
+       "</label><input id=\"code\" name=\"code\" type=\"text\" autocomplete=\"off\" autocapitalize=\"none\" "
+       "required></div>"
+    << new_password_fields() << "<button type=\"submit\">Đặt mật khẩu <span lang=\"en\">· Set password</span></button></form>";
   return page("Đặt lại mật khẩu", m);
 }
 

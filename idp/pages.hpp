@@ -1,7 +1,7 @@
 // The IdP's HTML: the login page, the consent screen and message pages. Vietnamese first with
 // English beside it, no external assets (one stylesheet served by Congvu at /idp/style.css),
 // usable at 360 px, labelled form controls, errors announced with role="alert".
-// Pure functions: every value they put into HTML is escaped here.
+// Pure functions, built with Html (common/html.hpp): every value they put into a page is escaped.
 #pragma once
 
 #include <string>

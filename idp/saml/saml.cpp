@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/codec.hpp"
+#include "common/html.hpp"
 #include "common/crypto.hpp"
 #include "directory/factors.hpp"
 #include "directory/jose.hpp"
@@ -41,7 +42,7 @@ constexpr const char* kInvalidNameIdPolicy = "urn:oasis:names:tc:SAML:2.0:status
 constexpr const char* kNoAuthnContext = "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext";
 constexpr const char* kClassPassword = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
 constexpr const char* kClassTotp = "urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken";
-constexpr const char* kSubmitScript = "document.forms[0].submit()";
+constexpr char kSubmitScript[] = "document.forms[0].submit()";  // markup: allowed by its hash in the CSP
 constexpr UnixMs kPendingTtl = 10 * 60 * 1000;
 constexpr const char* kContinueContext = "congvu saml continue";
 constexpr std::string_view kSealedPrefix = "s.";
@@ -648,16 +649,16 @@ std::string Idp::status_response(const std::string& acs, const std::string& in_r
 
 net::HttpResponse Idp::post_form(const std::string& url, const std::string& field, const std::string& xml,
                                  const std::string& relay_state) {
-  std::string body =
-      "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-      "content=\"width=device-width, initial-scale=1\"><title>Đang chuyển tiếp — Redirecting</title>"
-      "<link rel=\"stylesheet\" href=\"/idp/style.css\"></head><body><main><form method=\"post\" action=\"" +
-      web::html(url) + "\"><input type=\"hidden\" name=\"" + field + "\" value=\"" +
-      crypto::base64_encode(xml) /* base64 needs no escaping */ + "\">" +
-      (relay_state.empty() ? "" : "<input type=\"hidden\" name=\"RelayState\" value=\"" + web::html(relay_state) + "\">") +
-      "<noscript><p>Trình duyệt không chạy JavaScript: bấm Tiếp tục. <span lang=\"en\">JavaScript is off: press "
-      "Continue.</span></p><button type=\"submit\">Tiếp tục — Continue</button></noscript></form></main>"
-      "<script>" + std::string(kSubmitScript) + "</script></body></html>";
+  // Markup only from literals; the field name is ours, the URL and RelayState are escaped (common/html.hpp).
+  Html body("<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+            "content=\"width=device-width, initial-scale=1\"><title>Đang chuyển tiếp — Redirecting</title>"
+            "<link rel=\"stylesheet\" href=\"/idp/style.css\"></head><body><main><form method=\"post\" action=\"");
+  body << url << "\"><input type=\"hidden\" name=\"" << field << "\" value=\"" << crypto::base64_encode(xml) << "\">";
+  if (!relay_state.empty()) body << "<input type=\"hidden\" name=\"RelayState\" value=\"" << relay_state << "\">";
+  body << "<noscript><p>Trình duyệt không chạy JavaScript: bấm Tiếp tục. <span lang=\"en\">JavaScript is off: press "
+          "Continue.</span></p><button type=\"submit\">Tiếp tục — Continue</button></noscript></form></main>"
+          "<script>"
+       << kSubmitScript << "</script></body></html>";
   static const std::string script_hash = crypto::base64_encode(crypto::sha256_raw(kSubmitScript));
   return net::HttpResponse{200,
                            "text/html; charset=utf-8",
@@ -666,7 +667,7 @@ net::HttpResponse Idp::post_form(const std::string& url, const std::string& fiel
                                                             "; frame-ancestors 'none'; base-uri 'none'"},
                             {"X-Frame-Options", "DENY"},
                             {"Cache-Control", "no-store"}},
-                           std::move(body)};
+                           std::move(body).str()};
 }
 
 net::HttpResponse Idp::redirect_signed(const std::string& url, const std::string& field, const std::string& xml,

@@ -24,7 +24,7 @@
 
 #include "common/crypto.hpp"
 #include "common/files.hpp"
-#include "common/web.hpp"
+#include "common/html.hpp"
 
 namespace congvu::idp::saml {
 
@@ -190,7 +190,7 @@ std::string text(xmlNode* n) {
 }
 
 // The five markup characters, as for HTML (&#39; is XML too).
-std::string escape(std::string_view s) { return web::html(s); }
+std::string escape(std::string_view s) { return Html::text(s).str(); }
 
 Result<PeerKey> PeerKey::from_certificate(std::string_view b64) {
   std::string clean;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/codec.hpp"
+#include "common/html.hpp"
 #include "directory/clients.hpp"
 #include "directory/jose.hpp"
 #include "directory/sasl.hpp"
@@ -27,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)web::basic_credentials(r);
   r.headers["authorization"] = "Bearer " + in;
   (void)web::bearer(r);
-  (void)web::html(in);
+  (void)Html::text(in);
   if (auto p = directory::jose::parse_compact(in)) (void)p->kid;
   (void)directory::jose::b64url_decode(in);
   (void)directory::parse_bearer_message("OAUTHBEARER", in);
