@@ -21,7 +21,7 @@ namespace mime = mailstore::mime;
 
 struct Session::SearchKey {
   enum Kind { all, none, flag_on, flag_off, keyword, unkeyword, header, body, text, before, on, since, sentbefore,
-              senton, sentsince, larger, smaller, uids, msns, not_, or_, and_, modseq } kind = all;
+              senton, sentsince, larger, smaller, uids, msns, not_, or_, and_, modseq, recent } kind = all;
   std::uint8_t flag = 0;
   std::string a, b;  // header name, needle (folded)
   std::int64_t n = 0;
@@ -83,15 +83,27 @@ Key parse_key(Parser& p, int depth) {
   else if (w == "DELETED") flag(Key::flag_on, mailstore::deleted);
   else if (w == "DRAFT") flag(Key::flag_on, mailstore::draft);
   else if (w == "FLAGGED") flag(Key::flag_on, mailstore::flagged);
-  else if (w == "SEEN" || w == "OLD") {
-    if (w == "OLD") k.kind = Key::all;  // no message is \Recent in Congvu
-    else flag(Key::flag_on, mailstore::seen);
+  else if (w == "SEEN") flag(Key::flag_on, mailstore::seen);
+  else if (w == "RECENT") k.kind = Key::recent;
+  else if (w == "OLD" || w == "NEW") {  // NOT RECENT; RECENT UNSEEN (RFC 3501 6.4.4)
+    Key recent;
+    recent.kind = Key::recent;
+    if (w == "OLD") {
+      k.kind = Key::not_;
+      k.kids.push_back(std::move(recent));
+    } else {
+      Key unseen;
+      unseen.kind = Key::flag_off;
+      unseen.flag = mailstore::seen;
+      k.kind = Key::and_;
+      k.kids.push_back(std::move(recent));
+      k.kids.push_back(std::move(unseen));
+    }
   } else if (w == "UNANSWERED") flag(Key::flag_off, mailstore::answered);
   else if (w == "UNDELETED") flag(Key::flag_off, mailstore::deleted);
   else if (w == "UNDRAFT") flag(Key::flag_off, mailstore::draft);
   else if (w == "UNFLAGGED") flag(Key::flag_off, mailstore::flagged);
   else if (w == "UNSEEN") flag(Key::flag_off, mailstore::seen);
-  else if (w == "NEW" || w == "RECENT") k.kind = Key::none;
   else if (w == "KEYWORD" || w == "UNKEYWORD") {
     p.sp();
     k.kind = w == "KEYWORD" ? Key::keyword : Key::unkeyword;
@@ -200,6 +212,20 @@ struct Candidate {
     }
     return *folded_body;
   }
+  // The day the Date header names, in its own zone (SENTBEFORE/SENTON/SENTSINCE ignore time
+  // and zone: RFC 3501 6.4.4); the internal date's day without a usable Date header.
+  std::int64_t sent_day() {
+    const std::string& env = sum().envelope;  // ("date" ...: the header as written
+    std::string date;
+    if (env.size() > 2 && env[0] == '(' && env[1] == '"') {
+      for (std::size_t i = 2; i < env.size() && env[i] != '"'; ++i) {
+        if (env[i] == '\\' && i + 1 < env.size()) ++i;
+        date.push_back(env[i]);
+      }
+    }
+    if (auto d = mime::parse_rfc5322_date_zone(date)) return day_of(d->unix_ms + d->zone_minutes * 60000LL);
+    return day_of(r.internal_date);
+  }
   const std::string& head_text() {
     if (!folded_head) folded_head = text::fold(mime::decode_words(head()));
     return *folded_head;
@@ -253,9 +279,9 @@ std::vector<MessageRecord> Session::run_search(Parser& p) {
       case Key::before: return day_of(c.r.internal_date) < k.n;
       case Key::on: return day_of(c.r.internal_date) == k.n;
       case Key::since: return day_of(c.r.internal_date) >= k.n;
-      case Key::sentbefore: return day_of(c.sum().date ? c.sum().date : c.r.internal_date) < k.n;
-      case Key::senton: return day_of(c.sum().date ? c.sum().date : c.r.internal_date) == k.n;
-      case Key::sentsince: return day_of(c.sum().date ? c.sum().date : c.r.internal_date) >= k.n;
+      case Key::sentbefore: return c.sent_day() < k.n;
+      case Key::senton: return c.sent_day() == k.n;
+      case Key::sentsince: return c.sent_day() >= k.n;
       case Key::larger: return c.r.size > static_cast<std::uint64_t>(k.n);
       case Key::smaller: return c.r.size < static_cast<std::uint64_t>(k.n);
       case Key::uids:
@@ -269,6 +295,7 @@ std::vector<MessageRecord> Session::run_search(Parser& p) {
           if (!eval(kid, c)) return false;
         return true;
       case Key::modseq: return c.r.modseq >= static_cast<mailstore::ModSeq>(k.n);
+      case Key::recent: return !rev2_ && sel_->recent.count(c.r.uid.v) > 0;
     }
     return false;
   };

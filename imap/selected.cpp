@@ -68,6 +68,47 @@ bool Session::check_selected_access() {
   return true;
 }
 
+void Session::announce_flags(const Selected& s) {
+  std::string kw;
+  for (const auto& k : s.keywords) kw += " " + k;
+  untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + ")");
+  std::string perm;
+  if (!s.read_only) {
+    if (s.rights.find('w') != std::string::npos) perm += " \\Answered \\Flagged \\Draft" + kw + " \\*";
+    if (s.rights.find('t') != std::string::npos) perm += " \\Deleted";
+    if (s.rights.find('s') != std::string::npos) perm += " \\Seen";
+  }
+  if (!perm.empty()) perm.erase(0, 1);
+  untagged("OK [PERMANENTFLAGS (" + perm + ")] Limited");
+}
+
+void Session::learn_keywords(const std::vector<std::string>& keywords) {
+  if (!sel_) return;
+  bool fresh = false;
+  for (const auto& k : keywords) fresh = sel_->keywords.insert(k).second || fresh;
+  if (fresh) announce_flags(*sel_);
+}
+
+void Session::take_recent(Selected& s, std::uint32_t upto) {
+  if (rev2_) return;
+  std::uint32_t first = upto;
+  if (s.read_only) {
+    if (auto box = ctx_.store.mailbox(s.box.id)) first = box->first_recent;
+  } else if (auto claimed = ctx_.store.claim_recent(s.box.id, upto)) {
+    first = *claimed;
+  }
+  for (auto it = std::lower_bound(s.uids.begin(), s.uids.end(), first); it != s.uids.end() && *it < upto; ++it)
+    s.recent.insert(*it);
+}
+
+// A rev1 session hears its \Recent count when it changed since it last heard it (after the
+// expunges and EXISTS of the same report), as Dovecot answers.
+void Session::report_recent() {
+  if (rev2_ || !sel_ || sel_->recent.size() == sel_->recent_reported) return;
+  sel_->recent_reported = sel_->recent.size();
+  untagged(std::to_string(sel_->recent_reported) + " RECENT");
+}
+
 void Session::report_expunged(const std::vector<std::uint32_t>& gone) {
   std::vector<std::uint32_t> present;
   for (auto u : gone)
@@ -80,13 +121,14 @@ void Session::report_expunged(const std::vector<std::uint32_t>& gone) {
     keep.reserve(sel_->uids.size());
     std::set_difference(sel_->uids.begin(), sel_->uids.end(), present.begin(), present.end(), std::back_inserter(keep));
     sel_->uids = std::move(keep);
-    return;
+  } else {
+    for (auto u : present) {
+      auto m = sel_->msn(u);
+      untagged(std::to_string(m) + " EXPUNGE");
+      sel_->uids.erase(sel_->uids.begin() + (m - 1));
+    }
   }
-  for (auto u : present) {
-    auto m = sel_->msn(u);
-    untagged(std::to_string(m) + " EXPUNGE");
-    sel_->uids.erase(sel_->uids.begin() + (m - 1));
-  }
+  for (auto u : present) sel_->recent.erase(u);
 }
 
 void Session::sync(bool expunges) {
@@ -100,6 +142,7 @@ void Session::sync(bool expunges) {
   }
   if (box->highest_modseq <= sel_->modseq) {
     if (expunges && !sel_->pending_expunged.empty()) report_expunged(std::exchange(sel_->pending_expunged, {}));
+    report_recent();
     return;
   }
   auto vanished = ctx_.store.expunged_since(sel_->box.id, sel_->modseq);
@@ -128,18 +171,20 @@ void Session::sync(bool expunges) {
   if (!fresh.empty()) {
     sel_->uids.insert(sel_->uids.end(), fresh.begin(), fresh.end());
     untagged(std::to_string(sel_->uids.size()) + " EXISTS");
-    if (!rev2_) untagged("0 RECENT");
+    take_recent(*sel_, fresh.back() + 1);
   }
   if (!touched.empty()) {
     for (const auto& r : ctx_.store.messages(sel_->box.id, Uid{touched.front()}, Uid{touched.back()})) {
       if (!std::binary_search(touched.begin(), touched.end(), r.uid.v)) continue;
-      std::string line = std::to_string(sel_->msn(r.uid.v)) + " FETCH (UID " + std::to_string(r.uid.v) +
-                         " FLAGS " + flags_text(r.flags, r.keywords);
+      // UID only where QRESYNC requires it (RFC 7162 3.2.4), as Dovecot answers.
+      std::string line = std::to_string(sel_->msn(r.uid.v)) + " FETCH (" +
+                         (qresync_ ? "UID " + std::to_string(r.uid.v) + " " : std::string()) + "FLAGS " + flags_text(r);
       if (condstore_) line += " MODSEQ (" + std::to_string(r.modseq) + ")";
       untagged(line + ")");
     }
   }
   sel_->modseq = top;
+  report_recent();
   for (auto it = sel_->own.begin(); it != sel_->own.end();) it = it->second <= top ? sel_->own.erase(it) : std::next(it);
 }
 
@@ -222,7 +267,7 @@ void Session::cmd_select(Parser& p, const std::string& tag, bool examine, UnixMs
   sel->rights = m->rights;
   sel->shared = m->account != account_;
   sel->read_only = examine || m->rights.find_first_of("stwe") == std::string::npos;
-  std::set<std::string> keywords;
+  std::set<std::string>& keywords = sel->keywords;
   std::uint32_t first_unseen = 0;
   auto records = ctx_.store.messages(sel->box.id);
   sel->uids.reserve(records.size());
@@ -233,20 +278,14 @@ void Session::cmd_select(Parser& p, const std::string& tag, bool examine, UnixMs
     sel->modseq = std::max(sel->modseq, r.modseq);
   }
   sel->modseq = std::max(sel->modseq, sel->box.highest_modseq);
-  std::string kw;
-  for (const auto& k : keywords) kw += " " + k;
-  untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + ")");
-  std::string perm;
-  if (!sel->read_only) {
-    if (sel->rights.find('w') != std::string::npos) perm += " \\Answered \\Flagged \\Draft" + kw + " \\*";
-    if (sel->rights.find('t') != std::string::npos) perm += " \\Deleted";
-    if (sel->rights.find('s') != std::string::npos) perm += " \\Seen";
-  }
-  if (!perm.empty()) perm.erase(0, 1);
-  untagged("OK [PERMANENTFLAGS (" + perm + ")] Limited");
+  announce_flags(*sel);
   untagged(std::to_string(sel->uids.size()) + " EXISTS");
   if (!rev2_) {
-    untagged("0 RECENT");
+    // \Recent: what arrived since the last read-write selection is this session's (RFC 3501 2.3.2).
+    std::uint32_t upto = std::max(sel->box.uidnext, sel->uids.empty() ? 0U : sel->uids.back() + 1);
+    take_recent(*sel, upto);
+    sel->recent_reported = sel->recent.size();
+    untagged(std::to_string(sel->recent_reported) + " RECENT");
     if (first_unseen) untagged("OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen");
   }
   untagged("OK [UIDVALIDITY " + std::to_string(sel->box.uidvalidity) + "] UIDs valid");
@@ -266,7 +305,7 @@ void Session::cmd_select(Parser& p, const std::string& tag, bool examine, UnixMs
       for (const auto& r : ctx_.store.messages(sel_->box.id, changed.front().first, changed.back().first)) {
         if (r.modseq <= qr->modseq) continue;
         untagged(std::to_string(sel_->msn(r.uid.v)) + " FETCH (UID " + std::to_string(r.uid.v) + " FLAGS " +
-                 flags_text(r.flags, r.keywords) + " MODSEQ (" + std::to_string(r.modseq) + "))");
+                 flags_text(r) + " MODSEQ (" + std::to_string(r.modseq) + "))");
       }
     }
   }
@@ -464,6 +503,14 @@ std::optional<std::string> section_bytes(const Session::Fetch& a, const std::str
   return header_fields(msg.substr(m->begin, m->body - m->begin), a.fields, a.what == "HEADER.FIELDS.NOT");
 }
 
+// The part had a base64 or quoted-printable transfer encoding (BINARY decoded it).
+bool was_encoded(const mailstore::mime::Part& root, const std::string& part) {
+  const auto* t = mailstore::mime::find(root, part);
+  if (!t || !t->encoding) return false;
+  std::string e = upper(*t->encoding);
+  return e == "BASE64" || e == "QUOTED-PRINTABLE";
+}
+
 }  // namespace
 
 void Session::cmd_fetch(Parser& p, const std::string& tag, bool uid, UnixMs) {
@@ -599,7 +646,7 @@ void Session::cmd_fetch(Parser& p, const std::string& tag, bool uid, UnixMs) {
           have_uid = true;
           break;
         case Fetch::flags:
-          item("FLAGS " + flags_text(r.flags, r.keywords));
+          item("FLAGS " + flags_text(r));
           have_flags = true;
           break;
         case Fetch::internaldate:
@@ -650,7 +697,8 @@ void Session::cmd_fetch(Parser& p, const std::string& tag, bool uid, UnixMs) {
           }
           if (!exists && a.kind == Fetch::binary) {
             item(label + " NIL");
-          } else if (a.kind == Fetch::binary && bytes.find('\0') != std::string::npos) {
+          } else if (a.kind == Fetch::binary && (bytes.find('\0') != std::string::npos || was_encoded(*root, a.part))) {
+            // Decoded content goes in a literal8 (RFC 3516 4.2); as Dovecot, also without a NUL.
             item(label + " ~{" + std::to_string(bytes.size()) + "}\r\n" + bytes);
           } else {
             item(label + " " + proto::quoted_or_literal(bytes));
@@ -659,7 +707,7 @@ void Session::cmd_fetch(Parser& p, const std::string& tag, bool uid, UnixMs) {
         }
       }
     }
-    if (seen_now.count(r.uid.v) && !have_flags) item("FLAGS " + flags_text(r.flags, r.keywords));
+    if (seen_now.count(r.uid.v) && !have_flags) item("FLAGS " + flags_text(r));
     if (want_modseq && !have_modseq) item("MODSEQ (" + std::to_string(r.modseq) + ")");
     if (uid && !have_uid) items = "UID " + std::to_string(r.uid.v) + (items.empty() ? "" : " ") + items;
     untagged(std::to_string(msn) + " FETCH (" + items + ")");
@@ -715,7 +763,7 @@ void Session::cmd_store(Parser& p, const std::string& tag, bool uid) {
     else if (u == "\\FLAGGED") ch.flags |= mailstore::flagged;
     else if (u == "\\DELETED") ch.flags |= mailstore::deleted;
     else if (u == "\\DRAFT") ch.flags |= mailstore::draft;
-    else if (u == "\\RECENT") continue;  // session flag, never stored
+    else if (u == "\\RECENT") throw ParseError("\\Recent cannot be changed");  // RFC 3501 2.3.2
     else if (f.starts_with("\\")) throw ParseError("unknown system flag " + f);
     else if (f.find_first_of("(){%*\"\\]") != std::string::npos) throw ParseError("bad keyword " + f);
     else if (std::find(ch.keywords.begin(), ch.keywords.end(), f) == ch.keywords.end()) ch.keywords.push_back(f);
@@ -738,6 +786,7 @@ void Session::cmd_store(Parser& p, const std::string& tag, bool uid) {
     for (auto u : r->skipped) skipped.push_back(uid ? u.v : sel_->msn(u.v));
     if (!skipped.empty()) modified = "[MODIFIED " + to_set(skipped) + "] ";
     for (const auto& c : r->changed) sel_->own.insert({c.uid.v, c.modseq});
+    if (ch.op != mailstore::FlagOp::remove) learn_keywords(ch.keywords);
     if (!silent || unchanged_since) {
       std::vector<std::uint32_t> report;
       for (auto u : uids)
@@ -749,7 +798,7 @@ void Session::cmd_store(Parser& p, const std::string& tag, bool uid) {
           if (silent && !changed) continue;
           std::string line = std::to_string(sel_->msn(m.uid.v)) + " FETCH (";
           std::string inner;
-          if (!silent) inner = "FLAGS " + flags_text(m.flags, m.keywords);
+          if (!silent) inner = "FLAGS " + flags_text(m);
           if (uid) inner += std::string(inner.empty() ? "" : " ") + "UID " + std::to_string(m.uid.v);
           if (condstore_) inner += std::string(inner.empty() ? "" : " ") + "MODSEQ (" + std::to_string(m.modseq) + ")";
           untagged(line + inner + ")");

@@ -324,8 +324,9 @@ void Session::command(Parser& p, const std::string& tag, const std::string& name
       return bad(tag, "no mailbox selected");
     return bad(tag, "unknown command " + name);
   }
-  if (name == "CHECK") {
+  if (name == "CHECK") {  // reports what changed, as NOOP does (RFC 3501 6.4.1, 7)
     p.end();
+    if (check_selected_access()) sync(true);
     return tagged(tag, "OK", "CHECK completed");
   }
   if (name == "CLOSE" || name == "UNSELECT") {
@@ -574,7 +575,10 @@ std::optional<std::string> Session::decode_name(const std::string& wire) const {
   return std::nullopt;
 }
 
-std::string Session::flags_text(std::uint8_t f, const std::vector<std::string>& keywords) const {
+std::string Session::flags_text(const mailstore::MessageRecord& r) {
+  learn_keywords(r.keywords);
+  std::uint8_t f = r.flags;
+  const auto& keywords = r.keywords;
   std::string out;
   auto add = [&](std::string_view s) {
     if (!out.empty()) out += ' ';
@@ -585,6 +589,7 @@ std::string Session::flags_text(std::uint8_t f, const std::vector<std::string>& 
   if (f & mailstore::flagged) add("\\Flagged");
   if (f & mailstore::deleted) add("\\Deleted");
   if (f & mailstore::draft) add("\\Draft");
+  if (!rev2_ && sel_ && sel_->recent.count(r.uid.v)) add("\\Recent");
   for (const auto& k : keywords) add(k);
   return "(" + out + ")";
 }
@@ -843,7 +848,7 @@ void Session::status_for(const MailboxRecord& r, const std::vector<std::string>&
     else if (item == "UIDNEXT") add(item, r.uidnext);
     else if (item == "UIDVALIDITY") add(item, r.uidvalidity);
     else if (item == "UNSEEN") add(item, r.unseen);
-    else if (item == "RECENT") add(item, 0);
+    else if (item == "RECENT") add(item, r.uidnext > r.first_recent ? ctx_.store.messages(r.id, mailstore::Uid{r.first_recent}, mailstore::Uid{r.uidnext - 1}).size() : 0);
     else if (item == "SIZE") add(item, r.bytes);
     else if (item == "HIGHESTMODSEQ") add(item, r.highest_modseq);
     else if (item == "APPENDLIMIT") add(item, cfg_.max_message_bytes);

@@ -156,7 +156,16 @@ class Session {
   void sync(bool expunges);
   void report_expunged(const std::vector<std::uint32_t>& uids);
   std::vector<std::uint32_t> resolve_set(const proto::SeqSet& set, bool uid) const;
-  std::string flags_text(std::uint8_t flags, const std::vector<std::string>& keywords) const;
+  // "(\\Seen kw ...)" of a message, \\Recent included when it is recent for this session (rev1).
+  // A keyword the session has not heard of yet is announced first (* FLAGS, PERMANENTFLAGS:
+  // RFC 3501 7.2.6), so call it before the line that carries the text is started.
+  std::string flags_text(const mailstore::MessageRecord& r);
+  void announce_flags(const Selected& s);
+  void learn_keywords(const std::vector<std::string>& keywords);
+  // \\Recent (RFC 3501 2.3.2, rev1 sessions only): takes what arrived below `upto` (read-write)
+  // or notes what nobody took yet (read-only); the count for "* N RECENT".
+  void take_recent(Selected& s, std::uint32_t upto);
+  void report_recent();
   // The selected mailbox's messages matching the search keys at `p`, in UID order.
   std::vector<mailstore::MessageRecord> run_search(proto::Parser& p);
   // SORT and THREAD: "charset SP keys" to the end of the command, each match with its summary

@@ -28,6 +28,9 @@ struct Session::Selected {
   std::set<std::pair<std::uint32_t, mailstore::ModSeq>> own;  // changes this session reported itself
   std::vector<std::uint32_t> pending_expunged;  // seen but not yet reported (during FETCH ...)
   std::vector<std::uint32_t> saved;   // SEARCHRES "$" (UIDs)
+  std::set<std::uint32_t> recent;     // \Recent for this session (UIDs; rev1)
+  std::size_t recent_reported = 0;    // the count it last heard
+  std::set<std::string> keywords;     // announced in FLAGS to this session
   std::uint32_t msn(std::uint32_t uid) const {
     auto it = std::lower_bound(uids.begin(), uids.end(), uid);
     return it != uids.end() && *it == uid ? static_cast<std::uint32_t>(it - uids.begin() + 1) : 0;

@@ -189,6 +189,28 @@ Status Mailstore::subscribe(const std::string& account, const std::string& name,
   });
 }
 
+Result<std::uint32_t> Mailstore::claim_recent(MailboxId id, std::uint32_t upto) {
+  {
+    auto t = index_.read();
+    auto m = detail::load(*t, id);
+    if (!m) return make_error(Errc::not_found, "no such mailbox");
+    if (m->first_recent >= upto) return m->first_recent;  // nothing to take: no write
+  }
+  std::uint32_t first = upto;
+  auto st = write([&](kv::WriteTxn& t, std::vector<MailboxId>&) -> Status {
+    auto m = detail::load(t, id);
+    if (!m) return make_error(Errc::not_found, "no such mailbox");
+    first = m->first_recent;
+    if (first < upto) {
+      m->first_recent = upto;
+      detail::save(t, *m);
+    }
+    return ok_status();
+  });
+  if (!st) return st.error();
+  return first;
+}
+
 Usage Mailstore::usage(const std::string& account) {
   auto t = index_.read();
   return detail::usage(*t, account);

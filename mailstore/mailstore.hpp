@@ -159,6 +159,10 @@ class Mailstore {
   // Deletes a mailbox and its messages; refuses INBOX and mailboxes with children.
   Status remove(const std::string& account, const std::string& name);
   Status subscribe(const std::string& account, const std::string& name, bool on);
+  // \Recent (RFC 3501 2.3.2): a session selecting the mailbox read-write, or seeing new mail
+  // in it, takes the messages below `upto` that nobody took yet. Returns the first UID that
+  // is recent for the caller (>= upto: none). Changes no modseq and wakes nobody.
+  Result<std::uint32_t> claim_recent(MailboxId id, std::uint32_t upto);
 
   // Stores the message once and places it in every target; `done` runs after the commit
   // that holds it is durable. Throws only for programming errors; storage failures arrive

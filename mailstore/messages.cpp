@@ -334,7 +334,7 @@ Result<CopyResult> Mailstore::copy(MailboxId from, const std::vector<Uid>& uids,
     auto src = detail::load(t, from);
     auto dst = detail::load(t, to);
     if (!src || !dst) return make_error(Errc::not_found, "no such mailbox");
-    if (from == to && move) return make_error(Errc::invalid_argument, "cannot move a message into its own mailbox");
+    // from == to with move: each message gets a new UID in the same mailbox (as Dovecot does).
     out.uidvalidity = dst->uidvalidity;
     std::vector<MessageRecord> picked;
     for (Uid u : uids)

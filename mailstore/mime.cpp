@@ -711,6 +711,13 @@ std::string qp_decode(std::string_view s, bool header_q) {
     char c = s[i];
     if (header_q && c == '_') {
       out.push_back(' ');
+    } else if (!header_q && wsp(c)) {
+      // Trailing white space on a line was added in transport: deleted (RFC 2045 6.7 rule 3).
+      std::size_t j = i;
+      while (j < s.size() && wsp(s[j])) ++j;
+      bool at_line_end = j == s.size() || s[j] == '\n' || (s[j] == '\r' && (j + 1 == s.size() || s[j + 1] == '\n'));
+      if (!at_line_end) out.append(s.substr(i, j - i));
+      i = j - 1;
     } else if (c == '=') {
       if (i + 2 < s.size() && codec::hex_digit(s[i + 1]) >= 0 && codec::hex_digit(s[i + 2]) >= 0) {
         out.push_back(static_cast<char>(codec::hex_digit(s[i + 1]) * 16 + codec::hex_digit(s[i + 2])));
@@ -832,6 +839,12 @@ std::string base_subject(std::string_view raw) {
 }
 
 std::optional<std::int64_t> parse_rfc5322_date(std::string_view v) {
+  auto d = parse_rfc5322_date_zone(v);
+  if (!d) return std::nullopt;
+  return d->unix_ms;
+}
+
+std::optional<ZonedDate> parse_rfc5322_date_zone(std::string_view v) {
   // [day-of-week ","] d month yyyy hh:mm[:ss] zone
   static const char* months[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
   std::string s;
@@ -881,7 +894,7 @@ std::optional<std::int64_t> parse_rfc5322_date(std::string_view v) {
     tm.tm_min = mm;
     tm.tm_sec = ss;
     std::int64_t t = timegm(&tm);
-    return (t - zone * 60) * 1000;
+    return ZonedDate{(t - zone * 60) * 1000, static_cast<int>(zone)};
   } catch (const std::exception&) {
     return std::nullopt;
   }
@@ -901,7 +914,13 @@ Summary summarize(std::string_view msg) {
     auto v = header(head, name);
     if (!v) return std::string();
     for (const auto& a : parse_addresses(*v)) {
-      if (!a.host) continue;  // group markers
+      if (!a.host) {
+        // A group's start marker carries its name, which is the first "address" for SORT, as
+        // Dovecot sorts "undisclosed-recipients:;"; the end marker carries nothing.
+        if (!a.mailbox) continue;
+        if (display) *display = decode_words(*a.mailbox);
+        return text::ascii_lower(*a.mailbox);
+      }
       if (display) *display = a.name ? decode_words(*a.name) : a.mailbox.value_or("") + "@" + a.host.value_or("");
       return text::ascii_lower(a.mailbox.value_or(""));
     }

@@ -81,6 +81,13 @@ Summary decode_summary(std::string_view v);  // throws codec::DecodeError
 
 // RFC 5256 base subject: encoded words decoded, "Re:", "Fwd:", "[tag]" and "(fwd)" removed.
 std::string base_subject(std::string_view raw);
+// RFC 5322 date with the offset it was written in (minutes east of UTC): SEARCH SENTON and
+// friends compare the date as written, ignoring time and zone (RFC 3501 6.4.4).
+struct ZonedDate {
+  std::int64_t unix_ms = 0;
+  int zone_minutes = 0;
+};
+std::optional<ZonedDate> parse_rfc5322_date_zone(std::string_view s);
 // RFC 5322 date to Unix ms; nullopt if unparseable.
 std::optional<std::int64_t> parse_rfc5322_date(std::string_view s);
 

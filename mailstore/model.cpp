@@ -39,7 +39,7 @@ std::string encode(const MailboxRecord& m) {
   codec::Writer w;
   w.u8(1).varint(m.id.v).str(m.account).str(m.name).u8(static_cast<std::uint8_t>(m.use));
   w.varint(m.uidvalidity).varint(m.uidnext).varint(m.highest_modseq).varint(m.messages).varint(m.unseen);
-  w.varint(m.bytes).u8(m.subscribed ? 1 : 0);
+  w.varint(m.bytes).u8(m.subscribed ? 1 : 0).varint(m.first_recent);
   return w.take();
 }
 
@@ -60,6 +60,7 @@ MailboxRecord decode_mailbox(std::string_view v) {
   m.unseen = u32(r, "mailbox unseen count");
   m.bytes = r.varint();
   m.subscribed = flag(r, "mailbox subscribed flag");
+  m.first_recent = r.done() ? m.uidnext : u32(r, "mailbox first recent UID");
   r.expect_done();
   return m;
 }

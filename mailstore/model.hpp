@@ -58,6 +58,9 @@ struct MailboxRecord {
   std::uint32_t messages = 0, unseen = 0;
   std::uint64_t bytes = 0;
   bool subscribed = true;
+  // RFC 3501 2.3.2 \Recent: messages from this UID on arrived since a session last selected
+  // the mailbox read-write (records written before it existed: uidnext, nothing recent).
+  std::uint32_t first_recent = 1;
 };
 
 struct MessageRecord {

@@ -205,6 +205,39 @@ TEST_P(MailstoreTest, CopyAndMoveKeepFlagsAndShareTheBlob) {
   expect_consistent();
 }
 
+TEST_P(MailstoreTest, MoveWithinOneMailboxGivesNewUids) {
+  deliver("x\r\n", {{alice, "INBOX", flagged, {}}});
+  auto in = box(alice, "INBOX");
+  auto mv = ms().copy(in.id, {Uid{1}}, in.id, true, kNow);
+  ASSERT_TRUE(mv.ok());
+  EXPECT_EQ(mv->uids, (std::vector<std::pair<Uid, Uid>>{{Uid{1}, Uid{2}}}));
+  auto now = ms().messages(in.id);
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_EQ(now[0].uid, Uid{2});
+  EXPECT_EQ(now[0].flags, flagged);
+  EXPECT_EQ(box(alice, "INBOX").messages, 1u);
+  EXPECT_EQ(ms().expunged_since(in.id, 0), std::vector<Uid>{Uid{1}});
+  expect_consistent();
+}
+
+TEST_P(MailstoreTest, RecentIsTakenOnceAndSurvivesReopen) {
+  deliver("a\r\n", {{alice, "INBOX", 0, {}}});
+  deliver("b\r\n", {{alice, "INBOX", 0, {}}});
+  auto in = box(alice, "INBOX");
+  EXPECT_EQ(in.first_recent, 1u);
+  auto first = ms().claim_recent(in.id, 3);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, 1u);  // messages 1 and 2 are this caller's
+  EXPECT_EQ(*ms().claim_recent(in.id, 3), 3u);  // nothing left for the next one
+  deliver("c\r\n", {{alice, "INBOX", 0, {}}});
+  EXPECT_EQ(box(alice, "INBOX").first_recent, 3u);
+  EXPECT_EQ(*ms().claim_recent(in.id, 4), 3u);
+  EXPECT_EQ(ms().claim_recent(MailboxId{999999}, 1).error().code, Errc::not_found);
+  if (GetParam() != Backend::lmdb) return;
+  reopen();
+  EXPECT_EQ(box(alice, "INBOX").first_recent, 4u);
+}
+
 TEST_P(MailstoreTest, CreateRenameDeleteMailboxes) {
   ms().ensure_account(alice, kNow);
   auto made = ms().create(alice, "Dự án/2026/Quý 1", kNow);
