@@ -15,8 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     namespace ms = congvu::mailstore;
     switch (data[0] % 10) {
       case 6: {
+        // A record written before first_recent existed gains it at the end; otherwise exact.
         auto m = ms::decode_mailbox(in);
-        if (ms::encode(m) != in) __builtin_trap();
+        std::string again = ms::encode(m);
+        if (again != in && (!again.starts_with(in) || ms::encode(ms::decode_mailbox(again)) != again)) __builtin_trap();
         break;
       }
       case 7: (void)ms::decode_message(std::string(12, 'k'), in); break;
