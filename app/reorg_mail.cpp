@@ -48,7 +48,7 @@ RoleMailReport move_role_mail(directory::Directory& dir, mailstore::Mailstore& s
       std::string name = target_name(prefix, box.name);
       auto target = store.mailbox(dest, name);
       if (!target) {
-        auto made = store.create(dest, name, now);
+        auto made = store.create(dest, name, now, /*subscribe=*/true);
         if (!made) {
           why = box.name + ": " + made.error().message;
           break;

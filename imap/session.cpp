@@ -660,12 +660,14 @@ void Session::cmd_subscribe(Parser& p, const std::string& tag, bool on) {
   p.end();
   auto name = decode_name(wire);
   auto m = name ? resolve(*name) : std::nullopt;
+  // SUBSCRIBE checks that the mailbox exists (RFC 3501 6.3.6 allows it; Dovecot does); a
+  // subscription outlives the mailbox's deletion (orphan_subscriptions).
   if (!m || !m->record) {
     if (!on) return tagged(tag, "OK", "UNSUBSCRIBE completed");
     return tagged(tag, "NO", "[NONEXISTENT] no such mailbox");
   }
   auto r = ctx_.store.subscribe(m->account, m->name, on);
-  if (!r) return tagged(tag, "NO", r.error().message);
+  if (!r) return tagged(tag, "NO", "[CANNOT] " + r.error().message);
   tagged(tag, "OK", on ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
 }
 
@@ -674,6 +676,7 @@ struct ListEntry {
   std::string name;  // visible, UTF-8
   std::optional<MailboxRecord> record;
   bool noselect = false;
+  bool nonexistent = false;  // subscribed only (RFC 5258 \NonExistent)
   bool children = false;
   bool subscribed = false;
   std::string special;
@@ -711,9 +714,10 @@ void Session::cmd_list(Parser& p, const std::string& tag, bool lsub) {
   } else {
     patterns.push_back(p.astring());
   }
-  bool ret_subscribed = false, ret_children = false, ret_special = false;
+  bool ret_subscribed = false, ret_children = false, ret_special = false, extended = sel_subscribed || sel_special;
   std::vector<std::string> ret_status;
   if (!lsub && p.try_sp()) {
+    extended = true;
     if (p.keyword() != "RETURN") throw ParseError("expected RETURN");
     p.sp();
     p.expect('(');
@@ -735,8 +739,9 @@ void Session::cmd_list(Parser& p, const std::string& tag, bool lsub) {
     }
   }
   p.end();
-  (void)ret_children;  // \HasChildren/\HasNoChildren are always sent
-  (void)ret_special;
+  (void)ret_special;  // special-use attributes are always sent (RFC 6154 allows it)
+  // \HasChildren/\HasNoChildren: on a basic LIST, or when RETURN (CHILDREN) asks (RFC 5258 4).
+  const bool child_info = !lsub && (!extended || ret_children);
   auto ref = decode_name(ref_wire);
   if (!ref) return tagged(tag, "NO", "[CANNOT] bad reference name");
   // LIST "" "": the hierarchy delimiter.
@@ -760,6 +765,13 @@ void Session::cmd_list(Parser& p, const std::string& tag, bool lsub) {
   };
   add_account(account_);
   for (const auto& r : who.roles) add_account(r);
+  for (auto& name : ctx_.store.orphan_subscriptions(account_)) {
+    ListEntry e;
+    e.name = visible(account_, name);
+    if (e.name.empty()) continue;
+    e.nonexistent = e.noselect = e.subscribed = true;
+    all.push_back(std::move(e));
+  }
   // Other people's mailboxes shared with this person (RFC 4314 'l' right), under Users/<login>/.
   for (auto& [r, rights] : ctx_.store.shared_with(account_)) {
     if (rights.find('l') == std::string::npos || r.account == account_) continue;
@@ -790,27 +802,56 @@ void Session::cmd_list(Parser& p, const std::string& tag, bool lsub) {
     e.noselect = true;
     all.push_back(e);
   }
+  // LSUB (RFC 3501 6.3.9): the levels above a subscribed name are listed \Noselect when the
+  // pattern's % stops there, whether or not they exist.
+  if (lsub) {
+    std::set<std::string> have;
+    for (const auto& e : all) have.insert(e.name);
+    std::vector<ListEntry> levels;
+    for (const auto& e : all) {
+      if (!e.subscribed) continue;
+      for (auto i = e.name.find('/'); i != std::string::npos; i = e.name.find('/', i + 1))
+        if (have.insert(e.name.substr(0, i)).second) {
+          ListEntry l;
+          l.name = e.name.substr(0, i);
+          l.nonexistent = l.noselect = true;
+          levels.push_back(std::move(l));
+        }
+    }
+    for (auto& l : levels) all.push_back(std::move(l));
+  }
   std::sort(all.begin(), all.end(), [](const ListEntry& a, const ListEntry& b) { return a.name < b.name; });
   for (auto& e : all) {
     std::string prefix = e.name + "/";
-    e.children = std::any_of(all.begin(), all.end(), [&](const ListEntry& o) { return o.name.starts_with(prefix); });
+    e.children = std::any_of(all.begin(), all.end(),
+                             [&](const ListEntry& o) { return !o.nonexistent && o.name.starts_with(prefix); });
   }
   std::string status_items;
   for (const auto& w : ret_status) status_items += (status_items.empty() ? "" : " ") + w;
-  for (auto& e : all) {
-    std::string full;
-    bool hit = false;
+  auto hits = [&](const std::string& candidate) {
     for (const auto& pat_wire : patterns) {
       auto pat = decode_name(pat_wire);
       if (!pat) continue;
       std::string pattern = *ref + *pat;
       // INBOX matches case-insensitively.
-      std::string candidate = e.name;
       if (is_inbox(std::string_view(pattern).substr(0, 5)) && candidate.starts_with("INBOX"))
         pattern = "INBOX" + pattern.substr(5);
-      if (matches(pattern, candidate)) hit = true;
+      if (matches(pattern, candidate)) return true;
     }
-    if (!hit) continue;
+    return false;
+  };
+  for (auto& e : all) {
+    if (!hits(e.name)) continue;
+    if (lsub && !e.subscribed) {
+      // A level above a subscribed name: listed \Noselect when that name itself does not match.
+      std::string prefix = e.name + "/";
+      bool below = std::any_of(all.begin(), all.end(), [&](const ListEntry& o) {
+        return o.subscribed && o.name.starts_with(prefix) && !hits(o.name);
+      });
+      if (below) untagged("LSUB (\\Noselect) \"/\" " + encode_name(e.name));
+      continue;
+    }
+    if (e.nonexistent && !(lsub || sel_subscribed)) continue;  // subscribed only: not in a plain LIST
     bool childinfo = false;
     if ((lsub || sel_subscribed) && !e.subscribed) {
       // RFC 5258 3.5: with RECURSIVEMATCH a mailbox whose children match is listed with
@@ -824,10 +865,15 @@ void Session::cmd_list(Parser& p, const std::string& tag, bool lsub) {
     if (sel_special && e.special.empty()) continue;
     std::string attrs;
     auto add = [&](const std::string& a) { attrs += (attrs.empty() ? "" : " ") + a; };
-    if (e.noselect) add("\\Noselect");
-    add(e.children ? "\\HasChildren" : "\\HasNoChildren");
-    if (e.subscribed && !lsub && (ret_subscribed || sel_subscribed)) add("\\Subscribed");
-    if (!e.special.empty()) add(e.special);  // RFC 6154: always shown
+    if (!lsub) {
+      if (e.nonexistent) add("\\NonExistent");  // implies \Noselect (RFC 5258 3)
+      else if (e.noselect) add("\\Noselect");
+      if (child_info) add(e.children ? "\\HasChildren" : "\\HasNoChildren");
+      if (e.subscribed && (ret_subscribed || sel_subscribed)) add("\\Subscribed");
+      if (!e.special.empty()) add(e.special);  // RFC 6154: always shown
+    } else if (e.noselect && !e.nonexistent) {
+      add("\\Noselect");
+    }
     untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + encode_name(e.name) +
              (childinfo ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : ""));
     if (!ret_status.empty() && e.record) {

@@ -77,17 +77,26 @@ std::optional<MailboxRecord> Mailstore::mailbox(MailboxId id) {
   return detail::load(*t, id);
 }
 
-Result<MailboxRecord> Mailstore::create(const std::string& account, const std::string& raw, UnixMs now) {
+Result<MailboxRecord> Mailstore::create(const std::string& account, const std::string& raw, UnixMs now, bool subscribe) {
   std::string name = detail::normalize_name(raw);
   if (auto why = detail::invalid_name_reason(name); !why.empty()) return make_error(Errc::invalid_argument, why);
   std::optional<MailboxRecord> made;
   auto s = write([&](kv::WriteTxn& t, std::vector<MailboxId>&) -> Status {
     if (detail::find(t, account, name)) return make_error(Errc::conflict, "mailbox '" + name + "' exists");
     // Parents first (RFC 9051 6.3.4: CREATE a/b/c creates a and a/b).
+    // Each new mailbox is subscribed if asked, or if its name was subscribed before it existed.
+    auto make = [&](const std::string& n) {
+      MailboxRecord m = detail::create_mailbox(t, account, n, SpecialUse::none, now);
+      std::string key = mailbox_key(account, m.name);
+      bool was = t.get(schema::subscription, key).has_value();
+      if (was) t.del(schema::subscription, key);
+      m.subscribed = subscribe || was;
+      detail::save(t, m);
+      return m;
+    };
     for (std::size_t i = name.find('/'); i != std::string::npos; i = name.find('/', i + 1))
-      if (!detail::find(t, account, name.substr(0, i)))
-        detail::create_mailbox(t, account, name.substr(0, i), SpecialUse::none, now);
-    made = detail::create_mailbox(t, account, name, SpecialUse::none, now);
+      if (!detail::find(t, account, name.substr(0, i))) make(name.substr(0, i));
+    made = make(name);
     return ok_status();
   });
   if (!s) return s.error();
@@ -174,19 +183,39 @@ Status Mailstore::remove(const std::string& account, const std::string& raw) {
     }
     t.del(schema::mailbox, mailbox_key(account, name));
     t.del(mbox, id_key(m->id));
+    // A deleted mailbox stays subscribed (RFC 9051 6.3.5; LIST shows it \NonExistent).
+    if (m->subscribed) t.put(schema::subscription, mailbox_key(account, m->name), "");
     changed.push_back(m->id);
     return ok_status();
   });
 }
 
-Status Mailstore::subscribe(const std::string& account, const std::string& name, bool on) {
+Status Mailstore::subscribe(const std::string& account, const std::string& raw, bool on) {
+  std::string name = detail::normalize_name(raw);
+  if (auto why = detail::invalid_name_reason(name); !why.empty()) return make_error(Errc::invalid_argument, why);
   return write([&](kv::WriteTxn& t, std::vector<MailboxId>&) -> Status {
     auto m = detail::find(t, account, name);
-    if (!m) return make_error(Errc::not_found, "no mailbox '" + name + "'");
-    m->subscribed = on;
-    detail::save(t, *m);
+    if (m) {
+      m->subscribed = on;
+      detail::save(t, *m);
+    } else if (on) {
+      t.put(schema::subscription, mailbox_key(account, name), "");
+    } else {
+      t.del(schema::subscription, mailbox_key(account, name));
+    }
     return ok_status();
   });
+}
+
+std::vector<std::string> Mailstore::orphan_subscriptions(const std::string& account) {
+  auto t = index_.read();
+  std::vector<std::string> out;
+  std::string prefix = mailbox_key(account, "");
+  kv::scan_prefix(*t, schema::subscription, prefix, [&](std::string_view k, std::string_view) {
+    out.emplace_back(k.substr(prefix.size()));
+    return true;
+  });
+  return out;
 }
 
 Result<std::uint32_t> Mailstore::claim_recent(MailboxId id, std::uint32_t upto) {

@@ -153,12 +153,17 @@ class Mailstore {
   std::optional<MailboxRecord> mailbox(MailboxId id);
   // Names: UTF-8, '/' between levels, no empty level, no control characters; "INBOX" is
   // case-insensitive. conflict if it exists; parents are created as needed.
-  Result<MailboxRecord> create(const std::string& account, const std::string& name, UnixMs now);
+  // `subscribe`: the new mailbox (and the parents created with it) are subscribed; otherwise
+  // only a name that was subscribed before it existed is (IMAP CREATE subscribes nothing).
+  Result<MailboxRecord> create(const std::string& account, const std::string& name, UnixMs now, bool subscribe = false);
   // Renames the mailbox and its children (INBOX is moved into the new name, RFC 9051 6.3.6).
   Status rename(const std::string& account, const std::string& from, const std::string& to, UnixMs now);
   // Deletes a mailbox and its messages; refuses INBOX and mailboxes with children.
   Status remove(const std::string& account, const std::string& name);
+  // SUBSCRIBE/UNSUBSCRIBE (RFC 9051 6.3.7-8): any valid name, existing or not.
   Status subscribe(const std::string& account, const std::string& name, bool on);
+  // Subscribed names without a mailbox (deleted, or never created), sorted.
+  std::vector<std::string> orphan_subscriptions(const std::string& account);
   // \Recent (RFC 3501 2.3.2): a session selecting the mailbox read-write, or seeing new mail
   // in it, takes the messages below `upto` that nobody took yet. Returns the first UID that
   // is recent for the caller (>= upto: none). Changes no modseq and wakes nobody.

@@ -170,7 +170,7 @@ QueueEntry decode_queue(std::string_view key, std::string_view v) {
 namespace schema {
 
 std::vector<std::string> table_names() {
-  return {"meta", "mailbox", "mbox", "msg", "modseq", "blob", "segment", "usage", "acl", "queue", "summary"};
+  return {"meta", "mailbox", "mbox", "msg", "modseq", "blob", "segment", "usage", "acl", "queue", "summary", "subscription"};
 }
 
 std::string mailbox_key(std::string_view account, std::string_view name) {

@@ -57,7 +57,7 @@ struct MailboxRecord {
   ModSeq highest_modseq = 1;
   std::uint32_t messages = 0, unseen = 0;
   std::uint64_t bytes = 0;
-  bool subscribed = true;
+  bool subscribed = true;  // the special-use set and reorganised folders; IMAP CREATE: false
   // RFC 3501 2.3.2 \Recent: messages from this UID on arrived since a session last selected
   // the mailbox read-write (records written before it existed: uidnext, nothing recent).
   std::uint32_t first_recent = 1;
@@ -118,7 +118,10 @@ Usage decode_usage(std::string_view v);
 QueueEntry decode_queue(std::string_view key, std::string_view v);
 
 namespace schema {
-enum Table : unsigned { meta, mailbox, mbox, msg, modseq, blob, segment, usage, acl, queue, summary, kTableCount };
+// subscription: account \0 name -> "" for a subscribed name that has no mailbox (deleted, or
+// not created yet); an existing mailbox keeps its subscription in its record.
+enum Table : unsigned { meta, mailbox, mbox, msg, modseq, blob, segment, usage, acl, queue, summary, subscription,
+                        kTableCount };
 std::vector<std::string> table_names();
 std::string mailbox_key(std::string_view account, std::string_view name);
 std::string id_key(MailboxId id);

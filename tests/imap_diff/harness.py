@@ -246,8 +246,9 @@ def norm_line(l, tag):
     if m:
         return b"* FLAGS " + norm_flags(m.group(1))
     m = re.match(rb"^\* (LIST|LSUB) (\([^)]*\)) (.*)$", l, re.S | re.I)
-    if m:
-        return b"* " + m.group(1).upper() + b" " + norm_flags(m.group(2)) + b" " + m.group(3)
+    if m:  # an extended item's tag is an astring: "CHILDINFO" (RFC 5258's example) = CHILDINFO
+        rest = m.group(3).replace(b'("CHILDINFO" ', b"(CHILDINFO ")
+        return b"* " + m.group(1).upper() + b" " + norm_flags(m.group(2)) + b" " + rest
     m = re.match(rb"^\* (ESEARCH .*)$", l, re.I)
     if m:
         return b"* " + re.sub(rb"MODSEQ \d+", b"MODSEQ N", m.group(1))

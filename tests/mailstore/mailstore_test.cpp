@@ -220,6 +220,32 @@ TEST_P(MailstoreTest, MoveWithinOneMailboxGivesNewUids) {
   expect_consistent();
 }
 
+TEST_P(MailstoreTest, SubscriptionsOutliveTheMailbox) {
+  ms().ensure_account(alice, kNow);
+  EXPECT_TRUE(box(alice, "Sent").subscribed);  // the special-use set is subscribed
+  ASSERT_TRUE(ms().create(alice, "Dự án/2026", kNow).ok());
+  EXPECT_FALSE(box(alice, "Dự án").subscribed);  // CREATE subscribes nothing, parents neither
+  EXPECT_FALSE(box(alice, "Dự án/2026").subscribed);
+  ASSERT_TRUE(ms().subscribe(alice, "Dự án/2026", true).ok());
+  ASSERT_TRUE(ms().remove(alice, "Dự án/2026").ok());
+  EXPECT_EQ(ms().orphan_subscriptions(alice), std::vector<std::string>{"Dự án/2026"});
+  EXPECT_TRUE(ms().orphan_subscriptions(bob).empty());
+  ASSERT_TRUE(ms().create(alice, "Dự án/2026", kNow).ok());  // created again: subscribed again
+  EXPECT_TRUE(box(alice, "Dự án/2026").subscribed);
+  EXPECT_TRUE(ms().orphan_subscriptions(alice).empty());
+  ASSERT_TRUE(ms().subscribe(alice, "Dự án/2026", false).ok());
+  ASSERT_TRUE(ms().remove(alice, "Dự án/2026").ok());
+  EXPECT_TRUE(ms().orphan_subscriptions(alice).empty());
+  ASSERT_TRUE(ms().subscribe(alice, "Never", true).ok());  // the store keeps any valid name
+  EXPECT_EQ(ms().orphan_subscriptions(alice), std::vector<std::string>{"Never"});
+  ASSERT_TRUE(ms().subscribe(alice, "Never", false).ok());
+  EXPECT_TRUE(ms().orphan_subscriptions(alice).empty());
+  EXPECT_FALSE(ms().subscribe(alice, "a//b", true).ok());
+  ASSERT_TRUE(ms().create(alice, "Moved", kNow, /*subscribe=*/true).ok());
+  EXPECT_TRUE(box(alice, "Moved").subscribed);
+  expect_consistent();
+}
+
 TEST_P(MailstoreTest, RecentIsTakenOnceAndSurvivesReopen) {
   deliver("a\r\n", {{alice, "INBOX", 0, {}}});
   deliver("b\r\n", {{alice, "INBOX", 0, {}}});
