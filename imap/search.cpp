@@ -35,6 +35,42 @@ using Key = Session::SearchKey;
 
 std::int64_t day_of(std::int64_t ms) { return ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000; }
 
+// Field `index` of an ENVELOPE as we write it (0: date, 1: subject) when it is a quoted string
+// or a literal, unquoted; nullopt for NIL. The header text as written, encoded words and all.
+std::optional<std::string> envelope_string(std::string_view env, int index) {
+  if (env.empty() || env[0] != '(') return std::nullopt;
+  std::size_t i = 1;
+  for (int field = 0;; ++field) {
+    while (i < env.size() && env[i] == ' ') ++i;
+    if (i >= env.size()) return std::nullopt;
+    std::optional<std::string> value;
+    if (env[i] == '"') {
+      std::string v;
+      for (++i; i < env.size() && env[i] != '"'; ++i) {
+        if (env[i] == '\\' && i + 1 < env.size()) ++i;
+        v.push_back(env[i]);
+      }
+      ++i;
+      value = std::move(v);
+    } else if (env[i] == '{') {
+      std::size_t close = env.find('}', i);
+      if (close == std::string_view::npos) return std::nullopt;
+      std::size_t n = 0;
+      for (std::size_t k = i + 1; k < close; ++k)
+        if (env[k] >= '0' && env[k] <= '9') n = n * 10 + static_cast<std::size_t>(env[k] - '0');
+      std::size_t start = close + 3;  // "}\r\n"
+      if (start + n > env.size()) return std::nullopt;
+      value = std::string(env.substr(start, n));
+      i = start + n;
+    } else if (env.substr(i, 3) == "NIL") {
+      i += 3;
+    } else {
+      return std::nullopt;  // a list: past the fields this reads
+    }
+    if (field == index) return value;
+  }
+}
+
 Key parse_key(Parser& p, int depth);
 
 std::vector<Key> parse_keys(Parser& p, int depth, bool until_paren) {
@@ -215,15 +251,9 @@ struct Candidate {
   // The day the Date header names, in its own zone (SENTBEFORE/SENTON/SENTSINCE ignore time
   // and zone: RFC 3501 6.4.4); the internal date's day without a usable Date header.
   std::int64_t sent_day() {
-    const std::string& env = sum().envelope;  // ("date" ...: the header as written
-    std::string date;
-    if (env.size() > 2 && env[0] == '(' && env[1] == '"') {
-      for (std::size_t i = 2; i < env.size() && env[i] != '"'; ++i) {
-        if (env[i] == '\\' && i + 1 < env.size()) ++i;
-        date.push_back(env[i]);
-      }
-    }
-    if (auto d = mime::parse_rfc5322_date_zone(date)) return day_of(d->unix_ms + d->zone_minutes * 60000LL);
+    auto date = envelope_string(sum().envelope, 0);
+    if (auto d = date ? mime::parse_rfc5322_date_zone(*date) : std::nullopt)
+      return day_of(d->unix_ms + d->zone_minutes * 60000LL);
     return day_of(r.internal_date);
   }
   const std::string& head_text() {
@@ -320,6 +350,7 @@ bool known_charset(const std::string& cs) { return cs == "UTF-8" || cs == "US-AS
 struct Session::Matched {
   MessageRecord r;
   mime::Summary s;
+  bool reply = false;  // the subject had a reply/forward marker (RFC 5256)
 };
 
 std::optional<std::vector<Session::Matched>> Session::search_with_summaries(Parser& p, const std::string& tag) {
@@ -332,8 +363,15 @@ std::optional<std::vector<Session::Matched>> Session::search_with_summaries(Pars
   auto records = run_search(p);
   p.end();
   std::vector<Matched> out;
-  for (auto& r : records)
-    if (auto s = ctx_.store.try_summary(r)) out.push_back({std::move(r), std::move(*s)});  // else expunged meanwhile
+  for (auto& r : records) {
+    auto s = ctx_.store.try_summary(r);
+    if (!s) continue;  // expunged meanwhile
+    Matched m{std::move(r), std::move(*s)};
+    // The base subject again from the Subject as written: summaries stored by an older
+    // server hold one extracted by an older reading of RFC 5256.
+    m.s.subject = mime::base_subject(envelope_string(m.s.envelope, 1).value_or(""), &m.reply);
+    out.push_back(std::move(m));
+  }
   return out;
 }
 
@@ -513,11 +551,12 @@ void Session::cmd_thread(Parser& p, const std::string& tag, bool uid) {
     std::uint32_t uid;
     std::int64_t date;
     mime::Summary s;
+    bool reply;
   };
   std::vector<Msg> msgs;
   for (auto& m : *matched) {
     std::int64_t d = m.s.date ? m.s.date : m.r.internal_date;
-    msgs.push_back({uid ? m.r.uid.v : sel_->msn(m.r.uid.v), m.r.uid.v, d, std::move(m.s)});
+    msgs.push_back({uid ? m.r.uid.v : sel_->msn(m.r.uid.v), m.r.uid.v, d, std::move(m.s), m.reply});
   }
   std::deque<Node> pool;
   std::vector<Node*> roots;
@@ -617,37 +656,50 @@ void Session::cmd_thread(Parser& p, const std::string& tag, bool uid) {
       }
     }
     roots = kept;
-    // Step 5: roots with the same base subject are gathered.
-    std::map<std::string, Node*> subj;
-    std::map<const Node*, std::string> subject_of;
+    // Step 5: roots with the same base subject are gathered (RFC 5256 REFERENCES 5.A-C).
+    std::map<const Node*, const Msg*> msg_of;
     for (const auto& m : msgs)
       for (Node* n : all)
-        if (n->id == m.id) subject_of[n] = m.s.subject;
+        if (n->id == m.id) msg_of[n] = &m;
+    for (Node* r : roots) std::stable_sort(r->kids.begin(), r->kids.end(), by_date);
+    auto subject_msg = [&](const Node* r) -> const Msg* {  // a dummy's subject is its first child's
+      const Node* rep = r->id ? r : (r->kids.empty() ? nullptr : r->kids.front());
+      auto it = rep ? msg_of.find(rep) : msg_of.end();
+      return it == msg_of.end() || it->second->s.subject.empty() ? nullptr : it->second;
+    };
+    auto reply = [&](const Node* n) { return n->id && msg_of.count(n) && msg_of[n]->reply; };
+    std::map<std::string, Node*> table;
+    for (Node* r : roots) {  // (B)
+      const Msg* m = subject_msg(r);
+      if (!m) continue;
+      auto [it, fresh] = table.emplace(m->s.subject, r);
+      if (!fresh && ((!r->id && it->second->id) || (reply(it->second) && !reply(r)))) it->second = r;
+    }
     std::vector<Node*> merged;
-    for (Node* r : roots) {
-      const Node* rep = r->id ? r : (r->kids.empty() ? r : r->kids.front());
-      std::string s = subject_of.count(rep) ? subject_of[rep] : std::string();
-      if (s.empty()) {
-        merged.push_back(r);
-        continue;
-      }
-      auto it = subj.find(s);
-      if (it == subj.end()) {
-        subj[s] = r;
-        merged.push_back(r);
-      } else {
-        Node* keep = it->second;
-        if (keep->id) {
-          // Make a dummy holding both.
-          Node* d = &pool.emplace_back();
-          d->kids = {keep, r};
-          std::replace(merged.begin(), merged.end(), keep, d);
-          it->second = d;
-        } else {
-          keep->kids.push_back(r);
+    std::set<Node*> gone;
+    for (Node* r : roots) {  // (C)
+      const Msg* m = subject_msg(r);
+      Node* t = m ? table[m->s.subject] : r;
+      if (t == r) continue;
+      gone.insert(r);
+      if (!t->id && !r->id) {
+        for (Node* k : r->kids) {
+          k->parent = t;
+          t->kids.push_back(k);
         }
+      } else if (!t->id || (!reply(t) && reply(r))) {
+        r->parent = t;
+        t->kids.push_back(r);
+      } else {
+        Node* d = &pool.emplace_back();
+        d->kids = {t, r};
+        t->parent = r->parent = d;
+        table[m->s.subject] = d;
+        std::replace(roots.begin(), roots.end(), t, d);
       }
     }
+    for (Node* r : roots)
+      if (!gone.count(r)) merged.push_back(r);
     roots = merged;
     std::function<void(Node*)> sort_kids = [&](Node* n) {
       for (Node* k : n->kids) sort_kids(k);

@@ -795,47 +795,72 @@ std::string decode_body(std::string_view msg, const Part& p) {
 
 // ---- sort and thread keys
 
-std::string base_subject(std::string_view raw) {
+std::string base_subject(std::string_view raw, bool* reply) {
+  // RFC 5256 2.1, steps 1-6 (WSP already squeezed to single spaces).
   std::string s = text::squeeze(decode_words(raw));
-  // RFC 5256 2.1: strip trailers "(fwd)" and leaders "re:", "fw:", "fwd:", "[blob]" repeatedly.
-  for (bool changed = true; changed;) {
-    changed = false;
-    while (!s.empty() && (s.back() == ' ')) s.pop_back();
-    if (s.size() >= 5 && ieq(std::string_view(s).substr(s.size() - 5), "(fwd)")) {
-      s.resize(s.size() - 5);
-      changed = true;
+  bool is_reply = false;
+  auto trim_left = [](std::string_view v) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    return v;
+  };
+  // subj-blob = "[" *BLOBCHAR "]" *WSP, BLOBCHAR excluding "[" and "]".
+  auto blob = [](std::string_view v) -> std::size_t {
+    if (v.empty() || v[0] != '[') return 0;
+    auto close = v.find_first_of("[]", 1);
+    if (close == std::string_view::npos || v[close] != ']') return 0;
+    std::size_t k = close + 1;
+    while (k < v.size() && v[k] == ' ') ++k;
+    return k;
+  };
+  // subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":"
+  auto refwd = [&](std::string_view v) -> std::size_t {
+    std::size_t k = 0;
+    if (v.size() >= 2 && ieq(v.substr(0, 2), "re")) k = 2;
+    else if (v.size() >= 3 && ieq(v.substr(0, 3), "fwd")) k = 3;
+    else if (v.size() >= 2 && ieq(v.substr(0, 2), "fw")) k = 2;
+    else return 0;
+    while (k < v.size() && v[k] == ' ') ++k;
+    k += blob(v.substr(k));
+    return k < v.size() && v[k] == ':' ? k + 1 : 0;
+  };
+  for (;;) {
+    // (2) trailers: "(fwd)" and white space, repeatedly.
+    for (bool more = true; more;) {
+      more = false;
+      while (!s.empty() && s.back() == ' ') s.pop_back();
+      if (s.size() >= 5 && ieq(std::string_view(s).substr(s.size() - 5), "(fwd)")) {
+        s.resize(s.size() - 5);
+        is_reply = more = true;
+      }
+    }
+    // (3)-(4) leaders: *subj-blob subj-refwd, or one subj-blob that leaves something.
+    for (bool more = true; more;) {
+      more = false;
+      std::string_view v = trim_left(s);
+      std::size_t k = 0;
+      for (std::size_t b; (b = blob(v.substr(k))) != 0;) k += b;
+      if (std::size_t r = refwd(v.substr(k)); r != 0) {
+        s = std::string(v.substr(k + r));
+        is_reply = more = true;
+        continue;
+      }
+      if (std::size_t b = blob(v); b != 0 && !trim_left(v.substr(b)).empty()) {
+        s = std::string(v.substr(b));
+        more = true;
+        continue;
+      }
+      s = std::string(v);
+    }
+    // (6) "[fwd:" ... "]" around the whole subject: unwrap and start again.
+    if (s.size() >= 6 && ieq(std::string_view(s).substr(0, 5), "[fwd:") && s.back() == ']') {
+      s = s.substr(5, s.size() - 6);
+      is_reply = true;
       continue;
     }
-    std::size_t i = 0;
-    while (i < s.size() && s[i] == ' ') ++i;
-    std::string_view rest = std::string_view(s).substr(i);
-    for (std::string_view lead : {"re", "fwd", "fw"}) {
-      if (rest.size() > lead.size() && ieq(rest.substr(0, lead.size()), lead)) {
-        std::size_t k = lead.size();
-        if (k < rest.size() && rest[k] == '[') {
-          auto close = rest.find(']', k);
-          if (close == std::string_view::npos) continue;
-          k = close + 1;
-        }
-        if (k < rest.size() && rest[k] == ':') {
-          s = std::string(rest.substr(k + 1));
-          changed = true;
-          break;
-        }
-      }
-    }
-    if (changed) continue;
-    if (!rest.empty() && rest[0] == '[') {
-      auto close = rest.find(']');
-      if (close != std::string_view::npos && close + 1 < rest.size()) {
-        s = std::string(rest.substr(close + 1));
-        changed = true;
-      }
-    }
+    break;
   }
-  std::size_t i = 0;
-  while (i < s.size() && s[i] == ' ') ++i;
-  return text::ascii_lower(s.substr(i));
+  if (reply) *reply = is_reply;
+  return text::ascii_lower(std::string(trim_left(s)));
 }
 
 std::optional<std::int64_t> parse_rfc5322_date(std::string_view v) {

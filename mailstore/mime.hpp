@@ -80,7 +80,8 @@ std::string encode(const Summary& s);
 Summary decode_summary(std::string_view v);  // throws codec::DecodeError
 
 // RFC 5256 base subject: encoded words decoded, "Re:", "Fwd:", "[tag]" and "(fwd)" removed.
-std::string base_subject(std::string_view raw);
+// `reply` (optional): whether a reply or forward marker was removed (RFC 5256 REFERENCES step 5).
+std::string base_subject(std::string_view raw, bool* reply = nullptr);
 // RFC 5322 date with the offset it was written in (minutes east of UTC): SEARCH SENTON and
 // friends compare the date as written, ignoring time and zone (RFC 3501 6.4.4).
 struct ZonedDate {
