@@ -487,7 +487,7 @@ std::optional<std::string> section_bytes(const Session::Fetch& a, const std::str
   auto slice = [&](std::size_t from, std::size_t to) { return std::string(msg.substr(from, to - from)); };
   if (a.kind != F::section) {  // BINARY: the decoded content of a single part
     if (a.part.empty()) return data;
-    if (target->is_multipart()) return std::nullopt;
+    if (target->is_multipart()) return slice(target->body, target->end);  // its body as it is, as Dovecot
     auto decoded = mime::transfer_decode(msg.substr(target->body, target->end - target->body), target->encoding.value_or(""));
     unknown_cte = !decoded;
     return decoded;
@@ -695,8 +695,8 @@ void Session::cmd_fetch(Parser& p, const std::string& tag, bool uid, UnixMs) {
             bytes = start >= bytes.size() ? std::string() : bytes.substr(static_cast<std::size_t>(start), static_cast<std::size_t>(len));
             label += "<" + std::to_string(start) + ">";
           }
-          if (!exists && a.kind == Fetch::binary) {
-            item(label + " NIL");
+          if (!exists && a.kind == Fetch::binary) {  // no such part: empty, as Dovecot answers
+            item(label + " \"\"");
           } else if (a.kind == Fetch::binary && (bytes.find('\0') != std::string::npos || was_encoded(*root, a.part))) {
             // Decoded content goes in a literal8 (RFC 3516 4.2); as Dovecot, also without a NUL.
             item(label + " ~{" + std::to_string(bytes.size()) + "}\r\n" + bytes);
