@@ -714,7 +714,9 @@ void Session::cmd_fetch(Parser& p, const std::string& tag, bool uid, UnixMs) {
   }
   sync(uid);
   if (cte_error) return tagged(tag, "NO", "[UNKNOWN-CTE] a part has an unknown transfer encoding");
-  if ((records.size() < uids.size() && !changed_since) || gone > 0)
+  // A message another session expunged: a UID FETCH just leaves it out (RFC 2180 4.1.1, as
+  // Dovecot); a FETCH by number says so (4.1.2).
+  if (!uid && ((records.size() < uids.size() && !changed_since) || gone > 0))
     return tagged(tag, "NO", "[EXPUNGEISSUED] some messages were expunged meanwhile");
   tagged(tag, "OK", "FETCH completed");
 }
