@@ -114,7 +114,10 @@ void Session::report_expunged(const std::vector<std::uint32_t>& gone) {
   for (auto u : gone)
     if (sel_->msn(u)) present.push_back(u);
   if (present.empty()) return;
+  // Once each: the same UID can come both from the store's expunge record and from what a
+  // FETCH set aside (pending_expunged); erasing it twice would erase before the first element.
   std::sort(present.begin(), present.end());
+  present.erase(std::unique(present.begin(), present.end()), present.end());
   if (qresync_) {
     untagged("VANISHED " + to_set(present));
     std::vector<std::uint32_t> keep;
@@ -124,6 +127,7 @@ void Session::report_expunged(const std::vector<std::uint32_t>& gone) {
   } else {
     for (auto u : present) {
       auto m = sel_->msn(u);
+      if (!m) continue;
       untagged(std::to_string(m) + " EXPUNGE");
       sel_->uids.erase(sel_->uids.begin() + (m - 1));
     }
@@ -158,7 +162,9 @@ void Session::sync(bool expunges) {
     pend.clear();
     report_expunged(gone);
   } else {
-    pend.insert(pend.end(), gone.begin(), gone.end());
+    // A concurrent expunge can be read twice (its modseq may be above `top`): keep each once.
+    for (auto u : gone)
+      if (std::find(pend.begin(), pend.end(), u) == pend.end()) pend.push_back(u);
   }
   std::uint32_t last = sel_->uids.empty() ? 0 : sel_->uids.back();
   std::vector<std::uint32_t> fresh, touched;

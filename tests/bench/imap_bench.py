@@ -117,11 +117,17 @@ class Client:
         self.n += 1
         tag = b"c%d" % self.n
         self.s.sendall(tag + b" IDLE\r\n")
-        while not self.f.readline().startswith(b"+"):
-            pass
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise ConnectionError("closed during IDLE")
+            if line.startswith(b"+"):
+                break
         self.s.sendall(b"DONE\r\n")
         while True:
             line = self.f.readline()
+            if not line:
+                raise ConnectionError("closed after DONE")
             if line.startswith(tag + b" "):
                 return
 
@@ -208,25 +214,41 @@ def start_congvu(work, congvu):
                 '[directory]\ndomain = "tinhmau.gov.test"\n'
                 '[mail]\ndns_servers = "127.0.0.1:9"\nimap_plaintext_loopback = true\n')
     ready = os.path.join(root, "ready.json")
-    proc = subprocess.Popen([congvu, "serve", "--config", cfg, "--data", os.path.join(root, "data"), "--ready-file", ready],
-                            stderr=subprocess.DEVNULL)
+    log = open(os.environ.get("CONGVU_BENCH_LOG", os.devnull), "a")
+    wrap = os.environ.get("CONGVU_BENCH_WRAP", "").split()  # e.g. "gdb -q -batch -ex run -ex bt --args"
+    proc = subprocess.Popen([*wrap, congvu, "serve", "--config", cfg, "--data", os.path.join(root, "data"), "--ready-file", ready],
+                            stderr=log, stdout=log if wrap else None)
     while not os.path.exists(ready):
         time.sleep(0.05)
     port = json.load(open(ready))["ports"]["imap"]
 
     def stop():
+        if proc.poll() is not None:
+            print(f"congvu exited by itself during the run: status {proc.returncode}", flush=True)
         proc.send_signal(signal.SIGTERM)
         proc.wait()
         shutil.rmtree(root, ignore_errors=True)
     return port, lambda: [proc.pid], stop
 
 
-def start_dovecot(work):
+# Dovecot's "high-performance mode" (doc.dovecot.org, Login processes): login processes serve
+# many connections each and are started in advance, one per core, instead of one new process
+# per login (the default, "high-security mode").
+HIGH_PERFORMANCE = f"""service imap-login {{
+  service_count = 0
+  process_min_avail = {os.cpu_count() or 2}
+  vsz_limit = 1G
+}}
+"""
+
+
+def start_dovecot(work, mode):
     root = tempfile.mkdtemp(dir=work, prefix="dovecot-")
     hashed = subprocess.run(["doveadm", "pw", "-s", "SCRAM-SHA-256", "-p", PASSWORD], capture_output=True, text=True,
                             check=True).stdout.strip()
     d = support.Dovecot(root, user=USER, password=PASSWORD, mechanisms="plain scram-sha-256", password_entry=hashed,
-                        extra="auth_cache_size = 10M\nauth_cache_ttl = 1 hour\nmail_max_userip_connections = 1000\n")
+                        extra="auth_cache_size = 10M\nauth_cache_ttl = 1 hour\nmail_max_userip_connections = 1000\n"
+                        + (HIGH_PERFORMANCE if mode == "high-performance" else ""))
 
     def stop():
         d.stop()
@@ -242,6 +264,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--servers", default="congvu,dovecot", help="for experiments: run only some")
+    ap.add_argument("--dovecot-mode", default="high-performance", choices=["high-performance", "high-security"],
+                    help="Dovecot's login process mode (high-security: its default, a process per login)")
     args = ap.parse_args()
     congvu = os.path.abspath(os.path.join(args.build, "congvu"))
     work = tempfile.mkdtemp(prefix="congvu-imap-bench-", dir="/var/tmp")
@@ -254,15 +278,15 @@ def main():
         data = open(p, "rb").read()
         messages.append(data if b"\r\n" in data else data.replace(b"\n", b"\r\n"))
     sizes = sorted(len(m) for m in messages)
-    print(f"{len(messages)} messages, median {sizes[len(sizes) // 2]} bytes; load average before: {os.getloadavg()[0]:.2f}",
-          flush=True)
+    print(f"{len(messages)} messages, median {sizes[len(sizes) // 2]} bytes; Dovecot in {args.dovecot_mode} mode; "
+          f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     results = {"dovecot": [], "congvu": []}
     for i in range(args.rounds):
         order = ("congvu", "dovecot") if i % 2 == 0 else ("dovecot", "congvu")
         for name in order:
             if name not in args.servers.split(","):
                 continue
-            port, pids, stop = start_congvu(work, congvu) if name == "congvu" else start_dovecot(work)
+            port, pids, stop = start_congvu(work, congvu) if name == "congvu" else start_dovecot(work, args.dovecot_mode)
             try:
                 append_all(port, messages)
                 sampler = RssSampler(pids)
