@@ -549,6 +549,12 @@ class IdpTest(support.ServerTest):
         # Before the code, the session is good for nothing.
         r = b.get(url, allow_redirects=False)
         self.assertTrue(r.headers["Location"].startswith("/login/otp"))
+        # Nor can it record consent (issue 20): a valid consent form is sent to the second step.
+        target = urllib.parse.urlparse(url)
+        r = b.post(self.issuer + "/consent", data={"csrf": fields["csrf"], "decision": "allow",
+                                                   "return_to": target.path + "?" + target.query}, allow_redirects=False)
+        self.assertEqual(r.status_code, 303, r.text)
+        self.assertTrue(r.headers["Location"].startswith("/login/otp"), r.headers["Location"])
         wrong = b.post(self.issuer + "/login/otp", data={**fields, "code": "000000" if totp(seen["key"]) != "000000" else "111111"},
                        allow_redirects=False)
         self.assertEqual(wrong.status_code, 401)
