@@ -815,9 +815,8 @@ std::string base_subject(std::string_view raw, bool* reply) {
   // subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":"
   auto refwd = [&](std::string_view v) -> std::size_t {
     std::size_t k = 0;
-    if (v.size() >= 2 && ieq(v.substr(0, 2), "re")) k = 2;
-    else if (v.size() >= 3 && ieq(v.substr(0, 3), "fwd")) k = 3;
-    else if (v.size() >= 2 && ieq(v.substr(0, 2), "fw")) k = 2;
+    if (v.size() >= 3 && ieq(v.substr(0, 3), "fwd")) k = 3;
+    else if (v.size() >= 2 && (ieq(v.substr(0, 2), "re") || ieq(v.substr(0, 2), "fw"))) k = 2;
     else return 0;
     while (k < v.size() && v[k] == ' ') ++k;
     k += blob(v.substr(k));
