@@ -250,6 +250,9 @@ int cmd_serve(const Argv& argv) {
       logouts->start();
     }
   }
+  // Signals are caught before anyone is told the server is ready (a SIGTERM right after the
+  // ready file is a graceful stop, not the default action).
+  rt.catch_signals(std::chrono::seconds(cfg.limits.grace_seconds));
   if (a.has("--ready-file")) {
     std::string json = "{\"pid\":" + std::to_string(getpid()) + ",\"ports\":{";
     for (std::size_t i = 0; i < ports.size(); ++i)

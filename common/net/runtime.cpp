@@ -258,19 +258,26 @@ asio::awaitable<void> Runtime::drain(std::chrono::milliseconds grace) {
   for (auto& c : contexts_) c->stop();
 }
 
+struct Runtime::Signals {
+  explicit Signals(asio::io_context& io) : set(io, SIGTERM, SIGINT) {}
+  asio::signal_set set;
+};
+
+void Runtime::catch_signals(std::chrono::milliseconds grace) {
+  if (signals_) return;
+  signals_ = std::make_unique<Signals>(main());
+  signals_->set.async_wait([this, grace](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    log(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": stopping (grace period " +
+        std::to_string(grace.count() / 1000) + " s)");
+    stop(grace);
+  });
+}
+
 void Runtime::run(bool catch_signals, std::chrono::milliseconds grace) {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& c : contexts_) guards.emplace_back(c->get_executor());
-  std::unique_ptr<asio::signal_set> signals;
-  if (catch_signals) {
-    signals = std::make_unique<asio::signal_set>(main(), SIGTERM, SIGINT);
-    signals->async_wait([this, grace](boost::system::error_code ec, int sig) {
-      if (ec) return;
-      log(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": stopping (grace period " +
-          std::to_string(grace.count() / 1000) + " s)");
-      stop(grace);
-    });
-  }
+  if (catch_signals) this->catch_signals(grace);
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([c = contexts_[i].get()] { c->run(); });
   main().run();

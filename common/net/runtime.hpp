@@ -135,8 +135,12 @@ class Runtime {
   Listener& listen(const std::string& name, const std::string& host, std::uint16_t port, ListenerLimits limits,
                    ConnectionHandler handler);
 
-  // Runs every context until stop() (or SIGTERM/SIGINT, when catch_signals is set: a stop with
-  // `grace`).
+  // From now on SIGTERM/SIGINT stop the runtime with `grace`; a signal that arrives before
+  // run() waits for it. Call it before announcing readiness (a ready file): a test that stops
+  // the server at once must not meet the default action of SIGTERM.
+  void catch_signals(std::chrono::milliseconds grace);
+  // Runs every context until stop() (or SIGTERM/SIGINT, when catch_signals is set here or was
+  // called before: a stop with `grace`).
   void run(bool catch_signals, std::chrono::milliseconds grace = std::chrono::seconds(10));
   // Thread-safe; may be called from a signal handler's coroutine or any thread.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
@@ -158,6 +162,8 @@ class Runtime {
 
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  struct Signals;
+  std::unique_ptr<Signals> signals_;
   LogFn log_;
   std::atomic<unsigned> next_{0};
   std::atomic<int> live_{0};
