@@ -25,6 +25,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -113,36 +114,49 @@ class Session {
 
   Step next_one(UnixMs now, bool& progressed);
   Step dispatch(const std::string& text, UnixMs now);
-  void command(proto::Parser& p, const std::string& tag, const std::string& name, bool uid, UnixMs now);
 
+  // Commands: one row each in the table of commands.cpp, one file (cmd_<name>.cpp) per
+  // command or small family. A handler gets the parser after the command name.
+  struct Command;
+  struct CommandSpec;
+  static const CommandSpec* find_command(std::string_view name);
+  // any state
+  void cmd_capability(Command& c);
+  void cmd_noop(Command& c);
+  void cmd_logout(Command& c);
+  void cmd_id(Command& c);
   // not authenticated
-  void cmd_login(proto::Parser& p, const std::string& tag, UnixMs now);
-  void cmd_authenticate(proto::Parser& p, const std::string& tag, UnixMs now);
+  void cmd_starttls(Command& c);
+  void cmd_login(Command& c);
+  void cmd_authenticate(Command& c);
   void sasl_continue(const std::string& line, UnixMs now);
   void logged_in(const directory::Person& person, const std::string& tag, UnixMs now);
   // authenticated
-  void cmd_select(proto::Parser& p, const std::string& tag, bool read_only, UnixMs now);
-  void cmd_create(proto::Parser& p, const std::string& tag, UnixMs now);
-  void cmd_delete(proto::Parser& p, const std::string& tag);
-  void cmd_rename(proto::Parser& p, const std::string& tag, UnixMs now);
-  void cmd_subscribe(proto::Parser& p, const std::string& tag, bool on);
-  void cmd_list(proto::Parser& p, const std::string& tag, bool lsub);
-  void cmd_status(proto::Parser& p, const std::string& tag);
+  void cmd_select(Command& c);    // SELECT, EXAMINE
+  void cmd_create(Command& c);
+  void cmd_delete(Command& c);
+  void cmd_rename(Command& c);
+  void cmd_subscribe(Command& c);  // SUBSCRIBE, UNSUBSCRIBE
+  void cmd_list(Command& c);       // LIST, LSUB
+  void cmd_status(Command& c);
   void status_for(const mailstore::MailboxRecord& r, const std::vector<std::string>& items, const std::string& wire_name);
-  void cmd_append(proto::Parser& p, const std::string& tag, UnixMs now);
-  void cmd_namespace(proto::Parser& p, const std::string& tag);
-  void cmd_enable(proto::Parser& p, const std::string& tag);
-  void cmd_quota(proto::Parser& p, const std::string& tag, const std::string& name);
-  void cmd_acl(proto::Parser& p, const std::string& tag, const std::string& name);
+  void cmd_append(Command& c);
+  void cmd_namespace(Command& c);
+  void cmd_enable(Command& c);
+  void cmd_quota(Command& c);      // GETQUOTA, GETQUOTAROOT, SETQUOTA
+  void cmd_acl(Command& c);        // GETACL, SETACL, DELETEACL, LISTRIGHTS, MYRIGHTS
+  void cmd_idle(Command& c);
+  void cmd_compress(Command& c);
   // selected
-  void cmd_close(const std::string& tag, bool expunge);
-  void cmd_expunge(proto::Parser& p, const std::string& tag, bool uid);
-  void cmd_fetch(proto::Parser& p, const std::string& tag, bool uid, UnixMs now);
-  void cmd_store(proto::Parser& p, const std::string& tag, bool uid);
-  void cmd_copy(proto::Parser& p, const std::string& tag, bool uid, bool move, UnixMs now);
-  void cmd_search(proto::Parser& p, const std::string& tag, bool uid);
-  void cmd_sort(proto::Parser& p, const std::string& tag, bool uid);
-  void cmd_thread(proto::Parser& p, const std::string& tag, bool uid);
+  void cmd_check(Command& c);
+  void cmd_close(Command& c);      // CLOSE, UNSELECT
+  void cmd_expunge(Command& c);
+  void cmd_fetch(Command& c);
+  void cmd_store(Command& c);
+  void cmd_copy(Command& c);       // COPY, MOVE
+  void cmd_search(Command& c);
+  void cmd_sort(Command& c);
+  void cmd_thread(Command& c);
 
   // helpers
   std::optional<Mailbox> resolve(const std::string& visible_name);

@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/text.hpp"
 #include "imap/session.hpp"
+#include "mailstore/mime.hpp"
 
 namespace congvu::imap {
 
@@ -37,8 +40,52 @@ struct Session::Selected {
   }
 };
 
+struct Session::Matched {
+  mailstore::MessageRecord r;
+  mailstore::mime::Summary s;
+  bool reply = false;  // the subject had a reply/forward marker (RFC 5256)
+};
+
+// One command as dispatched: the parser stands after the command name.
+struct Session::Command {
+  proto::Parser& p;
+  std::string tag;
+  std::string name;  // upper case, without "UID "
+  bool uid = false;  // the UID form ("UID FETCH ...")
+  UnixMs now = 0;
+};
+
+// A row of the command table (commands.cpp). The dispatcher checks the state and the UID form
+// before the handler runs, so a handler never tests them again.
+struct Session::CommandSpec {
+  enum Needs : unsigned {
+    any_state = 0,
+    before_auth = 1,     // only before login (STARTTLS, LOGIN, AUTHENTICATE)
+    auth = 2,            // logged in (authenticated or selected state)
+    selected = 4,        // a mailbox selected (implies auth)
+    rights = 8,          // the selected mailbox's rights are checked again first (NO [NOPERM])
+    uid_form = 16,       // "UID <name>" is allowed
+  };
+  std::string_view name;
+  void (Session::*run)(Command&);
+  unsigned needs;
+};
+
 // Joins numbers into a sequence set: "1:3,7".
 std::string to_set(std::vector<std::uint32_t> v);
 std::string upper(std::string s);
+// UIDs as the store's type.
+std::vector<mailstore::Uid> as_uids(const std::vector<std::uint32_t>& v);
+// LIST pattern matching: '*' matches anything, '%' anything but the hierarchy delimiter.
+bool matches(std::string_view pat, std::string_view name);
+bool is_inbox(std::string_view n);
+// Mailbox names as stored: "INBOX" upper case, also as the first level ("inbox/x").
+std::string canonical(std::string n);
+// Reads a mailbox name argument.
+inline std::string mailbox_arg(proto::Parser& p) { return p.astring(); }
+// SEARCH, SORT and THREAD charsets.
+inline bool known_charset(const std::string& cs) { return cs == "UTF-8" || cs == "US-ASCII"; }
+// Literals before login are limited to this (RFC 9051 allows a server to limit them).
+inline constexpr std::uint64_t kPreAuthLiteral = 8192;
 
 }  // namespace congvu::imap
