@@ -13,120 +13,9 @@ using proto::ParseError;
 
 // ---- FETCH
 
-struct Session::Fetch {
-  enum Kind { uid, flags, internaldate, size, envelope, body, bodystructure, modseq, section, binary, binary_size,
-              rfc822, rfc822_header, rfc822_text };
-  Kind kind;
-  bool peek = false;
-  std::string label;  // the name the response uses ("BODY[HEADER]", "BINARY[1]")
-  std::string part;   // "1.2"
-  std::string what;   // "", HEADER, TEXT, MIME, HEADER.FIELDS, HEADER.FIELDS.NOT
-  std::vector<std::string> fields;
-  std::optional<std::pair<std::uint64_t, std::uint64_t>> partial;
-};
-
 namespace {
 
-// Parses "BODY.PEEK[1.HEADER.FIELDS (From To)]<0.100>" and the plain items.
-void parse_section(std::string_view spec, std::string& part, std::string& what, std::vector<std::string>& fields) {
-  std::size_t i = 0;
-  while (i < spec.size() && (std::isdigit(static_cast<unsigned char>(spec[i])) || spec[i] == '.')) {
-    if (spec[i] == '.' && (i + 1 >= spec.size() || !std::isdigit(static_cast<unsigned char>(spec[i + 1])))) break;
-    ++i;
-  }
-  part = std::string(spec.substr(0, i));
-  if (!part.empty() && (part.front() == '.' || part.find("..") != std::string::npos)) throw ParseError("bad section");
-  std::string_view rest = spec.substr(i);
-  if (!rest.empty() && rest[0] == '.') {
-    if (part.empty()) throw ParseError("bad section");
-    rest.remove_prefix(1);
-  }
-  std::size_t sp = rest.find(' ');
-  what = upper(std::string(rest.substr(0, sp)));
-  if (what == "HEADER.FIELDS" || what == "HEADER.FIELDS.NOT") {
-    if (sp == std::string_view::npos) throw ParseError("HEADER.FIELDS needs a list");
-    std::string list(rest.substr(sp + 1));
-    list += "\r\n";
-    Parser lp(list);
-    lp.expect('(');
-    do {
-      fields.push_back(upper(lp.astring()));
-    } while (lp.try_sp());
-    lp.expect(')');
-    lp.end();
-  } else if (sp != std::string_view::npos) {
-    throw ParseError("bad section");
-  } else if (!(what.empty() || what == "HEADER" || what == "TEXT" || what == "MIME")) {
-    throw ParseError("bad section " + what);
-  } else if (what == "MIME" && part.empty()) {
-    throw ParseError("MIME needs a part number");
-  }
-}
-
-}  // namespace
-
-namespace {
-
-Session::Fetch parse_fetch_att(const std::string& raw) {
-  using F = Session::Fetch;
-  F f{};
-  auto bracket = raw.find('[');
-  std::string head = upper(raw.substr(0, bracket));
-  if (bracket == std::string::npos) {
-    static const std::pair<const char*, F::Kind> simple[] = {
-        {"UID", F::uid},           {"FLAGS", F::flags},       {"INTERNALDATE", F::internaldate},
-        {"RFC822.SIZE", F::size},  {"ENVELOPE", F::envelope}, {"BODY", F::body},
-        {"BODYSTRUCTURE", F::bodystructure}, {"MODSEQ", F::modseq}, {"RFC822", F::rfc822},
-        {"RFC822.HEADER", F::rfc822_header}, {"RFC822.TEXT", F::rfc822_text}};
-    for (const auto& [n, k] : simple)
-      if (head == n) {
-        f.kind = k;
-        f.label = n;
-        return f;
-      }
-    throw ParseError("unknown fetch item " + raw.substr(0, 40));
-  }
-  auto close = raw.find(']', bracket);
-  std::string spec = raw.substr(bracket + 1, close - bracket - 1);
-  std::string tail = raw.substr(close + 1);
-  if (head == "BODY" || head == "BODY.PEEK") {
-    f.kind = F::section;
-    f.peek = head == "BODY.PEEK";
-  } else if (head == "BINARY" || head == "BINARY.PEEK") {
-    f.kind = F::binary;
-    f.peek = head == "BINARY.PEEK";
-  } else if (head == "BINARY.SIZE") {
-    f.kind = F::binary_size;
-    f.peek = true;
-  } else {
-    throw ParseError("unknown fetch item " + head);
-  }
-  parse_section(spec, f.part, f.what, f.fields);
-  if (f.kind != F::section && !f.what.empty()) throw ParseError("BINARY takes part numbers only");
-  std::string label_spec = f.part;
-  if (!f.what.empty()) {
-    label_spec += (label_spec.empty() ? "" : ".") + f.what;
-    if (!f.fields.empty()) {
-      label_spec += " (";
-      for (std::size_t i = 0; i < f.fields.size(); ++i) label_spec += (i ? " " : "") + f.fields[i];
-      label_spec += ")";
-    }
-  }
-  f.label = std::string(f.kind == F::section ? "BODY" : f.kind == F::binary ? "BINARY" : "BINARY.SIZE") + "[" +
-            label_spec + "]";
-  if (!tail.empty()) {
-    if (f.kind == F::binary_size || tail.front() != '<' || tail.back() != '>') throw ParseError("bad partial");
-    std::string inner = tail.substr(1, tail.size() - 2) + "\r\n";
-    Parser pp(inner);
-    std::uint64_t a = pp.number64();
-    pp.expect('.');
-    std::uint64_t b = pp.number64();
-    pp.end();
-    if (b == 0) throw ParseError("partial length must not be 0");
-    f.partial = std::make_pair(a, b);
-  }
-  return f;
-}
+using Fetch = proto::FetchItem;
 
 std::string header_fields(std::string_view head, const std::vector<std::string>& names, bool negate) {
   std::string out;
@@ -144,9 +33,9 @@ std::string header_fields(std::string_view head, const std::vector<std::string>&
 
 // The bytes a BODY[...] or BINARY[...] item names; nullopt when the part does not exist (or,
 // for BINARY, is a multipart or has an encoding not known: then unknown_cte is set).
-std::optional<std::string> section_bytes(const Session::Fetch& a, const std::string& data,
+std::optional<std::string> section_bytes(const Fetch& a, const std::string& data,
                                          const mailstore::mime::Part& root, bool& unknown_cte) {
-  using F = Session::Fetch;
+  using F = Fetch;
   namespace mime = mailstore::mime;
   const mime::Part* target = mime::find(root, a.part);
   if (!target) return std::nullopt;
@@ -184,48 +73,12 @@ void Session::cmd_fetch(Command& c) {
   auto& p = c.p;
   const std::string& tag = c.tag;
   const bool uid = c.uid;
-  p.sp();
-  auto set = p.sequence_set();
-  p.sp();
-  std::vector<Fetch> atts;
-  auto add = [&](const std::string& raw) { atts.push_back(parse_fetch_att(raw)); };
-  if (p.try_char('(')) {
-    do {
-      add(p.fetch_att());
-    } while (p.try_sp());
-    p.expect(')');
-  } else {
-    std::string a = p.fetch_att();
-    std::string u = upper(a);
-    if (u == "ALL") {
-      for (const char* x : {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"}) add(x);
-    } else if (u == "FAST") {
-      for (const char* x : {"FLAGS", "INTERNALDATE", "RFC822.SIZE"}) add(x);
-    } else if (u == "FULL") {
-      for (const char* x : {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"}) add(x);
-    } else {
-      add(a);
-    }
-  }
-  std::optional<mailstore::ModSeq> changed_since;
-  bool vanished = false;
-  if (p.try_sp()) {
-    p.expect('(');
-    while (!p.try_char(')')) {
-      p.try_sp();
-      std::string k = p.keyword();
-      if (k == "CHANGEDSINCE") {
-        p.sp();
-        changed_since = p.number64();
-        condstore_ = true;
-      } else if (k == "VANISHED") {
-        vanished = true;
-      } else {
-        throw ParseError("unknown FETCH modifier " + k);
-      }
-    }
-  }
-  p.end();
+  auto cmd = proto::parse_fetch(p);
+  const auto& set = cmd.set;
+  const auto& atts = cmd.items;
+  const auto& changed_since = cmd.changed_since;
+  const bool vanished = cmd.vanished;
+  if (changed_since) condstore_ = true;
   if (vanished && (!uid || !qresync_ || !changed_since)) return bad(tag, "VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE");
   auto uids = resolve_set(set, uid);
   bool want_modseq = condstore_ || changed_since;

@@ -8,70 +8,52 @@ namespace congvu::imap {
 using proto::Parser;
 using proto::ParseError;
 
+std::string Session::esearch_line(const std::string& tag, bool uid, const proto::SearchReturn& ret,
+                                  const std::vector<std::uint32_t>& ids, bool sorted) const {
+  std::string line = "ESEARCH (TAG " + proto::quoted_or_literal(tag) + ")";
+  if (uid) line += " UID";
+  if (!ids.empty()) {
+    // For SORT, MIN and MAX are still the lowest and highest numbers (RFC 5267 3.1).
+    if (ret.min) line += " MIN " + std::to_string(*std::min_element(ids.begin(), ids.end()));
+    if (ret.max) line += " MAX " + std::to_string(*std::max_element(ids.begin(), ids.end()));
+    if (ret.all) line += " ALL " + (sorted ? ordered_set(ids) : to_set(ids));
+  }
+  if (ret.count) line += " COUNT " + std::to_string(ids.size());
+  if (ret.partial) {
+    auto page = page_of(ids, *ret.partial);
+    std::string found = page.empty() ? "NIL" : sorted ? ordered_set(page) : to_set(page);
+    line += " PARTIAL (" + ret.partial->text() + " " + found + ")";
+  }
+  if (search_modseq_ && !ids.empty()) line += " MODSEQ " + std::to_string(search_modseq_);
+  return line;
+}
+
 void Session::cmd_search(Command& c) {
-  auto& p = c.p;
-  const std::string& tag = c.tag;
   const bool uid = c.uid;
-  p.sp();
-  bool esearch = false;
-  bool r_min = false, r_max = false, r_count = false, r_all = false, r_save = false;
-  std::string_view rest = p.rest();
-  if (rest.size() >= 7 && upper(std::string(rest.substr(0, 7))) == "RETURN ") {
-    p.keyword();
-    p.sp();
-    p.expect('(');
-    esearch = true;
-    while (!p.try_char(')')) {
-      p.try_sp();
-      std::string o = p.keyword();
-      if (o == "MIN") r_min = true;
-      else if (o == "MAX") r_max = true;
-      else if (o == "COUNT") r_count = true;
-      else if (o == "ALL") r_all = true;
-      else if (o == "SAVE") r_save = true;
-      else throw ParseError("unknown RETURN option " + o);
-    }
-    if (!r_min && !r_max && !r_count && !r_save) r_all = true;
-    p.sp();
-  }
-  rest = p.rest();
-  if (rest.size() >= 8 && upper(std::string(rest.substr(0, 8))) == "CHARSET ") {
-    p.keyword();
-    p.sp();
-    std::string cs = upper(p.astring());
-    p.sp();
-    if (!known_charset(cs)) return tagged(tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
-  }
-  if (rev2_ && !esearch) {
-    esearch = true;
-    r_all = true;
+  auto cmd = proto::parse_search(c.p);
+  if (cmd.charset && !known_charset(*cmd.charset))
+    return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
+  auto& ret = cmd.ret;
+  if (rev2_ && !ret.given) {
+    ret.given = true;
+    ret.all = true;
   }
   search_modseq_ = 0;
   std::vector<std::uint32_t> uids;
-  for (const auto& r : run_search(p)) uids.push_back(r.uid.v);
-  p.end();
+  for (const auto& r : run_search(std::move(cmd.root))) uids.push_back(r.uid.v);
+  if (ret.save) sel_->saved = ret.partial ? page_of(uids, *ret.partial) : uids;  // RFC 9394 3.1
   std::vector<std::uint32_t> ids;
   for (auto u : uids) ids.push_back(uid ? u : sel_->msn(u));
-  if (r_save) sel_->saved = uids;
-  if (!esearch) {
+  if (!ret.given) {
     std::string line = "SEARCH";
     for (auto i : ids) line += " " + std::to_string(i);
     if (search_modseq_ && !ids.empty()) line += " (MODSEQ " + std::to_string(search_modseq_) + ")";
     untagged(line);
-  } else if (!(r_save && !r_min && !r_max && !r_count && !r_all)) {
-    std::string line = "ESEARCH (TAG " + proto::quoted_or_literal(tag) + ")";
-    if (uid) line += " UID";
-    if (!ids.empty()) {
-      if (r_min) line += " MIN " + std::to_string(ids.front());
-      if (r_max) line += " MAX " + std::to_string(ids.back());
-      if (r_all) line += " ALL " + to_set(ids);
-    }
-    if (r_count) line += " COUNT " + std::to_string(ids.size());
-    if (search_modseq_ && !ids.empty()) line += " MODSEQ " + std::to_string(search_modseq_);
-    untagged(line);
+  } else if (ret.any_result()) {
+    untagged(esearch_line(c.tag, uid, ret, ids, false));
   }
   sync(uid);
-  tagged(tag, "OK", "SEARCH completed");
+  tagged(c.tag, "OK", "SEARCH completed");
 }
 
 }  // namespace congvu::imap

@@ -60,14 +60,11 @@ std::vector<std::string> message_ids(std::string_view s) {
 }  // namespace
 
 void Session::cmd_thread(Command& c) {
-  auto& p = c.p;
   const std::string& tag = c.tag;
   const bool uid = c.uid;
-  p.sp();
-  std::string alg = p.keyword();
-  if (alg != "ORDEREDSUBJECT" && alg != "REFERENCES") throw ParseError("unknown thread algorithm " + alg);
-  p.sp();
-  auto matched = search_with_summaries(p, tag);
+  auto cmd = proto::parse_thread(c.p);
+  const std::string& alg = cmd.algorithm;
+  auto matched = search_with_summaries(cmd.charset, std::move(cmd.root), tag);
   if (!matched) return;
   struct Msg {
     std::uint32_t id;

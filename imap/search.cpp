@@ -19,19 +19,10 @@ using proto::Parser;
 using proto::ParseError;
 namespace mime = mailstore::mime;
 
-struct Session::SearchKey {
-  enum Kind { all, none, flag_on, flag_off, keyword, unkeyword, header, body, text, before, on, since, sentbefore,
-              senton, sentsince, larger, smaller, uids, msns, not_, or_, and_, modseq, recent } kind = all;
-  std::uint8_t flag = 0;
-  std::string a, b;  // header name, needle (folded)
-  std::int64_t n = 0;
-  proto::SeqSet set;
-  std::vector<SearchKey> kids;
-};
 
 namespace {
 
-using Key = Session::SearchKey;
+using Key = proto::SearchKey;
 
 std::int64_t day_of(std::int64_t ms) { return ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000; }
 
@@ -71,136 +62,21 @@ std::optional<std::string> envelope_string(std::string_view env, int index) {
   }
 }
 
-Key parse_key(Parser& p, int depth);
-
-std::vector<Key> parse_keys(Parser& p, int depth, bool until_paren) {
-  std::vector<Key> out;
-  for (;;) {
-    out.push_back(parse_key(p, depth));
-    if (until_paren && p.peek(')')) break;
-    if (!until_paren && p.at_end()) break;
-    p.sp();
+std::uint8_t flag_bit(proto::SystemFlag f) {
+  switch (f) {
+    case proto::SystemFlag::answered: return mailstore::answered;
+    case proto::SystemFlag::flagged: return mailstore::flagged;
+    case proto::SystemFlag::deleted: return mailstore::deleted;
+    case proto::SystemFlag::seen: return mailstore::seen;
+    case proto::SystemFlag::draft: return mailstore::draft;
   }
-  return out;
+  return 0;
 }
 
-std::int64_t date_arg(Parser& p) {
-  std::string s = p.peek('"') ? p.string() : p.atom();
-  auto d = proto::parse_date(s);
-  if (!d) throw ParseError("bad date " + s.substr(0, 20));
-  return day_of(*d);
-}
-
-Key parse_key(Parser& p, int depth) {
-  if (depth > 50) throw ParseError("search keys nested too deeply");
-  Key k;
-  if (p.try_char('(')) {
-    k.kind = Key::and_;
-    k.kids = parse_keys(p, depth + 1, true);
-    p.expect(')');
-    return k;
-  }
-  if (p.peek('*') || p.peek('$') || (!p.rest().empty() && p.rest()[0] >= '0' && p.rest()[0] <= '9')) {
-    k.kind = Key::msns;
-    k.set = p.sequence_set();
-    return k;
-  }
-  std::string w = p.keyword();
-  auto str = [&] {
-    p.sp();
-    return text::fold(p.astring());
-  };
-  auto flag = [&](Key::Kind kind, std::uint8_t f) {
-    k.kind = kind;
-    k.flag = f;
-  };
-  if (w == "ALL") k.kind = Key::all;
-  else if (w == "ANSWERED") flag(Key::flag_on, mailstore::answered);
-  else if (w == "DELETED") flag(Key::flag_on, mailstore::deleted);
-  else if (w == "DRAFT") flag(Key::flag_on, mailstore::draft);
-  else if (w == "FLAGGED") flag(Key::flag_on, mailstore::flagged);
-  else if (w == "SEEN") flag(Key::flag_on, mailstore::seen);
-  else if (w == "RECENT") k.kind = Key::recent;
-  else if (w == "OLD" || w == "NEW") {  // NOT RECENT; RECENT UNSEEN (RFC 3501 6.4.4)
-    Key recent;
-    recent.kind = Key::recent;
-    if (w == "OLD") {
-      k.kind = Key::not_;
-      k.kids.push_back(std::move(recent));
-    } else {
-      Key unseen;
-      unseen.kind = Key::flag_off;
-      unseen.flag = mailstore::seen;
-      k.kind = Key::and_;
-      k.kids.push_back(std::move(recent));
-      k.kids.push_back(std::move(unseen));
-    }
-  } else if (w == "UNANSWERED") flag(Key::flag_off, mailstore::answered);
-  else if (w == "UNDELETED") flag(Key::flag_off, mailstore::deleted);
-  else if (w == "UNDRAFT") flag(Key::flag_off, mailstore::draft);
-  else if (w == "UNFLAGGED") flag(Key::flag_off, mailstore::flagged);
-  else if (w == "UNSEEN") flag(Key::flag_off, mailstore::seen);
-  else if (w == "KEYWORD" || w == "UNKEYWORD") {
-    p.sp();
-    k.kind = w == "KEYWORD" ? Key::keyword : Key::unkeyword;
-    k.a = p.atom();
-  } else if (w == "BCC" || w == "CC" || w == "FROM" || w == "SUBJECT" || w == "TO") {
-    k.kind = Key::header;
-    k.a = w;
-    k.b = str();
-  } else if (w == "HEADER") {
-    p.sp();
-    k.kind = Key::header;
-    k.a = upper(p.astring());
-    k.b = str();
-  } else if (w == "BODY") {
-    k.kind = Key::body;
-    k.b = str();
-  } else if (w == "TEXT") {
-    k.kind = Key::text;
-    k.b = str();
-  } else if (w == "BEFORE" || w == "ON" || w == "SINCE" || w == "SENTBEFORE" || w == "SENTON" || w == "SENTSINCE") {
-    p.sp();
-    k.n = date_arg(p);
-    k.kind = w == "BEFORE" ? Key::before : w == "ON" ? Key::on : w == "SINCE" ? Key::since
-           : w == "SENTBEFORE" ? Key::sentbefore : w == "SENTON" ? Key::senton : Key::sentsince;
-  } else if (w == "LARGER" || w == "SMALLER") {
-    p.sp();
-    k.kind = w == "LARGER" ? Key::larger : Key::smaller;
-    k.n = static_cast<std::int64_t>(p.number64());
-  } else if (w == "UID") {
-    p.sp();
-    k.kind = Key::uids;
-    k.set = p.sequence_set();
-  } else if (w == "NOT") {
-    p.sp();
-    k.kind = Key::not_;
-    k.kids.push_back(parse_key(p, depth + 1));
-  } else if (w == "OR") {
-    p.sp();
-    k.kind = Key::or_;
-    k.kids.push_back(parse_key(p, depth + 1));
-    p.sp();
-    k.kids.push_back(parse_key(p, depth + 1));
-  } else if (w == "MODSEQ") {
-    p.sp();
-    if (p.peek('"')) {  // entry name and type: accepted, flags share one modseq here
-      p.string();
-      p.sp();
-      p.atom();
-      p.sp();
-    }
-    k.kind = Key::modseq;
-    k.n = static_cast<std::int64_t>(p.number64());
-  } else {
-    throw ParseError("unknown search key " + w.substr(0, 30));
-  }
-  return k;
-}
-
-bool uses(const Key& k, Key::Kind kind) {
-  if (k.kind == kind) return true;
-  return std::any_of(k.kids.begin(), k.kids.end(), [&](const Key& c) { return uses(c, kind); });
+// Text arguments folded once, as the texts they are compared with.
+void fold_needles(Key& k) {
+  if (k.kind == Key::header || k.kind == Key::body || k.kind == Key::text) k.b = text::fold(k.b);
+  for (auto& kid : k.kids) fold_needles(kid);
 }
 
 // What evaluation of one message may need, loaded on first use.
@@ -283,23 +159,20 @@ bool header_matches(Candidate& c, const std::string& name, const std::string& ne
 
 }  // namespace
 
-std::vector<MessageRecord> Session::run_search(Parser& p) {
-  auto keys = parse_keys(p, 0, false);
-  Key root;
-  root.kind = Key::and_;
-  root.kids = std::move(keys);
+std::vector<MessageRecord> Session::run_search(proto::SearchKey root) {
+  fold_needles(root);
   std::vector<MessageRecord> out;
   if (sel_->uids.empty()) return out;
   const std::uint32_t n = static_cast<std::uint32_t>(sel_->uids.size());
   const std::uint32_t max_uid = sel_->uids.back();
-  bool modseq_used = uses(root, Key::modseq);
+  bool modseq_used = root.uses(Key::modseq);
   if (modseq_used) condstore_ = true;
   std::function<bool(const Key&, Candidate&)> eval = [&](const Key& k, Candidate& c) -> bool {
     switch (k.kind) {
       case Key::all: return true;
       case Key::none: return false;
-      case Key::flag_on: return (c.r.flags & k.flag) != 0;
-      case Key::flag_off: return (c.r.flags & k.flag) == 0;
+      case Key::flag_on: return (c.r.flags & flag_bit(k.flag)) != 0;
+      case Key::flag_off: return (c.r.flags & flag_bit(k.flag)) == 0;
       case Key::keyword: return std::find(c.r.keywords.begin(), c.r.keywords.end(), k.a) != c.r.keywords.end();
       case Key::unkeyword: return std::find(c.r.keywords.begin(), c.r.keywords.end(), k.a) == c.r.keywords.end();
       case Key::header: return header_matches(c, k.a, k.b);
@@ -342,15 +215,15 @@ std::vector<MessageRecord> Session::run_search(Parser& p) {
 }
 
 
-std::optional<std::vector<Session::Matched>> Session::search_with_summaries(Parser& p, const std::string& tag) {
-  if (!known_charset(upper(p.astring()))) {
+std::optional<std::vector<Session::Matched>> Session::search_with_summaries(const std::string& charset,
+                                                                           proto::SearchKey root,
+                                                                           const std::string& tag) {
+  if (!known_charset(charset)) {
     tagged(tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
     return std::nullopt;
   }
-  p.sp();
   search_modseq_ = 0;
-  auto records = run_search(p);
-  p.end();
+  auto records = run_search(std::move(root));
   std::vector<Matched> out;
   for (auto& r : records) {
     auto s = ctx_.store.try_summary(r);

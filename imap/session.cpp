@@ -24,6 +24,10 @@ std::string upper(std::string s) {
 std::string to_set(std::vector<std::uint32_t> v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
+  return ordered_set(v);
+}
+
+std::string ordered_set(const std::vector<std::uint32_t>& v) {
   std::string out;
   for (std::size_t i = 0; i < v.size();) {
     std::size_t j = i;
@@ -34,6 +38,12 @@ std::string to_set(std::vector<std::uint32_t> v) {
     i = j + 1;
   }
   return out;
+}
+
+std::vector<std::uint32_t> page_of(const std::vector<std::uint32_t>& v, const proto::PartialRange& r) {
+  auto range = r.within(v.size());
+  if (!range) return {};
+  return {v.begin() + static_cast<std::ptrdiff_t>(range->first), v.begin() + static_cast<std::ptrdiff_t>(range->second) + 1};
 }
 
 std::vector<mailstore::Uid> as_uids(const std::vector<std::uint32_t>& v) {

@@ -34,6 +34,8 @@
 #include "directory/sasl.hpp"
 #include "directory/throttle.hpp"
 #include "imap/proto/command.hpp"
+#include "imap/proto/fetch.hpp"
+#include "imap/proto/search.hpp"
 #include "mailstore/mailstore.hpp"
 
 namespace congvu::imap {
@@ -104,8 +106,6 @@ class Session {
   // Exposed for tests and the fuzzer: the capabilities advertised now.
   std::string capabilities() const;
 
-  struct Fetch;      // one FETCH item (selected.cpp)
-  struct SearchKey;  // one SEARCH key (search.cpp)
 
  private:
   enum class State { not_authenticated, authenticated, selected, logout };
@@ -181,11 +181,16 @@ class Session {
   void take_recent(Selected& s, std::uint32_t upto);
   void report_recent();
   // The selected mailbox's messages matching the search keys at `p`, in UID order.
-  std::vector<mailstore::MessageRecord> run_search(proto::Parser& p);
+  std::vector<mailstore::MessageRecord> run_search(proto::SearchKey root);
   // SORT and THREAD: "charset SP keys" to the end of the command, each match with its summary
   // (messages expunged meanwhile left out); nullopt once NO [BADCHARSET] has been answered.
   struct Matched;
-  std::optional<std::vector<Matched>> search_with_summaries(proto::Parser& p, const std::string& tag);
+  // "ESEARCH (TAG ...) [UID] MIN .. MAX .. ALL .. COUNT .. PARTIAL (..) MODSEQ .." for the
+  // results `ids` (sorted: in SORT order, else ascending).
+  std::string esearch_line(const std::string& tag, bool uid, const proto::SearchReturn& ret,
+                           const std::vector<std::uint32_t>& ids, bool sorted) const;
+  std::optional<std::vector<Matched>> search_with_summaries(const std::string& charset, proto::SearchKey root,
+                                                            const std::string& tag);
   void untagged(const std::string& line) { out_ += "* " + line + "\r\n"; }
   void tagged(const std::string& tag, const std::string& status, const std::string& text) {
     out_ += tag + " " + status + " " + text + "\r\n";

@@ -73,6 +73,10 @@ struct Session::CommandSpec {
 
 // Joins numbers into a sequence set: "1:3,7".
 std::string to_set(std::vector<std::uint32_t> v);
+// The same in the order given, runs that ascend by one joined ("5,3:4,9" for 5 3 4 9).
+std::string ordered_set(const std::vector<std::uint32_t>& v);
+// The results a PARTIAL range selects (RFC 9394), in their order.
+std::vector<std::uint32_t> page_of(const std::vector<std::uint32_t>& v, const proto::PartialRange& r);
 std::string upper(std::string s);
 // UIDs as the store's type.
 std::vector<mailstore::Uid> as_uids(const std::vector<std::uint32_t>& v);

@@ -400,6 +400,12 @@ std::string Parser::keyword() {
 
 // ---- output
 
+std::string upper_ascii(std::string s) {
+  for (auto& c : s)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  return s;
+}
+
 std::string quoted_or_literal(std::string_view s, bool utf8) {
   bool literal = s.size() > 4096;
   for (unsigned char c : s) {

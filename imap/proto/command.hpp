@@ -120,6 +120,9 @@ class Parser {
   std::size_t pos_ = 0;
 };
 
+// ASCII letters in upper case (keywords, header names).
+std::string upper_ascii(std::string s);
+
 // Output helpers. A string goes out quoted when it can, else as a literal.
 std::string quoted_or_literal(std::string_view s, bool utf8 = false);
 std::string nstring(const std::optional<std::string>& s, bool utf8 = false);
