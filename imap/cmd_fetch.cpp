@@ -13,9 +13,9 @@ using proto::ParseError;
 
 // ---- FETCH
 
-namespace {
-
 using Fetch = proto::FetchItem;
+
+namespace {
 
 std::string header_fields(std::string_view head, const std::vector<std::string>& names, bool negate) {
   std::string out;
@@ -30,6 +30,8 @@ std::string header_fields(std::string_view head, const std::vector<std::string>&
   out += "\r\n";
   return out;
 }
+
+}  // namespace
 
 // The bytes a BODY[...] or BINARY[...] item names; nullopt when the part does not exist (or,
 // for BINARY, is a multipart or has an encoding not known: then unknown_cte is set).
@@ -59,6 +61,8 @@ std::optional<std::string> section_bytes(const Fetch& a, const std::string& data
   return header_fields(msg.substr(m->begin, m->body - m->begin), a.fields, a.what == "HEADER.FIELDS.NOT");
 }
 
+namespace {
+
 // The part had a base64 or quoted-printable transfer encoding (BINARY decoded it).
 bool was_encoded(const mailstore::mime::Part& root, const std::string& part) {
   const auto* t = mailstore::mime::find(root, part);
@@ -81,6 +85,7 @@ void Session::cmd_fetch(Command& c) {
   if (changed_since) condstore_ = true;
   if (vanished && (!uid || !qresync_ || !changed_since)) return bad(tag, "VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE");
   auto uids = resolve_set(set, uid);
+  if (cmd.partial) uids = page_of(uids, *cmd.partial);  // RFC 9394 3.3: a page of the set
   bool want_modseq = condstore_ || changed_since;
   for (const auto& a : atts)
     if (a.kind == Fetch::modseq) want_modseq = condstore_ = true;

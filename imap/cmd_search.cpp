@@ -13,9 +13,9 @@ std::string Session::esearch_line(const std::string& tag, bool uid, const proto:
   std::string line = "ESEARCH (TAG " + proto::quoted_or_literal(tag) + ")";
   if (uid) line += " UID";
   if (!ids.empty()) {
-    // For SORT, MIN and MAX are still the lowest and highest numbers (RFC 5267 3.1).
-    if (ret.min) line += " MIN " + std::to_string(*std::min_element(ids.begin(), ids.end()));
-    if (ret.max) line += " MAX " + std::to_string(*std::max_element(ids.begin(), ids.end()));
+    // For SORT, MIN and MAX are the first and last in sort order (RFC 5267 3.1, as Dovecot).
+    if (ret.min) line += " MIN " + std::to_string(sorted ? ids.front() : *std::min_element(ids.begin(), ids.end()));
+    if (ret.max) line += " MAX " + std::to_string(sorted ? ids.back() : *std::max_element(ids.begin(), ids.end()));
     if (ret.all) line += " ALL " + (sorted ? ordered_set(ids) : to_set(ids));
   }
   if (ret.count) line += " COUNT " + std::to_string(ids.size());

@@ -90,6 +90,7 @@ struct Candidate {
   std::optional<std::string> folded_body;
   std::optional<std::string> folded_head;
   std::optional<mime::Summary> summary;
+  std::optional<std::size_t> head_len;
 
   bool gone = false;  // expunged by another session while we searched
   const std::string& bytes() {
@@ -104,7 +105,11 @@ struct Candidate {
     if (!root) root = mime::parse(bytes());
     return *root;
   }
-  std::string_view head() { return std::string_view(bytes()).substr(0, part().body); }
+  std::string_view head() {
+    // Header keys need only the header: no MIME parse of the whole message.
+    if (!head_len) head_len = root ? root->body : mime::header_length(bytes());
+    return std::string_view(bytes()).substr(0, *head_len);
+  }
   const std::string& body_text() {
     if (!folded_body) {
       std::string all;

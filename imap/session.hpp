@@ -141,6 +141,9 @@ class Session {
   void cmd_status(Command& c);
   void status_for(const mailstore::MailboxRecord& r, const std::vector<std::string>& items, const std::string& wire_name);
   void cmd_append(Command& c);
+  // CATENATE (RFC 4469): what an IMAP URL names, read with this session's rights; nullopt with
+  // `why` when it names nothing readable.
+  std::optional<std::string> url_bytes(const std::string& url, std::string& why);
   void cmd_namespace(Command& c);
   void cmd_enable(Command& c);
   void cmd_quota(Command& c);      // GETQUOTA, GETQUOTAROOT, SETQUOTA

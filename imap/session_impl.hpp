@@ -89,6 +89,11 @@ std::string canonical(std::string n);
 inline std::string mailbox_arg(proto::Parser& p) { return p.astring(); }
 // SEARCH, SORT and THREAD charsets.
 inline bool known_charset(const std::string& cs) { return cs == "UTF-8" || cs == "US-ASCII"; }
+// The bytes a BODY[...] or BINARY[...] item names in message `data` (FETCH, CATENATE URLs);
+// nullopt when the part does not exist (or, for BINARY, is a multipart or has an encoding not
+// known: then unknown_cte is set).
+std::optional<std::string> section_bytes(const proto::FetchItem& a, const std::string& data,
+                                         const mailstore::mime::Part& root, bool& unknown_cte);
 // Literals before login are limited to this (RFC 9051 allows a server to limit them).
 inline constexpr std::uint64_t kPreAuthLiteral = 8192;
 

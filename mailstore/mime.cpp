@@ -596,6 +596,8 @@ std::optional<std::string> header(std::string_view head, std::string_view name) 
   return std::nullopt;
 }
 
+std::size_t header_length(std::string_view msg) { return header_end(msg, 0, msg.size()); }
+
 Part parse(std::string_view msg) {
   Part root;
   std::size_t budget = kMaxParts * 2;

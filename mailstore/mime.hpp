@@ -43,6 +43,8 @@ struct Part {
 };
 
 Part parse(std::string_view msg);
+// Where the top-level header ends (its blank line included): parse(msg).body, without parsing.
+std::size_t header_length(std::string_view msg);
 
 // One header field's unfolded value (the first such field), or nullopt.
 std::optional<std::string> header(std::string_view head, std::string_view name);

@@ -1,12 +1,16 @@
 // The IMAP command reader and parser over arbitrary bytes: commands cut from any split of the
 // input with small limits, then walked with every parser primitive until a ParseError. No
 // crash, no hang, and the reader's invariants: a command ends with CRLF, an error names at most
-// a tag. Modified UTF-7 round-trips every valid UTF-8 string.
+// a tag. SEARCH/SORT/THREAD/FETCH read into their typed forms; IMAP URLs (CATENATE) parse or
+// are refused. Modified UTF-7 round-trips every valid UTF-8 string.
 #include <cstdint>
 #include <string>
 
 #include "common/text.hpp"
 #include "imap/proto/command.hpp"
+#include "imap/proto/fetch.hpp"
+#include "imap/proto/search.hpp"
+#include "imap/proto/url.hpp"
 
 using namespace congvu::imap::proto;
 
@@ -45,8 +49,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
       } catch (const ParseError&) {
       }
+      // The typed commands from the same line: any of them, whatever the name said.
+      Parser q(e.text);
+      try {
+        q.tag();
+        q.sp();
+        q.keyword();
+        switch (data[0] % 4) {
+          case 0: {
+            auto c = parse_search(q);
+            if (c.ret.partial && c.ret.partial->within(5) && c.ret.partial->within(5)->second >= 5) __builtin_trap();
+            break;
+          }
+          case 1: (void)parse_sort(q); break;
+          case 2: (void)parse_thread(q); break;
+          default: (void)parse_fetch(q); break;
+        }
+      } catch (const ParseError&) {
+      }
     }
   }
+  if (auto u = parse_imap_url(in); u && u->uid == 0) __builtin_trap();
   if (congvu::text::valid_utf8(in)) {
     auto back = mutf7_decode(mutf7_encode(in));
     if (!back || *back != in) __builtin_trap();

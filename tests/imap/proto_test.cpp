@@ -3,6 +3,9 @@
 
 #include "common/codec.hpp"
 #include "imap/proto/command.hpp"
+#include "imap/proto/fetch.hpp"
+#include "imap/proto/search.hpp"
+#include "imap/proto/url.hpp"
 #include "mailstore/mime.hpp"
 
 namespace congvu::imap::proto {
@@ -98,6 +101,98 @@ TEST(ImapParser, Grammar) {
   EXPECT_THROW(bad.string(), ParseError);
   Parser short_lit("{10}\r\nabc\r\n");
   EXPECT_THROW(short_lit.literal(), ParseError);
+}
+
+TEST(ImapTyped, SearchSortThreadAndFetch) {
+  Parser p("a SEARCH RETURN (MIN COUNT PARTIAL -1:-10) CHARSET UTF-8 OR FROM an (SEEN NOT UID 3:*)\r\n");
+  p.tag();
+  p.sp();
+  p.keyword();
+  auto s = parse_search(p);
+  EXPECT_TRUE(s.ret.given && s.ret.min && s.ret.count && !s.ret.all);
+  ASSERT_TRUE(s.ret.partial);
+  EXPECT_EQ(s.ret.partial->text(), "-1:-10");
+  EXPECT_EQ(*s.charset, "UTF-8");
+  ASSERT_EQ(s.root.kids.size(), 1u);
+  EXPECT_EQ(s.root.kids[0].kind, SearchKey::or_);
+  EXPECT_EQ(s.root.kids[0].kids[0].a, "FROM");
+  EXPECT_EQ(s.root.kids[0].kids[0].b, "an");  // as written: the session folds it
+  EXPECT_TRUE(s.root.uses(SearchKey::uids));
+
+  auto parse = [](const std::string& text, auto fn) {
+    Parser q(text);
+    q.tag();
+    q.sp();
+    q.keyword();
+    return fn(q);
+  };
+  auto sort = parse("a SORT RETURN (ALL) (REVERSE DATE DISPLAYFROM) utf-8 ALL\r\n", parse_sort);
+  ASSERT_EQ(sort.criteria.size(), 2u);
+  EXPECT_TRUE(sort.criteria[0].reverse);
+  EXPECT_EQ(sort.criteria[1].key, SortCriterion::displayfrom);
+  EXPECT_EQ(sort.charset, "UTF-8");
+  EXPECT_THROW(parse("a SORT (REVERSE) UTF-8 ALL\r\n", parse_sort), ParseError);
+  EXPECT_THROW(parse("a SEARCH RETURN (ALL PARTIAL 1:5) ALL\r\n", parse_search), ParseError);
+  EXPECT_THROW(parse("a SEARCH RETURN (PARTIAL 1:-5) ALL\r\n", parse_search), ParseError);
+  EXPECT_THROW(parse("a SEARCH RETURN (PARTIAL 0:5) ALL\r\n", parse_search), ParseError);
+  auto thread = parse("a THREAD references US-ASCII SUBJECT x\r\n", parse_thread);
+  EXPECT_EQ(thread.algorithm, "REFERENCES");
+  EXPECT_THROW(parse("a THREAD REFS UTF-8 ALL\r\n", parse_thread), ParseError);
+
+  auto f = parse("a FETCH 1:* (UID BODY.PEEK[1.HEADER.FIELDS (From To)]<0.10>) (CHANGEDSINCE 5 PARTIAL 1:2)\r\n",
+                 parse_fetch);
+  ASSERT_EQ(f.items.size(), 2u);
+  EXPECT_EQ(f.items[1].label, "BODY[1.HEADER.FIELDS (FROM TO)]");
+  EXPECT_TRUE(f.items[1].peek);
+  EXPECT_EQ(f.items[1].partial->second, 10u);
+  EXPECT_EQ(*f.changed_since, 5u);
+  EXPECT_EQ(f.partial->text(), "1:2");
+  EXPECT_EQ(parse("a FETCH 1 FULL\r\n", parse_fetch).items.size(), 5u);
+  EXPECT_THROW(parse("a FETCH 1 (BODY[MIME])\r\n", parse_fetch), ParseError);
+}
+
+TEST(ImapTyped, PartialRangesPickPages) {
+  auto range = [](const std::string& text) {
+    std::string line = text + "\r\n";
+    Parser p(line);
+    return parse_partial_range(p);
+  };
+  using Page = std::optional<std::pair<std::size_t, std::size_t>>;
+  EXPECT_EQ(range("1:3").within(10), Page(std::make_pair(0u, 2u)));
+  EXPECT_EQ(range("3:1").within(10), Page(std::make_pair(0u, 2u)));  // either order
+  EXPECT_EQ(range("9:20").within(10), Page(std::make_pair(8u, 9u)));
+  EXPECT_EQ(range("11:20").within(10), std::nullopt);
+  EXPECT_EQ(range("-1:-3").within(10), Page(std::make_pair(7u, 9u)));  // the last three
+  EXPECT_EQ(range("-5:-20").within(10), Page(std::make_pair(0u, 5u)));
+  EXPECT_EQ(range("-11:-20").within(10), std::nullopt);
+  EXPECT_EQ(range("1:1").within(0), std::nullopt);
+}
+
+TEST(ImapUrls, TheFormsCatenateTakes) {
+  auto u = parse_imap_url("imap://annv;AUTH=*@mail.tinhmau.test:993/D%E1%BB%B1%20%C3%A1n;UIDVALIDITY=7/;UID=20/;SECTION=1.MIME/;PARTIAL=0.100");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(*u->user, "annv");
+  EXPECT_EQ(*u->host, "mail.tinhmau.test");
+  EXPECT_EQ(u->mailbox, "D\xe1\xbb\xb1 \xc3\xa1n");  // "Dự án"
+  EXPECT_EQ(*u->uidvalidity, 7u);
+  EXPECT_EQ(u->uid, 20u);
+  EXPECT_EQ(u->section, "1.MIME");
+  EXPECT_EQ(u->partial->first, 0u);
+  EXPECT_EQ(*u->partial->second, 100u);
+  auto rel = parse_imap_url("/INBOX/;uid=3");
+  ASSERT_TRUE(rel);
+  EXPECT_EQ(rel->mailbox, "INBOX");
+  EXPECT_FALSE(rel->host);
+  auto here = parse_imap_url(";UID=4/;SECTION=TEXT");
+  ASSERT_TRUE(here);
+  EXPECT_TRUE(here->relative_mailbox);
+  EXPECT_EQ(here->section, "TEXT");
+  EXPECT_TRUE(parse_imap_url("/INBOX/;UID=1;EXPIRE=2026-12-02T00:00:00Z;URLAUTH=submit+annv:internal:91354a")->urlauth);
+  for (const char* bad : {"", "http://example.org/", "/INBOX", "/INBOX/;UID=0", "/INBOX/;UID=x", "/%zz/;UID=1",
+                          "/INBOX;UIDVALIDITY=0/;UID=1", "/IN BOX/;UID=1", "/INBOX/;UID=1/;SECTION=", "imap://host",
+                          "imap://h:99999/INBOX/;UID=1", "/INBOX/;UID=1/;PARTIAL=1.0", "/INBOX/;SECTION=1",
+                          "/INBOX%0d%0a/;UID=1"})
+    EXPECT_FALSE(parse_imap_url(bad)) << bad;
 }
 
 TEST(ImapOutput, QuotingAndLiterals) {
